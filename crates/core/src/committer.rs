@@ -1,0 +1,121 @@
+//! Group commit: one task takes sends from a bounded queue and stores them in batches, one
+//! transaction per batch, then publishes each new message and answers each sender.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::ChatError;
+use crate::model::{AppendOutcome, ChatMessage, Millis, NewMessage, RoomEvent};
+use crate::ports::{Bus, ChatStore};
+
+/// What a committed send resolved to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SendOutcome {
+    /// The stored message (for a duplicate: the one stored the first time).
+    pub message: ChatMessage,
+    /// True when the `clientMessageId` was seen before and nothing new was stored or broadcast.
+    pub duplicate: bool,
+}
+
+pub(crate) struct CommitRequest {
+    pub(crate) message: NewMessage,
+    pub(crate) reply: oneshot::Sender<Result<SendOutcome, ChatError>>,
+}
+
+/// The sending half of the committer's queue.
+#[derive(Clone)]
+pub(crate) struct Committer {
+    tx: mpsc::Sender<CommitRequest>,
+}
+
+impl Committer {
+    /// Starts the committer task; it ends when every `Committer` handle is dropped and the
+    /// queue is drained, so in-flight sends are finished on shutdown.
+    pub(crate) fn spawn(
+        store: Arc<dyn ChatStore>,
+        bus: Arc<dyn Bus>,
+        queue: usize,
+        batch: usize,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(queue.max(1));
+        let handle = tokio::spawn(run(rx, store, bus, batch.max(1)));
+        (Committer { tx }, handle)
+    }
+
+    /// Waits for room in the queue, then enqueues. Returns the receiver of the outcome.
+    pub(crate) async fn submit(
+        &self,
+        message: NewMessage,
+    ) -> Result<oneshot::Receiver<Result<SendOutcome, ChatError>>, ChatError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(CommitRequest { message, reply })
+            .await
+            .map_err(|_| ChatError::ShuttingDown)?;
+        Ok(rx)
+    }
+}
+
+async fn run(
+    mut rx: mpsc::Receiver<CommitRequest>,
+    store: Arc<dyn ChatStore>,
+    bus: Arc<dyn Bus>,
+    max_batch: usize,
+) {
+    let mut batch: Vec<CommitRequest> = Vec::with_capacity(max_batch);
+    let mut messages: Vec<NewMessage> = Vec::with_capacity(max_batch);
+    while rx.recv_many(&mut batch, max_batch).await > 0 {
+        // Senders that gave up (closed connection) still get their message stored: it may
+        // have been seen by nobody, but dropping it would make a retry with the same
+        // clientMessageId behave differently from the first attempt.
+        messages.clear();
+        let now = Millis::now();
+        messages.extend(batch.iter().map(|r| NewMessage {
+            created_at: now,
+            ..r.message.clone()
+        }));
+        match store.append(&messages).await {
+            Ok(outcomes) if outcomes.len() == batch.len() => {
+                for (req, outcome) in batch.drain(..).zip(outcomes) {
+                    let result = match outcome {
+                        AppendOutcome::Stored(m) => {
+                            if let Err(e) = bus.publish(RoomEvent::Message(m.clone())).await {
+                                // Stored is stored: the receipt stands, and subscribers that
+                                // missed the live copy find it in history.
+                                tracing::warn!(error = %e, id = m.id, "publish failed");
+                            }
+                            Ok(SendOutcome {
+                                message: m,
+                                duplicate: false,
+                            })
+                        }
+                        AppendOutcome::Duplicate(m) => Ok(SendOutcome {
+                            message: m,
+                            duplicate: true,
+                        }),
+                        AppendOutcome::NoSuchRoom => Err(ChatError::RoomNotFound),
+                        AppendOutcome::NotMember => Err(ChatError::NotMember),
+                    };
+                    let _ = req.reply.send(result);
+                }
+            }
+            Ok(outcomes) => {
+                tracing::error!(
+                    expected = batch.len(),
+                    got = outcomes.len(),
+                    "storage answered a batch with the wrong number of outcomes"
+                );
+                for req in batch.drain(..) {
+                    let _ = req.reply.send(Err(ChatError::Internal));
+                }
+            }
+            Err(e) => {
+                let err = ChatError::from(e);
+                for req in batch.drain(..) {
+                    let _ = req.reply.send(Err(err.clone()));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! The domain core of reuse-chat: rooms, messages, membership and authorization rules, and the
+//! ports (`ChatStore`, `Presence`, `Bus`) that storage, presence and fan-out backends implement.
+//!
+//! Nothing here knows about HTTP, STOMP, SQL, Redis or Kafka: adapters live in other crates and
+//! plug in through the traits of [`ports`].
+
+pub mod committer;
+pub mod error;
+pub mod ids;
+pub mod limits;
+pub mod memory;
+pub mod model;
+pub mod ports;
+pub mod service;
+
+pub use error::{ChatError, StoreError};
+pub use ids::{ClientMessageId, RoomId, UserId};
+pub use limits::DomainLimits;
+pub use model::{
+    AppendOutcome, ChatMessage, HistoryCursor, HistoryPage, LeaveOutcome, MessageKind, Millis,
+    NewInquiry, NewMessage, NewRoom, Room, RoomEvent,
+};
+pub use service::{ChatService, OpenRoomRequest, PendingSend, SendCommand, SendOutcome};

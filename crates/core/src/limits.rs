@@ -1,0 +1,44 @@
+//! The domain's size and count limits, with the defaults API.md gives.
+
+/// Limits on what a caller may send or ask for; every size and count the domain accepts is
+/// bounded by one of these.
+#[derive(Clone, Debug)]
+pub struct DomainLimits {
+    /// Longest message content, in Unicode characters (API.md: 4,000).
+    pub max_content_chars: usize,
+    /// History page size when the caller gives none.
+    pub history_default: u32,
+    /// Largest history page (API.md: 200).
+    pub history_max: u32,
+    /// Longest room (product) name, in characters.
+    pub max_room_name_chars: usize,
+    /// Longest `productId`, in characters.
+    pub max_product_id_chars: usize,
+    /// Most rooms one `GET /room/list` returns (the most recent ones).
+    pub max_rooms_listed: u32,
+    /// Most messages committed in one storage transaction.
+    pub commit_batch: usize,
+    /// Sends waiting for the committer before senders are made to wait.
+    pub commit_queue: usize,
+    /// Longest inquiry title, in characters.
+    pub max_inquiry_title_chars: usize,
+    /// Longest inquiry text, in characters.
+    pub max_inquiry_content_chars: usize,
+}
+
+impl Default for DomainLimits {
+    fn default() -> Self {
+        DomainLimits {
+            max_content_chars: 4000,
+            history_default: 50,
+            history_max: 200,
+            max_room_name_chars: 100,
+            max_product_id_chars: 64,
+            max_rooms_listed: 1000,
+            commit_batch: 256,
+            commit_queue: 4096,
+            max_inquiry_title_chars: 200,
+            max_inquiry_content_chars: 10_000,
+        }
+    }
+}

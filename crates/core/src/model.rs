@@ -1,0 +1,364 @@
+//! The domain's data: rooms, chat messages, inquiries, and the events that fan out to a room.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
+use sha2::{Digest, Sha256};
+
+use crate::ids::{ClientMessageId, RoomId, UserId};
+
+/// A point in time as milliseconds since the Unix epoch, UTC: what storage keeps and what the
+/// wire shows as RFC 3339 with milliseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Millis(pub i64);
+
+impl Millis {
+    /// The current time.
+    pub fn now() -> Self {
+        Millis(Utc::now().timestamp_millis())
+    }
+
+    /// RFC 3339, UTC, milliseconds: `2026-11-24T05:48:17.123Z`.
+    pub fn to_rfc3339(self) -> String {
+        DateTime::<Utc>::from_timestamp_millis(self.0)
+            .unwrap_or_default()
+            .to_rfc3339_opts(SecondsFormat::Millis, true)
+    }
+}
+
+impl Serialize for Millis {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_rfc3339())
+    }
+}
+
+/// Whether a message was written by a member or by the server itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum MessageKind {
+    /// A member's message.
+    #[serde(rename = "TEXT")]
+    Text,
+    /// The server's own notice, e.g. that a member left.
+    #[serde(rename = "SYSTEM")]
+    System,
+}
+
+impl MessageKind {
+    /// The stored and wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Text => "TEXT",
+            MessageKind::System => "SYSTEM",
+        }
+    }
+
+    /// Reads the stored spelling back; anything unknown is treated as a system notice so that a
+    /// newer node's kinds never break an older reader.
+    pub fn from_stored(s: &str) -> Self {
+        if s == "TEXT" {
+            MessageKind::Text
+        } else {
+            MessageKind::System
+        }
+    }
+}
+
+/// A stored chat message, exactly as every reader sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ChatMessage {
+    /// Strictly increasing within a room: the order every reader sees.
+    pub id: i64,
+    /// The room it belongs to.
+    #[serde(rename = "roomUUID")]
+    pub room: RoomId,
+    /// The authenticated author (for `SYSTEM` notices: the member the notice is about).
+    pub sender: UserId,
+    /// The text.
+    pub content: String,
+    /// `TEXT` or `SYSTEM`.
+    #[serde(rename = "type")]
+    pub kind: MessageKind,
+    /// When it was committed.
+    #[serde(rename = "createdAt")]
+    pub created_at: Millis,
+    /// The sender's idempotency key, if it gave one.
+    #[serde(rename = "clientMessageId")]
+    pub client_message_id: Option<ClientMessageId>,
+}
+
+/// A message about to be stored: what the committer hands to storage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewMessage {
+    /// The target room.
+    pub room: RoomId,
+    /// The author; storage checks that they are a current member.
+    pub sender: UserId,
+    /// The text, already validated.
+    pub content: String,
+    /// `TEXT` for members' messages.
+    pub kind: MessageKind,
+    /// Commit time.
+    pub created_at: Millis,
+    /// Idempotency key: a second message with the same (room, sender, key) is not stored again.
+    pub client_message_id: Option<ClientMessageId>,
+}
+
+/// What storage did with one message of a batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AppendOutcome {
+    /// Newly stored.
+    Stored(ChatMessage),
+    /// The same (room, sender, clientMessageId) was stored before: this is that message.
+    Duplicate(ChatMessage),
+    /// The room does not exist.
+    NoSuchRoom,
+    /// The sender is not a current member of the room.
+    NotMember,
+}
+
+/// A 1:1 room between a buyer and a seller about one product.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Room {
+    /// Public id.
+    pub id: RoomId,
+    /// The product's name as the buyer gave it.
+    pub name: String,
+    /// The marketplace's product id, if the buyer gave one.
+    pub product_id: Option<String>,
+    /// Who opened the room.
+    pub buyer: UserId,
+    /// Whom it was opened with.
+    pub seller: UserId,
+    /// The buyer has not left.
+    pub buyer_active: bool,
+    /// The seller has not left.
+    pub seller_active: bool,
+    /// When the room was created.
+    pub created_at: Millis,
+    /// The newest message, if any.
+    pub last_message: Option<ChatMessage>,
+}
+
+impl Room {
+    /// The users who have not left, buyer first.
+    pub fn members(&self) -> Vec<&UserId> {
+        let mut m = Vec::with_capacity(2);
+        if self.buyer_active {
+            m.push(&self.buyer);
+        }
+        if self.seller_active {
+            m.push(&self.seller);
+        }
+        m
+    }
+
+    /// Whether `user` is a current member: the rule behind every room-scoped permission.
+    pub fn is_member(&self, user: &UserId) -> bool {
+        (self.buyer_active && &self.buyer == user) || (self.seller_active && &self.seller == user)
+    }
+
+    /// The other party of the room, seen from `user`.
+    pub fn counterpart(&self, user: &UserId) -> &UserId {
+        if &self.buyer == user {
+            &self.seller
+        } else {
+            &self.buyer
+        }
+    }
+}
+
+impl Serialize for Room {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Room", 8)?;
+        st.serialize_field("roomUUID", &self.id)?;
+        st.serialize_field("name", &self.name)?;
+        st.serialize_field("productId", &self.product_id)?;
+        st.serialize_field("buyer", &self.buyer)?;
+        st.serialize_field("seller", &self.seller)?;
+        st.serialize_field("members", &self.members())?;
+        st.serialize_field("createdAt", &self.created_at)?;
+        st.serialize_field("lastMessage", &self.last_message)?;
+        st.end()
+    }
+}
+
+/// A room about to be created, with the key that makes creation idempotent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewRoom {
+    /// Id to use if the room is new.
+    pub id: RoomId,
+    /// Same two users (either order) and same product ⇒ same key ⇒ same room.
+    pub pair_key: String,
+    /// Product name.
+    pub name: String,
+    /// Product id, if given.
+    pub product_id: Option<String>,
+    /// The caller.
+    pub buyer: UserId,
+    /// The other party.
+    pub seller: UserId,
+    /// Creation time.
+    pub created_at: Millis,
+}
+
+impl NewRoom {
+    /// The idempotency key of a room: a hash of the unordered user pair and the product
+    /// (its id when given, else its name), so that it fits one fixed-size unique index.
+    pub fn pair_key(a: &UserId, b: &UserId, product_id: Option<&str>, name: &str) -> String {
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        let mut h = Sha256::new();
+        h.update(lo.as_str().as_bytes());
+        h.update([0]);
+        h.update(hi.as_str().as_bytes());
+        h.update([0]);
+        match product_id {
+            Some(p) => {
+                h.update(b"p:");
+                h.update(p.as_bytes());
+            }
+            None => {
+                h.update(b"n:");
+                h.update(name.as_bytes());
+            }
+        }
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// Which part of a room's history to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HistoryCursor {
+    /// The newest messages.
+    Latest,
+    /// Messages with smaller ids (paging back).
+    Before(i64),
+    /// Messages with larger ids (catching up after a reconnect).
+    After(i64),
+}
+
+/// A validated history request: always answered in ascending id order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HistoryPage {
+    /// Where to read.
+    pub cursor: HistoryCursor,
+    /// How many messages at most.
+    pub limit: u32,
+}
+
+/// What leaving a room did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LeaveOutcome {
+    /// No such room.
+    NoSuchRoom,
+    /// The caller was not a current member.
+    NotMember,
+    /// The caller left; the other member remains and was sent this notice.
+    Left(ChatMessage),
+    /// The caller was the last member: the room and its messages are gone.
+    Deleted,
+}
+
+/// An inquiry to the operators, validated and about to be stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewInquiry {
+    /// The reply address.
+    pub email: String,
+    /// Subject.
+    pub title: String,
+    /// Text.
+    pub content: String,
+    /// Who sent it, when the request carried an identity.
+    pub user: Option<UserId>,
+    /// When it arrived.
+    pub created_at: Millis,
+}
+
+/// Something that happened to a room and must reach its subscribers on every node, in the
+/// room's order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RoomEvent {
+    /// A stored message (a member's or a `SYSTEM` notice).
+    Message(ChatMessage),
+    /// `user` left `room`: their subscriptions to it end.
+    MemberLeft { room: RoomId, user: UserId },
+    /// The room was deleted: every subscription to it ends.
+    RoomDeleted { room: RoomId },
+}
+
+impl RoomEvent {
+    /// The room the event belongs to: the key that keeps a room's events in order on a bus.
+    pub fn room(&self) -> &RoomId {
+        match self {
+            RoomEvent::Message(m) => &m.room,
+            RoomEvent::MemberLeft { room, .. } | RoomEvent::RoomDeleted { room } => room,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u(s: &str) -> UserId {
+        UserId::parse(s).unwrap()
+    }
+
+    #[test]
+    fn pair_key_ignores_order_and_prefers_product_id() {
+        let k1 = NewRoom::pair_key(&u("alice"), &u("bob"), Some("p-1"), "bike");
+        let k2 = NewRoom::pair_key(&u("bob"), &u("alice"), Some("p-1"), "other name");
+        assert_eq!(k1, k2);
+        assert_eq!(k1.len(), 64);
+        let k3 = NewRoom::pair_key(&u("alice"), &u("bob"), None, "bike");
+        assert_ne!(k1, k3);
+        let k4 = NewRoom::pair_key(&u("alice"), &u("bob"), None, "bike2");
+        assert_ne!(k3, k4);
+        // The separator keeps ("ab","c") and ("a","bc") apart.
+        let k5 = NewRoom::pair_key(&u("ab"), &u("c"), None, "x");
+        let k6 = NewRoom::pair_key(&u("a"), &u("bc"), None, "x");
+        assert_ne!(k5, k6);
+    }
+
+    #[test]
+    fn message_json_has_the_contract_shape() {
+        let m = ChatMessage {
+            id: 42,
+            room: RoomId::parse("0b8e0000-0000-4000-8000-000000000000").unwrap(),
+            sender: u("alice"),
+            content: "안녕하세요".into(),
+            kind: MessageKind::Text,
+            created_at: Millis(1_795_499_297_123),
+            client_message_id: Some(ClientMessageId::parse("c-17").unwrap()),
+        };
+        let v = serde_json::to_value(&m).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"id": 42, "roomUUID": "0b8e0000-0000-4000-8000-000000000000",
+                "sender": "alice", "content": "안녕하세요", "type": "TEXT",
+                "createdAt": "2026-11-24T05:48:17.123Z", "clientMessageId": "c-17"})
+        );
+    }
+
+    #[test]
+    fn room_json_lists_only_active_members() {
+        let r = Room {
+            id: RoomId::new_random(),
+            name: "자전거".into(),
+            product_id: None,
+            buyer: u("alice"),
+            seller: u("bob"),
+            buyer_active: false,
+            seller_active: true,
+            created_at: Millis(0),
+            last_message: None,
+        };
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["members"], serde_json::json!(["bob"]));
+        assert_eq!(v["productId"], serde_json::Value::Null);
+        assert_eq!(v["lastMessage"], serde_json::Value::Null);
+        assert_eq!(v["createdAt"], "1970-01-01T00:00:00.000Z");
+        assert!(r.is_member(&u("bob")));
+        assert!(!r.is_member(&u("alice")));
+        assert_eq!(r.counterpart(&u("alice")), &u("bob"));
+    }
+}

@@ -1,0 +1,619 @@
+//! The chat service: every use case of the contract (open, list, enter, leave, history, send,
+//! inquire), with validation and the membership rule applied before anything is stored.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use serde::Deserialize;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::committer::Committer;
+pub use crate::committer::SendOutcome;
+use crate::error::ChatError;
+use crate::ids::{ClientMessageId, RoomId, UserId};
+use crate::limits::DomainLimits;
+use crate::model::{
+    ChatMessage, HistoryCursor, HistoryPage, LeaveOutcome, MessageKind, Millis, NewInquiry,
+    NewMessage, NewRoom, Room, RoomEvent,
+};
+use crate::ports::{Bus, ChatStore, Presence};
+
+/// The parameters of `POST /room/create`, as the caller gave them (not yet validated).
+#[derive(Clone, Debug, Default)]
+pub struct OpenRoomRequest {
+    /// The other party (`user`).
+    pub seller: Option<String>,
+    /// The product's name (`name`).
+    pub name: Option<String>,
+    /// The product's id (`productId`).
+    pub product_id: Option<String>,
+}
+
+impl OpenRoomRequest {
+    /// Checks the request and turns it into the room to create, with its idempotency key.
+    pub fn validate(&self, limits: &DomainLimits, caller: &UserId) -> Result<NewRoom, ChatError> {
+        let req = self;
+        let seller = req
+            .seller
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| ChatError::bad("missing_user", "the parameter 'user' is required"))?;
+        let seller = UserId::parse(seller)?;
+        if &seller == caller {
+            return Err(ChatError::bad(
+                "self_chat",
+                "you cannot open a chat room with yourself",
+            ));
+        }
+        let name = req.name.as_deref().map(str::trim).unwrap_or("");
+        if name.is_empty() {
+            return Err(ChatError::bad(
+                "missing_name",
+                "the parameter 'name' is required",
+            ));
+        }
+        if name.chars().count() > limits.max_room_name_chars || has_control(name) {
+            return Err(ChatError::bad(
+                "invalid_name",
+                format!(
+                    "'name' must be at most {} printable characters",
+                    limits.max_room_name_chars
+                ),
+            ));
+        }
+        let product_id = match req.product_id.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(p) => {
+                if p.chars().count() > limits.max_product_id_chars || has_control(p) {
+                    return Err(ChatError::bad(
+                        "invalid_product_id",
+                        format!(
+                            "'productId' must be at most {} printable characters",
+                            limits.max_product_id_chars
+                        ),
+                    ));
+                }
+                Some(p.to_owned())
+            }
+        };
+        let new = NewRoom {
+            id: RoomId::new_random(),
+            pair_key: NewRoom::pair_key(caller, &seller, product_id.as_deref(), name),
+            name: name.to_owned(),
+            product_id,
+            buyer: caller.clone(),
+            seller,
+            created_at: Millis::now(),
+        };
+        Ok(new)
+    }
+}
+
+/// A validated `SEND`: ready to be submitted to the committer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SendCommand {
+    message: NewMessage,
+}
+
+impl SendCommand {
+    /// Validates a `SEND` body for `room` from `caller`: the sender is the caller, the body's
+    /// room (if named) is the destination's, and the content is non-empty and within limits.
+    pub fn parse(
+        limits: &DomainLimits,
+        caller: &UserId,
+        room: RoomId,
+        body: &[u8],
+    ) -> Result<SendCommand, ChatError> {
+        let body: SendBody = serde_json::from_slice(body).map_err(|_| {
+            ChatError::bad(
+                "invalid_body",
+                "the body must be a JSON object {\"roomUUID\", \"sender\", \"content\"}",
+            )
+        })?;
+        if let Some(v) = body.room_uuid.filter(|v| !v.is_null()) {
+            let same = v
+                .as_str()
+                .and_then(|s| RoomId::parse(s).ok())
+                .is_some_and(|r| r == room);
+            if !same {
+                return Err(ChatError::bad(
+                    "room_mismatch",
+                    "the body's roomUUID differs from the destination's",
+                ));
+            }
+        }
+        if let Some(v) = body.sender.filter(|v| !v.is_null()) {
+            if v.as_str() != Some(caller.as_str()) {
+                return Err(ChatError::bad(
+                    "sender_mismatch",
+                    "the body's sender is not the authenticated user",
+                ));
+            }
+        }
+        let content = match body.content {
+            Some(serde_json::Value::String(s)) => s,
+            _ => {
+                return Err(ChatError::bad(
+                    "empty_content",
+                    "the message content must be a non-empty string",
+                ))
+            }
+        };
+        if content.trim().is_empty() {
+            return Err(ChatError::bad(
+                "empty_content",
+                "the message content must be a non-empty string",
+            ));
+        }
+        if content.contains('\0') {
+            return Err(ChatError::bad(
+                "invalid_content",
+                "the message content must not contain NUL characters",
+            ));
+        }
+        if content.chars().count() > limits.max_content_chars {
+            return Err(ChatError::too_large(
+                "content_too_long",
+                format!(
+                    "content exceeds the limit of {} characters",
+                    limits.max_content_chars
+                ),
+            ));
+        }
+        let client_message_id = match body.client_message_id {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(s)) => Some(ClientMessageId::parse(&s)?),
+            Some(serde_json::Value::Number(n)) => Some(ClientMessageId::parse(&n.to_string())?),
+            Some(_) => {
+                return Err(ChatError::bad(
+                    "invalid_client_message_id",
+                    "clientMessageId must be a string",
+                ))
+            }
+        };
+        Ok(SendCommand {
+            message: NewMessage {
+                room,
+                sender: caller.clone(),
+                content,
+                kind: MessageKind::Text,
+                created_at: Millis::now(),
+                client_message_id,
+            },
+        })
+    }
+
+    /// The room the message goes to.
+    pub fn room(&self) -> &RoomId {
+        &self.message.room
+    }
+}
+
+/// A send that is queued for commit; resolves once it is stored (or refused).
+pub struct PendingSend {
+    rx: oneshot::Receiver<Result<SendOutcome, ChatError>>,
+}
+
+impl Future for PendingSend {
+    type Output = Result<SendOutcome, ChatError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.rx)
+            .poll(cx)
+            .map(|r| r.unwrap_or(Err(ChatError::ShuttingDown)))
+    }
+}
+
+#[derive(Deserialize)]
+struct SendBody {
+    #[serde(rename = "roomUUID")]
+    room_uuid: Option<serde_json::Value>,
+    sender: Option<serde_json::Value>,
+    content: Option<serde_json::Value>,
+    #[serde(rename = "clientMessageId")]
+    client_message_id: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct InquiryBody {
+    email: Option<serde_json::Value>,
+    title: Option<serde_json::Value>,
+    content: Option<serde_json::Value>,
+}
+
+/// The domain's entry point: adapters (REST, STOMP) call these methods and nothing else.
+pub struct ChatService {
+    store: Arc<dyn ChatStore>,
+    bus: Arc<dyn Bus>,
+    presence: Arc<dyn Presence>,
+    committer: Committer,
+    limits: DomainLimits,
+}
+
+impl ChatService {
+    /// Builds the service and starts its committer; the handle ends once the service (and
+    /// every clone of its committer) is dropped and the queued sends are stored.
+    pub fn new(
+        store: Arc<dyn ChatStore>,
+        bus: Arc<dyn Bus>,
+        presence: Arc<dyn Presence>,
+        limits: DomainLimits,
+    ) -> (Self, JoinHandle<()>) {
+        let (committer, handle) = Committer::spawn(
+            store.clone(),
+            bus.clone(),
+            limits.commit_queue,
+            limits.commit_batch,
+        );
+        let svc = ChatService {
+            store,
+            bus,
+            presence,
+            committer,
+            limits,
+        };
+        (svc, handle)
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &DomainLimits {
+        &self.limits
+    }
+
+    /// The presence backend, for session bookkeeping by the transport.
+    pub fn presence(&self) -> &Arc<dyn Presence> {
+        &self.presence
+    }
+
+    /// Opens (or returns) the 1:1 room between `caller` (buyer) and the seller about a product.
+    pub async fn open_room(
+        &self,
+        caller: &UserId,
+        req: OpenRoomRequest,
+    ) -> Result<(Room, bool), ChatError> {
+        let new = req.validate(&self.limits, caller)?;
+        Ok(self.store.open_room(&new).await?)
+    }
+
+    /// The caller's rooms, most recent activity first.
+    pub async fn list_rooms(&self, caller: &UserId) -> Result<Vec<Room>, ChatError> {
+        Ok(self
+            .store
+            .rooms_of(caller, self.limits.max_rooms_listed)
+            .await?)
+    }
+
+    /// The room, if the caller is a member: the check behind enter, subscribe and history.
+    pub async fn enter(&self, caller: &UserId, room: &RoomId) -> Result<Room, ChatError> {
+        let room = self
+            .store
+            .room(room)
+            .await?
+            .ok_or(ChatError::RoomNotFound)?;
+        if !room.is_member(caller) {
+            return Err(ChatError::NotMember);
+        }
+        Ok(room)
+    }
+
+    /// The caller leaves the room; the other member is told, or the room is deleted when the
+    /// caller was the last one.
+    pub async fn leave(&self, caller: &UserId, room: &RoomId) -> Result<(), ChatError> {
+        let notice = format!("{caller}님이 채팅방을 나갔습니다.");
+        let outcome = self
+            .store
+            .leave(room, caller, &notice, Millis::now())
+            .await?;
+        let events = match outcome {
+            LeaveOutcome::NoSuchRoom => return Err(ChatError::RoomNotFound),
+            LeaveOutcome::NotMember => return Err(ChatError::NotMember),
+            // The leaver's subscriptions end first, so the notice reaches only the member who
+            // stays.
+            LeaveOutcome::Left(notice) => vec![
+                RoomEvent::MemberLeft {
+                    room: *room,
+                    user: caller.clone(),
+                },
+                RoomEvent::Message(notice),
+            ],
+            LeaveOutcome::Deleted => vec![RoomEvent::RoomDeleted { room: *room }],
+        };
+        for event in events {
+            if let Err(e) = self.bus.publish(event).await {
+                tracing::warn!(error = %e, room = %room, "publish after leave failed");
+            }
+        }
+        Ok(())
+    }
+
+    /// A page of history, ascending by id. `limit` defaults to the configured default.
+    pub async fn history(
+        &self,
+        caller: &UserId,
+        room: &RoomId,
+        cursor: HistoryCursor,
+        limit: Option<u32>,
+    ) -> Result<Vec<ChatMessage>, ChatError> {
+        let limit = limit.unwrap_or(self.limits.history_default);
+        if limit == 0 || limit > self.limits.history_max {
+            return Err(ChatError::bad(
+                "invalid_limit",
+                format!(
+                    "'limit' must be between 1 and {} (history page limit)",
+                    self.limits.history_max
+                ),
+            ));
+        }
+        match cursor {
+            HistoryCursor::Before(id) | HistoryCursor::After(id) if id < 0 => {
+                return Err(ChatError::bad(
+                    "invalid_cursor",
+                    "'before' and 'after' must be message ids (non-negative integers)",
+                ));
+            }
+            _ => {}
+        }
+        self.enter(caller, room).await?;
+        Ok(self
+            .store
+            .history(room, HistoryPage { cursor, limit })
+            .await?)
+    }
+
+    /// Validates a `SEND` body for `room` from `caller` (see [`SendCommand::parse`]).
+    pub fn parse_send(
+        &self,
+        caller: &UserId,
+        room: RoomId,
+        body: &[u8],
+    ) -> Result<SendCommand, ChatError> {
+        SendCommand::parse(&self.limits, caller, room, body)
+    }
+
+    /// Queues a validated send for commit, waiting while the queue is full. The returned
+    /// future resolves once the message is durably stored (or refused); sends queued from
+    /// one task are stored in the order they were queued.
+    pub async fn submit(&self, cmd: SendCommand) -> Result<PendingSend, ChatError> {
+        let rx = self.committer.submit(cmd.message).await?;
+        Ok(PendingSend { rx })
+    }
+
+    /// Validates and stores an inquiry to the operators; returns its id.
+    pub async fn submit_inquiry(
+        &self,
+        caller: Option<UserId>,
+        body: &[u8],
+    ) -> Result<i64, ChatError> {
+        let inquiry = NewInquiry::parse(&self.limits, caller, body)?;
+        Ok(self.store.save_inquiry(&inquiry).await?)
+    }
+
+    /// Each configured backend and whether it answers, for `/ready`.
+    pub async fn readiness(&self) -> Vec<(&'static str, Result<(), String>)> {
+        let store = self.store.ping().await.map_err(|e| e.to_string());
+        let presence = self.presence.ping().await.map_err(|e| e.to_string());
+        let bus = self.bus.ping().await.map_err(|e| e.to_string());
+        vec![("storage", store), ("presence", presence), ("bus", bus)]
+    }
+}
+
+impl NewInquiry {
+    /// Validates an inquiry's JSON body `{"email", "title", "content"}`.
+    pub fn parse(
+        limits: &DomainLimits,
+        caller: Option<UserId>,
+        body: &[u8],
+    ) -> Result<NewInquiry, ChatError> {
+        let body: InquiryBody = serde_json::from_slice(body).map_err(|_| {
+            ChatError::bad(
+                "invalid_body",
+                "the body must be a JSON object {\"email\", \"title\", \"content\"}",
+            )
+        })?;
+        let field = |v: Option<serde_json::Value>, name: &str, max: usize| {
+            let s = match v {
+                Some(serde_json::Value::String(s)) if !s.trim().is_empty() => s,
+                _ => {
+                    return Err(ChatError::bad(
+                        "missing_field",
+                        format!("'{name}' must be a non-empty string"),
+                    ))
+                }
+            };
+            if s.chars().count() > max {
+                return Err(ChatError::too_large(
+                    "field_too_long",
+                    format!("'{name}' exceeds the limit of {max} characters"),
+                ));
+            }
+            if s.contains('\0') {
+                return Err(ChatError::bad(
+                    "invalid_field",
+                    format!("'{name}' must not contain NUL characters"),
+                ));
+            }
+            Ok(s)
+        };
+        let email = field(body.email, "email", 254)?.trim().to_owned();
+        if !valid_email(&email) {
+            return Err(ChatError::bad(
+                "invalid_email",
+                "'email' is not a valid e-mail address",
+            ));
+        }
+        let title = field(body.title, "title", limits.max_inquiry_title_chars)?;
+        if has_control(&title) {
+            return Err(ChatError::bad(
+                "invalid_title",
+                "'title' must be a single line of printable characters",
+            ));
+        }
+        let content = field(body.content, "content", limits.max_inquiry_content_chars)?;
+        Ok(NewInquiry {
+            email,
+            title: title.trim().to_owned(),
+            content,
+            user: caller,
+            created_at: Millis::now(),
+        })
+    }
+}
+
+fn has_control(s: &str) -> bool {
+    s.chars().any(char::is_control)
+}
+
+/// A deliberately plain address check: one `@`, a non-empty local part, a dotted domain, no
+/// spaces or control characters. Deliverability is the mail server's to judge.
+fn valid_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && local.len() <= 64
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u(s: &str) -> UserId {
+        UserId::parse(s).unwrap()
+    }
+
+    fn send(body: &str) -> Result<SendCommand, ChatError> {
+        let room = RoomId::parse("0b8e0000-0000-4000-8000-000000000000").unwrap();
+        SendCommand::parse(&DomainLimits::default(), &u("alice"), room, body.as_bytes())
+    }
+
+    #[test]
+    fn send_bodies() {
+        let ok = send(r#"{"roomUUID":"0B8E0000-0000-4000-8000-000000000000","sender":"alice","content":"hi","clientMessageId":"c-1"}"#).unwrap();
+        assert_eq!(ok.message.content, "hi");
+        assert_eq!(ok.message.sender, u("alice"));
+        assert_eq!(ok.message.kind, MessageKind::Text);
+        assert_eq!(ok.message.client_message_id.unwrap().as_str(), "c-1");
+        // Sender and room may be left out; numbers are accepted as idempotency keys.
+        let ok = send(r#"{"content":"hi","clientMessageId":17}"#).unwrap();
+        assert_eq!(ok.message.client_message_id.unwrap().as_str(), "17");
+        assert!(send(r#"{"content":"hi","clientMessageId":null}"#)
+            .unwrap()
+            .message
+            .client_message_id
+            .is_none());
+
+        let code = |b: &str| send(b).unwrap_err().code();
+        assert_eq!(
+            code(r#"{"sender":"bob","content":"hi"}"#),
+            "sender_mismatch"
+        );
+        assert_eq!(code(r#"{"sender":7,"content":"hi"}"#), "sender_mismatch");
+        assert_eq!(
+            code(r#"{"roomUUID":"0b8e0000-0000-4000-8000-000000000001","content":"hi"}"#),
+            "room_mismatch"
+        );
+        assert_eq!(code(r#"{"roomUUID":"x","content":"hi"}"#), "room_mismatch");
+        assert_eq!(code(r#"{"content":"   "}"#), "empty_content");
+        assert_eq!(code(r#"{"content":""}"#), "empty_content");
+        assert_eq!(code(r#"{"content":5}"#), "empty_content");
+        assert_eq!(code(r#"{}"#), "empty_content");
+        assert_eq!(code("not json"), "invalid_body");
+        assert_eq!(code("[1,2]"), "invalid_body");
+        assert_eq!(
+            code(r#"{"content":"hi","clientMessageId":{}}"#),
+            "invalid_client_message_id"
+        );
+        let long = format!(r#"{{"content":"{}"}}"#, "가".repeat(4001));
+        assert_eq!(code(&long), "content_too_long");
+        // PostgreSQL cannot store NUL in text: it is refused up front, on every backend alike.
+        assert_eq!(code(r#"{"content":"a\u0000b"}"#), "invalid_content");
+        let max = format!(r#"{{"content":"{}"}}"#, "가".repeat(4000));
+        assert!(send(&max).is_ok());
+    }
+
+    #[test]
+    fn open_room_requests() {
+        let limits = DomainLimits::default();
+        let req = |seller: Option<&str>, name: Option<&str>, pid: Option<&str>| OpenRoomRequest {
+            seller: seller.map(Into::into),
+            name: name.map(Into::into),
+            product_id: pid.map(Into::into),
+        };
+        let new = req(Some("bob"), Some(" 자전거 팝니다 "), Some("p-991"))
+            .validate(&limits, &u("alice"))
+            .unwrap();
+        assert_eq!(new.name, "자전거 팝니다");
+        assert_eq!(new.buyer, u("alice"));
+        assert_eq!(new.seller, u("bob"));
+        assert_eq!(new.product_id.as_deref(), Some("p-991"));
+        let code = |r: OpenRoomRequest| r.validate(&limits, &u("alice")).unwrap_err().code();
+        assert_eq!(code(req(None, Some("x"), None)), "missing_user");
+        assert_eq!(code(req(Some(""), Some("x"), None)), "missing_user");
+        assert_eq!(code(req(Some("alice"), Some("x"), None)), "self_chat");
+        assert_eq!(code(req(Some("bad user"), Some("x"), None)), "invalid_user");
+        assert_eq!(code(req(Some("bob"), None, None)), "missing_name");
+        assert_eq!(code(req(Some("bob"), Some("  "), None)), "missing_name");
+        assert_eq!(
+            code(req(Some("bob"), Some(&"n".repeat(101)), None)),
+            "invalid_name"
+        );
+        assert_eq!(code(req(Some("bob"), Some("a\nb"), None)), "invalid_name");
+        assert_eq!(
+            code(req(Some("bob"), Some("x"), Some(&"p".repeat(65)))),
+            "invalid_product_id"
+        );
+    }
+
+    #[test]
+    fn inquiries() {
+        let limits = DomainLimits::default();
+        let parse = |b: &str| NewInquiry::parse(&limits, None, b.as_bytes());
+        let ok = parse(r#"{"email":" a@b.co ","title":"환불","content":"문의합니다"}"#).unwrap();
+        assert_eq!(ok.email, "a@b.co");
+        assert_eq!(ok.title, "환불");
+        let code = |b: &str| parse(b).unwrap_err().code();
+        assert_eq!(
+            code(r#"{"email":"nope","title":"t","content":"c"}"#),
+            "invalid_email"
+        );
+        assert_eq!(
+            code(r#"{"email":"a@b.co","title":"","content":"c"}"#),
+            "missing_field"
+        );
+        assert_eq!(code(r#"{"email":"a@b.co","title":"t"}"#), "missing_field");
+        assert_eq!(
+            code(r#"{"email":"a@b.co","title":"t\nx","content":"c"}"#),
+            "invalid_title"
+        );
+        assert_eq!(code("{"), "invalid_body");
+        assert_eq!(
+            code(r#"{"email":"a@b.co","title":"t","content":"a\u0000"}"#),
+            "invalid_field"
+        );
+        let long = format!(
+            r#"{{"email":"a@b.co","title":"t","content":"{}"}}"#,
+            "x".repeat(10_001)
+        );
+        assert_eq!(code(&long), "field_too_long");
+    }
+
+    #[test]
+    fn emails() {
+        assert!(valid_email("a@b.co"));
+        assert!(valid_email("first.last+tag@mail.example.kr"));
+        assert!(!valid_email("ab.co"));
+        assert!(!valid_email("@b.co"));
+        assert!(!valid_email("a@bco"));
+        assert!(!valid_email("a@b.co."));
+        assert!(!valid_email("a b@c.de"));
+        assert!(!valid_email("a@b@c.de"));
+    }
+}

@@ -1,0 +1,435 @@
+//! The server's settings: command-line flags, `REUSE_CHAT_*` environment variables and an
+//! optional TOML file, merged in that order of precedence and validated into [`Settings`].
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+use thiserror::Error;
+
+/// The `reuse-chat` command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "reuse-chat",
+    version,
+    about = "Re:Use marketplace chat: STOMP over WebSocket and REST"
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands of `reuse-chat`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the chat server.
+    Serve(RawSettings),
+    /// Run the database migrations and exit.
+    Migrate(RawSettings),
+}
+
+/// Settings as given on the command line or in the environment; every one is optional here so
+/// that the TOML file and the defaults can fill what is missing.
+#[derive(Debug, Default, Clone, Args, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RawSettings {
+    /// TOML file with any of these settings as keys (e.g. `listen = "0.0.0.0:8070"`).
+    #[arg(long, env = "REUSE_CHAT_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 0.0.0.0:8070].
+    #[arg(long, env = "REUSE_CHAT_LISTEN")]
+    pub listen: Option<String>,
+    /// Directory for the embedded database [default: ./data].
+    #[arg(long, env = "REUSE_CHAT_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://FILE, mysql://… or postgres://… [default: sqlite in --data-dir].
+    #[arg(long, env = "REUSE_CHAT_DATABASE")]
+    pub database: Option<String>,
+    /// How users are identified: `header` (X-Auth-User from a trusted gateway) or `jwt`.
+    #[arg(long, env = "REUSE_CHAT_AUTH")]
+    pub auth: Option<String>,
+    /// HS256 secret for `--auth jwt`.
+    #[arg(long, env = "REUSE_CHAT_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// PEM public key file (RSA for RS256, EC P-256 for ES256) for `--auth jwt`.
+    #[arg(long, env = "REUSE_CHAT_JWT_PUBLIC_KEY")]
+    pub jwt_public_key: Option<PathBuf>,
+    /// Heart-beat interval the server offers and asks for, in ms (0 disables) [default: 10000].
+    #[arg(long, env = "REUSE_CHAT_HEARTBEAT_MS")]
+    pub heartbeat_ms: Option<u64>,
+    /// Largest STOMP frame in bytes [default: 65536].
+    #[arg(long, env = "REUSE_CHAT_MAX_FRAME_BYTES")]
+    pub max_frame_bytes: Option<usize>,
+    /// Longest message content in characters [default: 4000].
+    #[arg(long, env = "REUSE_CHAT_MAX_CONTENT_CHARS")]
+    pub max_content_chars: Option<usize>,
+    /// Largest history page [default: 200].
+    #[arg(long, env = "REUSE_CHAT_HISTORY_MAX")]
+    pub history_max: Option<u32>,
+    /// Most subscriptions one STOMP session may hold [default: 64].
+    #[arg(long, env = "REUSE_CHAT_MAX_SUBSCRIPTIONS")]
+    pub max_subscriptions: Option<usize>,
+    /// Frames queued for one session before it is closed as too slow [default: 1024].
+    #[arg(long, env = "REUSE_CHAT_OUTBOUND_QUEUE")]
+    pub outbound_queue: Option<usize>,
+    /// Most concurrent WebSocket sessions; more are refused with 503 [default: 200000].
+    #[arg(long, env = "REUSE_CHAT_MAX_SESSIONS")]
+    pub max_sessions: Option<usize>,
+    /// Time allowed for one write to a client before it is dropped, in ms [default: 10000].
+    #[arg(long, env = "REUSE_CHAT_WRITE_TIMEOUT_MS")]
+    pub write_timeout_ms: Option<u64>,
+    /// Log filter in `RUST_LOG` syntax [default: info].
+    #[arg(long, env = "REUSE_CHAT_LOG")]
+    pub log: Option<String>,
+}
+
+/// A setting that cannot be used; the message names it so the operator knows what to fix.
+#[derive(Debug, Error)]
+#[error("invalid setting {name}: {reason}")]
+pub struct ConfigError {
+    /// The setting as a flag, e.g. `--listen`.
+    pub name: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+fn bad(name: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
+        name: name.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// How users prove who they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthSetting {
+    /// Trust `X-Auth-User` as set by a gateway.
+    Header,
+    /// Verify an HS256 token with a shared secret.
+    JwtSecret(String),
+    /// Verify an RS256/ES256 token with this PEM public key.
+    JwtPublicKey(Vec<u8>),
+}
+
+/// Validated settings the server runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Where the embedded database lives.
+    pub data_dir: PathBuf,
+    /// Database URL.
+    pub database: String,
+    /// Identity mode.
+    pub auth: AuthSetting,
+    /// Heart-beat interval offered and requested (zero disables).
+    pub heartbeat: Duration,
+    /// Largest STOMP frame.
+    pub max_frame_bytes: usize,
+    /// Longest content, in characters.
+    pub max_content_chars: usize,
+    /// Largest history page.
+    pub history_max: u32,
+    /// Subscriptions per session.
+    pub max_subscriptions: usize,
+    /// Outbound frames queued per session.
+    pub outbound_queue: usize,
+    /// Concurrent sessions.
+    pub max_sessions: usize,
+    /// Time allowed for one write to a client.
+    pub write_timeout: Duration,
+    /// Log filter.
+    pub log: String,
+}
+
+impl Settings {
+    /// Settings for tests and embedding: the defaults with the given data directory.
+    pub fn for_data_dir(dir: &Path) -> Self {
+        let raw = RawSettings {
+            data_dir: Some(dir.to_path_buf()),
+            ..Default::default()
+        };
+        // The defaults are valid by construction.
+        Self::resolve(raw).unwrap_or_else(|e| unreachable!("default settings invalid: {e}"))
+    }
+
+    /// Merges flags/environment (`cli`) over the TOML file named by `--config` over defaults,
+    /// and validates the result.
+    pub fn load(cli: RawSettings) -> Result<Self, ConfigError> {
+        let file = match &cli.config {
+            None => RawSettings::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| bad("--config", format!("cannot read {}: {e}", path.display())))?;
+                toml::from_str::<RawSettings>(&text).map_err(|e| {
+                    bad(
+                        "--config",
+                        format!("{}: {}", path.display(), e.message().replace('\n', " ")),
+                    )
+                })?
+            }
+        };
+        Self::resolve(cli.or(file))
+    }
+
+    fn resolve(raw: RawSettings) -> Result<Self, ConfigError> {
+        let listen = raw.listen.as_deref().unwrap_or("0.0.0.0:8070");
+        let listen: SocketAddr = listen.parse().map_err(|_| {
+            bad(
+                "--listen",
+                format!("'{listen}' is not an address like 0.0.0.0:8070"),
+            )
+        })?;
+        let data_dir = raw.data_dir.unwrap_or_else(|| PathBuf::from("./data"));
+        if data_dir.as_os_str().is_empty() {
+            return Err(bad("--data-dir", "must not be empty"));
+        }
+        let database = match raw.database {
+            Some(url) => url,
+            None => format!("sqlite://{}", data_dir.join("reuse-chat.db").display()),
+        };
+        let scheme = database.split("://").next().unwrap_or("");
+        if !database.contains("://")
+            || !matches!(
+                scheme,
+                "sqlite" | "mysql" | "mariadb" | "postgres" | "postgresql"
+            )
+        {
+            return Err(bad(
+                "--database",
+                "expected a URL starting with sqlite://, mysql:// or postgres://",
+            ));
+        }
+        let auth = match raw.auth.as_deref().unwrap_or("header") {
+            "header" => {
+                if raw.jwt_secret.is_some() || raw.jwt_public_key.is_some() {
+                    return Err(bad(
+                        "--auth",
+                        "--jwt-secret and --jwt-public-key need --auth jwt",
+                    ));
+                }
+                AuthSetting::Header
+            }
+            "jwt" => match (raw.jwt_secret, raw.jwt_public_key) {
+                (Some(_), Some(_)) => {
+                    return Err(bad(
+                        "--jwt-secret",
+                        "give either --jwt-secret or --jwt-public-key, not both",
+                    ))
+                }
+                (Some(secret), None) => {
+                    if secret.len() < 16 {
+                        return Err(bad("--jwt-secret", "must be at least 16 bytes"));
+                    }
+                    AuthSetting::JwtSecret(secret)
+                }
+                (None, Some(path)) => {
+                    let pem = std::fs::read(&path).map_err(|e| {
+                        bad(
+                            "--jwt-public-key",
+                            format!("cannot read {}: {e}", path.display()),
+                        )
+                    })?;
+                    crate::auth::check_public_key(&pem).map_err(|reason| {
+                        bad("--jwt-public-key", format!("{}: {reason}", path.display()))
+                    })?;
+                    AuthSetting::JwtPublicKey(pem)
+                }
+                (None, None) => {
+                    return Err(bad("--auth", "jwt needs --jwt-secret or --jwt-public-key"))
+                }
+            },
+            other => {
+                return Err(bad(
+                    "--auth",
+                    format!("'{other}' is not one of: header, jwt"),
+                ))
+            }
+        };
+        let heartbeat = Duration::from_millis(raw.heartbeat_ms.unwrap_or(10_000));
+        if heartbeat > Duration::from_secs(3600) {
+            return Err(bad("--heartbeat-ms", "must be at most 3600000"));
+        }
+        let max_frame_bytes = raw.max_frame_bytes.unwrap_or(64 * 1024);
+        if !(1024..=16 * 1024 * 1024).contains(&max_frame_bytes) {
+            return Err(bad(
+                "--max-frame-bytes",
+                "must be between 1024 and 16777216",
+            ));
+        }
+        let max_content_chars = raw.max_content_chars.unwrap_or(4000);
+        if max_content_chars == 0 || max_content_chars * 4 > max_frame_bytes {
+            return Err(bad(
+                "--max-content-chars",
+                "must be at least 1 and fit in a frame (4 bytes a character)",
+            ));
+        }
+        let history_max = raw.history_max.unwrap_or(200);
+        if !(1..=10_000).contains(&history_max) {
+            return Err(bad("--history-max", "must be between 1 and 10000"));
+        }
+        let max_subscriptions = raw.max_subscriptions.unwrap_or(64);
+        if !(1..=10_000).contains(&max_subscriptions) {
+            return Err(bad("--max-subscriptions", "must be between 1 and 10000"));
+        }
+        let outbound_queue = raw.outbound_queue.unwrap_or(1024);
+        if !(8..=1_000_000).contains(&outbound_queue) {
+            return Err(bad("--outbound-queue", "must be between 8 and 1000000"));
+        }
+        let max_sessions = raw.max_sessions.unwrap_or(200_000);
+        if max_sessions == 0 {
+            return Err(bad("--max-sessions", "must be at least 1"));
+        }
+        let write_timeout = Duration::from_millis(raw.write_timeout_ms.unwrap_or(10_000));
+        if !(Duration::from_millis(10)..=Duration::from_secs(600)).contains(&write_timeout) {
+            return Err(bad("--write-timeout-ms", "must be between 10 and 600000"));
+        }
+        let log = raw.log.unwrap_or_else(|| "info".to_owned());
+        if tracing_subscriber::EnvFilter::try_new(&log).is_err() {
+            return Err(bad("--log", format!("'{log}' is not a valid log filter")));
+        }
+        Ok(Settings {
+            listen,
+            data_dir,
+            database,
+            auth,
+            heartbeat,
+            max_frame_bytes,
+            max_content_chars,
+            history_max,
+            max_subscriptions,
+            outbound_queue,
+            max_sessions,
+            write_timeout,
+            log,
+        })
+    }
+}
+
+impl RawSettings {
+    /// Each setting from `self`, or from `other` where `self` has none.
+    fn or(self, other: RawSettings) -> RawSettings {
+        RawSettings {
+            config: self.config.or(other.config),
+            listen: self.listen.or(other.listen),
+            data_dir: self.data_dir.or(other.data_dir),
+            database: self.database.or(other.database),
+            auth: self.auth.or(other.auth),
+            jwt_secret: self.jwt_secret.or(other.jwt_secret),
+            jwt_public_key: self.jwt_public_key.or(other.jwt_public_key),
+            heartbeat_ms: self.heartbeat_ms.or(other.heartbeat_ms),
+            max_frame_bytes: self.max_frame_bytes.or(other.max_frame_bytes),
+            max_content_chars: self.max_content_chars.or(other.max_content_chars),
+            history_max: self.history_max.or(other.history_max),
+            max_subscriptions: self.max_subscriptions.or(other.max_subscriptions),
+            outbound_queue: self.outbound_queue.or(other.outbound_queue),
+            max_sessions: self.max_sessions.or(other.max_sessions),
+            write_timeout_ms: self.write_timeout_ms.or(other.write_timeout_ms),
+            log: self.log.or(other.log),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(raw: RawSettings) -> Result<Settings, ConfigError> {
+        Settings::resolve(raw)
+    }
+
+    #[test]
+    fn defaults() {
+        let s = resolve(RawSettings::default()).unwrap();
+        assert_eq!(s.listen, "0.0.0.0:8070".parse().unwrap());
+        assert_eq!(s.database, "sqlite://./data/reuse-chat.db");
+        assert_eq!(s.auth, AuthSetting::Header);
+        assert_eq!(s.max_frame_bytes, 65536);
+        assert_eq!(s.max_content_chars, 4000);
+        assert_eq!(s.history_max, 200);
+    }
+
+    #[test]
+    fn bad_settings_name_the_setting() {
+        let name = |raw: RawSettings| resolve(raw).unwrap_err().name;
+        assert_eq!(
+            name(RawSettings {
+                listen: Some("nope".into()),
+                ..Default::default()
+            }),
+            "--listen"
+        );
+        assert_eq!(
+            name(RawSettings {
+                auth: Some("basic".into()),
+                ..Default::default()
+            }),
+            "--auth"
+        );
+        assert_eq!(
+            name(RawSettings {
+                auth: Some("jwt".into()),
+                ..Default::default()
+            }),
+            "--auth"
+        );
+        assert_eq!(
+            name(RawSettings {
+                auth: Some("jwt".into()),
+                jwt_secret: Some("short".into()),
+                ..Default::default()
+            }),
+            "--jwt-secret"
+        );
+        assert_eq!(
+            name(RawSettings {
+                auth: Some("jwt".into()),
+                jwt_public_key: Some("/nonexistent.pem".into()),
+                ..Default::default()
+            }),
+            "--jwt-public-key"
+        );
+        assert_eq!(
+            name(RawSettings {
+                database: Some("redis://x".into()),
+                ..Default::default()
+            }),
+            "--database"
+        );
+        assert_eq!(
+            name(RawSettings {
+                max_frame_bytes: Some(10),
+                ..Default::default()
+            }),
+            "--max-frame-bytes"
+        );
+    }
+
+    #[test]
+    fn flags_win_over_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\nhistory-max = 100\n").unwrap();
+        let cli = RawSettings {
+            config: Some(path.clone()),
+            history_max: Some(50),
+            ..Default::default()
+        };
+        let s = Settings::load(cli).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:9000".parse().unwrap());
+        assert_eq!(s.history_max, 50);
+
+        std::fs::write(&path, "lissten = \"127.0.0.1:1\"\n").unwrap();
+        let err = Settings::load(RawSettings {
+            config: Some(path),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert_eq!(err.name, "--config");
+        assert!(err.reason.contains("lissten"), "{}", err.reason);
+    }
+}

@@ -1,0 +1,11 @@
+//! The reuse-chat server: configuration, identity, REST, STOMP over WebSocket, and the
+//! assembly of the domain with its backends into one [`app::App`].
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod http;
+pub mod stomp;
+
+pub use app::App;
+pub use config::Settings;

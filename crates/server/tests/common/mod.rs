@@ -1,0 +1,469 @@
+//! Test harness: starts the real server on port 0 with a fresh database, and talks to it over
+//! real HTTP and real WebSockets. The STOMP client here writes frames as raw text and parses
+//! the server's frames with its own small parser, so the server's codec is not tested by itself.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use reuse_chat::config::Settings;
+use reuse_chat::App;
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_util::sync::CancellationToken;
+
+/// How long a test waits for something that should happen.
+pub const WAIT: Duration = Duration::from_secs(5);
+
+/// A running server.
+pub struct TestServer {
+    pub port: u16,
+    pub token: CancellationToken,
+    pub handle: Option<JoinHandle<()>>,
+    pub dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl TestServer {
+    /// A server with default settings on a fresh SQLite database.
+    pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A server with settings adjusted by `f`, on a fresh data directory.
+    pub async fn start_with(f: impl FnOnce(&mut Settings)) -> TestServer {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().to_path_buf();
+        let mut s = Self::start_in(&dir, f).await;
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// A server on the data directory `dir` (which the caller keeps).
+    pub async fn start_in(dir: &Path, f: impl FnOnce(&mut Settings)) -> TestServer {
+        let mut settings = Settings::for_data_dir(dir);
+        settings.listen = "127.0.0.1:0".parse().unwrap();
+        if let Ok(url) = std::env::var("REUSE_CHAT_TEST_DATABASE") {
+            settings.database = url;
+        }
+        f(&mut settings);
+        let app = App::build(settings).await.expect("server starts");
+        let port = app.port();
+        let token = app.shutdown_token();
+        let handle = tokio::spawn(async move {
+            app.run().await.expect("server runs");
+        });
+        TestServer {
+            port,
+            token,
+            handle: Some(handle),
+            dir: dir.to_path_buf(),
+            _tmp: None,
+        }
+    }
+
+    /// Shuts down gracefully and waits until the server has stopped.
+    pub async fn stop(&mut self) {
+        self.token.cancel();
+        if let Some(h) = self.handle.take() {
+            tokio::time::timeout(Duration::from_secs(30), h)
+                .await
+                .expect("server stops in time")
+                .expect("server task did not panic");
+        }
+    }
+
+    pub fn api(&self, user: &str) -> Api {
+        Api {
+            base: format!("http://127.0.0.1:{}", self.port),
+            client: reqwest::Client::new(),
+            user: Some(user.to_owned()),
+            bearer: None,
+        }
+    }
+
+    pub fn anonymous(&self) -> Api {
+        Api {
+            base: format!("http://127.0.0.1:{}", self.port),
+            client: reqwest::Client::new(),
+            user: None,
+            bearer: None,
+        }
+    }
+
+    pub async fn stomp(&self, user: &str) -> Stomp {
+        Stomp::connect(self.port, user).await
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.token.cancel();
+    }
+}
+
+/// A REST client acting as one user.
+pub struct Api {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub user: Option<String>,
+    pub bearer: Option<String>,
+}
+
+impl Api {
+    pub fn with_bearer(mut self, token: &str) -> Api {
+        self.user = None;
+        self.bearer = Some(token.to_owned());
+        self
+    }
+
+    pub async fn call(&self, method: &str, path: &str, body: Option<Vec<u8>>) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
+        if let Some(u) = &self.user {
+            req = req.header("X-Auth-User", u);
+        }
+        if let Some(t) = &self.bearer {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b);
+        }
+        let resp = req.send().await.expect("http request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text)
+                .unwrap_or_else(|_| panic!("non-JSON response ({status}): {text}"))
+        };
+        (status, json)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.call("GET", path, None).await
+    }
+
+    pub async fn post(&self, path: &str) -> (u16, Value) {
+        self.call("POST", path, None).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (u16, Value) {
+        self.call("DELETE", path, None).await
+    }
+
+    /// Opens a room with `seller` about `name`; returns its roomUUID.
+    pub async fn open_room(&self, seller: &str, name: &str) -> String {
+        let (status, room) = self
+            .post(&format!("/room/create?user={seller}&name={}", enc(name)))
+            .await;
+        assert!(
+            status == 201 || status == 200,
+            "create room: {status} {room}"
+        );
+        room["roomUUID"].as_str().expect("roomUUID").to_owned()
+    }
+
+    pub async fn history(&self, room: &str, query: &str) -> Vec<Value> {
+        let (status, v) = self.get(&format!("/chat/room/{room}{query}")).await;
+        assert_eq!(status, 200, "history: {v}");
+        v.as_array().expect("array").clone()
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A frame received from the server.
+#[derive(Debug, Clone)]
+pub struct TFrame {
+    pub command: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl TFrame {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|_| {
+            panic!(
+                "frame body is not JSON: {:?}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::new();
+    let mut it = s.chars();
+    while let Some(c) = it.next() {
+        if c == '\\' {
+            match it.next() {
+                Some('n') => out.push('\n'),
+                Some('r') => out.push('\r'),
+                Some('c') => out.push(':'),
+                Some('\\') => out.push('\\'),
+                other => panic!("server sent a bad escape: \\{other:?}"),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Parses one frame from the front of `buf`; `None` if incomplete. Leading EOLs are
+/// heart-beats and are skipped (and counted).
+fn parse(buf: &mut Vec<u8>, beats: &mut usize) -> Option<TFrame> {
+    while buf.first() == Some(&b'\n') || buf.starts_with(b"\r\n") {
+        let n = if buf[0] == b'\n' { 1 } else { 2 };
+        buf.drain(..n);
+        *beats += 1;
+    }
+    let head_end = buf.windows(2).position(|w| w == b"\n\n")?;
+    let head = String::from_utf8(buf[..head_end].to_vec()).expect("utf8 headers");
+    let mut lines = head.split('\n');
+    let command = lines.next().unwrap().to_owned();
+    let raw = command != "CONNECTED";
+    let headers: Vec<(String, String)> = lines
+        .map(|l| {
+            let (k, v) = l.split_once(':').expect("header has a colon");
+            if raw {
+                (unescape(k), unescape(v))
+            } else {
+                (k.to_owned(), v.to_owned())
+            }
+        })
+        .collect();
+    let body_start = head_end + 2;
+    let len = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .map(|(_, v)| v.parse::<usize>().expect("content-length"));
+    let body_end = match len {
+        Some(n) => {
+            if buf.len() < body_start + n + 1 {
+                return None;
+            }
+            assert_eq!(buf[body_start + n], 0, "NUL after content-length bytes");
+            body_start + n
+        }
+        None => body_start + buf[body_start..].iter().position(|&b| b == 0)?,
+    };
+    let body = buf[body_start..body_end].to_vec();
+    buf.drain(..=body_end);
+    Some(TFrame {
+        command,
+        headers,
+        body,
+    })
+}
+
+/// A STOMP client over a real WebSocket.
+pub struct Stomp {
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    pub buf: Vec<u8>,
+    /// Heart-beats received so far.
+    pub beats: usize,
+    pub closed: bool,
+}
+
+impl Stomp {
+    /// Opens the WebSocket (no STOMP yet).
+    pub async fn open(port: u16) -> Stomp {
+        let mut req = format!("ws://127.0.0.1:{port}/ws-stomp")
+            .into_client_request()
+            .unwrap();
+        req.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            "v12.stomp, v11.stomp, v10.stomp".parse().unwrap(),
+        );
+        let (ws, resp) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("websocket connects");
+        assert_eq!(
+            resp.headers()
+                .get("sec-websocket-protocol")
+                .and_then(|v| v.to_str().ok()),
+            Some("v12.stomp")
+        );
+        Stomp {
+            ws,
+            buf: Vec::new(),
+            beats: 0,
+            closed: false,
+        }
+    }
+
+    /// Opens and sends `CONNECT` for `user` (header mode), expecting `CONNECTED` 1.2.
+    pub async fn connect(port: u16, user: &str) -> Stomp {
+        let mut c = Stomp::open(port).await;
+        c.send_raw(format!(
+            "CONNECT\naccept-version:1.2\nhost:localhost\nX-Auth-User:{user}\nheart-beat:0,0\n\n\0"
+        ))
+        .await;
+        let f = c.recv().await;
+        assert_eq!(f.command, "CONNECTED", "{f:?}");
+        assert_eq!(f.header("version"), Some("1.2"));
+        c
+    }
+
+    pub async fn send_raw(&mut self, s: impl Into<Vec<u8>>) {
+        let bytes: Vec<u8> = s.into();
+        let msg = match String::from_utf8(bytes) {
+            Ok(t) => Message::text(t),
+            Err(e) => Message::binary(e.into_bytes()),
+        };
+        self.ws.send(msg).await.expect("websocket send");
+    }
+
+    /// The next frame, or `None` once the server closed the connection; panics on timeout.
+    pub async fn next(&mut self, wait: Duration) -> Option<TFrame> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(f) = parse(&mut self.buf, &mut self.beats) {
+                return Some(f);
+            }
+            if self.closed {
+                return None;
+            }
+            let msg = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .unwrap_or_else(|_| panic!("no frame within {wait:?}"));
+            match msg {
+                Some(Ok(Message::Text(t))) => self.buf.extend_from_slice(t.as_bytes()),
+                Some(Ok(Message::Binary(b))) => self.buf.extend_from_slice(&b),
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => self.closed = true,
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+
+    /// The next frame; panics on timeout or close.
+    pub async fn recv(&mut self) -> TFrame {
+        self.next(WAIT).await.expect("connection closed")
+    }
+
+    /// The next frame if one arrives within `wait`.
+    pub async fn maybe(&mut self, wait: Duration) -> Option<TFrame> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(f) = parse(&mut self.buf, &mut self.beats) {
+                return Some(f);
+            }
+            if self.closed {
+                return None;
+            }
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => return None,
+                Ok(Some(Ok(Message::Text(t)))) => self.buf.extend_from_slice(t.as_bytes()),
+                Ok(Some(Ok(Message::Binary(b)))) => self.buf.extend_from_slice(&b),
+                Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => self.closed = true,
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+
+    /// Expects an `ERROR` frame and then the connection closing; returns the `ERROR`.
+    pub async fn expect_error(&mut self) -> TFrame {
+        let f = self.recv().await;
+        assert_eq!(f.command, "ERROR", "expected ERROR, got {f:?}");
+        self.expect_closed().await;
+        f
+    }
+
+    /// Expects the server to close the connection (frames before the close are returned).
+    pub async fn expect_closed(&mut self) -> Vec<TFrame> {
+        let mut rest = Vec::new();
+        while let Some(f) = self.next(WAIT).await {
+            rest.push(f);
+        }
+        rest
+    }
+
+    pub async fn subscribe(&mut self, id: &str, room: &str) {
+        self.send_raw(format!(
+            "SUBSCRIBE\nid:{id}\ndestination:/sub/chat/room/{room}\nreceipt:sub-{id}\n\n\0"
+        ))
+        .await;
+        let f = self.recv().await;
+        assert_eq!(f.command, "RECEIPT", "subscribe {room}: {f:?}");
+        assert_eq!(f.header("receipt-id"), Some(format!("sub-{id}").as_str()));
+    }
+
+    /// Sends a chat message with a receipt and waits for the receipt, returning frames that
+    /// arrived before it (e.g. the sender's own MESSAGE).
+    pub async fn say(
+        &mut self,
+        room: &str,
+        user: &str,
+        content: &str,
+        receipt: &str,
+    ) -> Vec<TFrame> {
+        let body = serde_json::json!({"roomUUID": room, "sender": user, "content": content});
+        self.send_raw(format!(
+            "SEND\ndestination:/pub/room/{room}/message\ncontent-type:application/json\nreceipt:{receipt}\n\n{body}\0"
+        ))
+        .await;
+        let mut before = Vec::new();
+        loop {
+            let f = self.recv().await;
+            if f.command == "RECEIPT" {
+                assert_eq!(f.header("receipt-id"), Some(receipt));
+                return before;
+            }
+            assert_ne!(f.command, "ERROR", "send failed: {f:?} {}", f.text());
+            before.push(f);
+        }
+    }
+
+    /// The next MESSAGE frame's JSON body (skipping nothing else: anything else fails).
+    pub async fn message(&mut self) -> Value {
+        let f = self.recv().await;
+        assert_eq!(
+            f.command,
+            "MESSAGE",
+            "expected MESSAGE, got {f:?} {}",
+            f.text()
+        );
+        f.json()
+    }
+}
+
+/// A room between `a` (buyer) and `b` (seller), both connected and subscribed.
+pub async fn pair(server: &TestServer, a: &str, b: &str, product: &str) -> (String, Stomp, Stomp) {
+    let room = server.api(a).open_room(b, product).await;
+    let mut ca = server.stomp(a).await;
+    let mut cb = server.stomp(b).await;
+    ca.subscribe("sub-0", &room).await;
+    cb.subscribe("sub-0", &room).await;
+    (room, ca, cb)
+}

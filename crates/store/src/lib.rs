@@ -1,0 +1,638 @@
+//! SQL storage for reuse-chat: one body of queries behind the core's [`ChatStore`], compiled for
+//! SQLite, MySQL/MariaDB and PostgreSQL.
+//!
+//! Why sqlx with per-backend pools rather than its `Any` driver or an ORM: every query is written
+//! once in portable SQL and the bodies are instantiated once per backend by [`on_pool!`], so each
+//! backend decodes with its own native types (`Any` cannot decode MySQL `TEXT` into `String` and
+//! does not rewrite `?` placeholders for PostgreSQL). The few real dialect differences (the
+//! placeholder syntax, `FOR UPDATE`, how an inserted id comes back, the DDL) live in [`sql`] and
+//! in `migrations/<backend>/`.
+
+mod error;
+pub mod inquiries;
+mod rows;
+mod sql;
+pub mod testing;
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chat_core::ports::ChatStore;
+use chat_core::{
+    AppendOutcome, ChatMessage, HistoryCursor, HistoryPage, LeaveOutcome, MessageKind, Millis,
+    NewInquiry, NewMessage, NewRoom, Room, RoomId, StoreError, UserId,
+};
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+pub use error::classify;
+use rows::{message_from_row, room_from_row, Membership};
+pub use sql::Backend;
+
+/// Connection settings that do not belong in the URL.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// Connections in the pool (MySQL and PostgreSQL; SQLite has one writer and a few readers).
+    pub max_connections: u32,
+    /// How long an operation waits for a connection before it reports the database unavailable:
+    /// the upper bound on how long a `SEND` waits while the database is down.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The pools of whichever backend the URL named.
+enum Pools {
+    /// SQLite allows one writer at a time: a one-connection writer pool serialises writes in
+    /// this process (so a transaction never has to upgrade its lock and fail with `BUSY`),
+    /// while WAL lets the reader pool run beside it.
+    Sqlite {
+        write: SqlitePool,
+        read: SqlitePool,
+    },
+    MySql(MySqlPool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the configured backend's pool (`write` or `read`): the
+/// body is compiled once per backend, which is how one body of queries serves three dialects.
+macro_rules! on_pool {
+    ($store:expr, $kind:ident, |$pool:ident| $body:expr) => {
+        match &$store.pools {
+            Pools::Sqlite { $kind, .. } => {
+                let $pool = $kind;
+                $body
+            }
+            Pools::MySql(p) => {
+                let $pool = p;
+                $body
+            }
+            Pools::Postgres(p) => {
+                let $pool = p;
+                $body
+            }
+        }
+    };
+}
+
+/// Inserts a row inside the transaction `$tx` and yields its generated `id`: MySQL cannot say
+/// `RETURNING`, so it asks `LAST_INSERT_ID()` on the same connection instead.
+macro_rules! insert_id {
+    ($backend:expr, $tx:ident, $sql:expr, |$q:ident| $binds:expr) => {{
+        if $backend == Backend::MySql {
+            let $q = sqlx::query($sql);
+            $binds.execute(&mut *$tx).await.map_err(classify)?;
+            sqlx::query_scalar::<_, i64>("SELECT CAST(LAST_INSERT_ID() AS SIGNED)")
+                .fetch_one(&mut *$tx)
+                .await
+                .map_err(classify)?
+        } else {
+            let returning = format!("{} RETURNING id", $sql);
+            let $q = sqlx::query(&returning);
+            let row = $binds.fetch_one(&mut *$tx).await.map_err(classify)?;
+            $crate::rows::SqlRow::int(&row, "id")?
+        }
+    }};
+}
+
+pub(crate) use {insert_id, on_pool};
+
+/// How many times a transaction that lost a deadlock or serialization race is retried.
+const TX_ATTEMPTS: usize = 3;
+
+/// Message columns, in the order [`message_from_row`] reads them by name.
+const MESSAGE_COLS: &str =
+    "id AS m_id, room_uuid AS m_room, sender AS m_sender, content AS m_content, kind AS m_kind, \
+     created_at AS m_created_at, client_message_id AS m_cmid";
+
+/// A room with its newest message, as [`room_from_row`] reads it.
+const ROOM_SELECT: &str = "SELECT r.uuid, r.name, r.product_id, r.buyer, r.seller, \
+     r.buyer_active, r.seller_active, r.created_at, m.id AS m_id, m.room_uuid AS m_room, \
+     m.sender AS m_sender, m.content AS m_content, m.kind AS m_kind, \
+     m.created_at AS m_created_at, m.client_message_id AS m_cmid \
+     FROM rooms r LEFT JOIN messages m ON m.id = r.last_message_id";
+
+/// The SQL implementation of [`ChatStore`].
+pub struct SqlStore {
+    pools: Pools,
+    backend: Backend,
+}
+
+impl SqlStore {
+    /// Opens a pool for `url` (`sqlite://…`, `mysql://…`/`mariadb://…` or `postgres://…`) and
+    /// checks that the database answers.
+    pub async fn connect(url: &str, options: StoreOptions) -> Result<SqlStore, StoreError> {
+        let backend = Backend::from_url(url).ok_or_else(|| {
+            StoreError::Internal(
+                "unsupported database URL: expected sqlite://, mysql:// or postgres://".into(),
+            )
+        })?;
+        let bad_url = |e: sqlx::Error| StoreError::Internal(format!("invalid database URL: {e}"));
+        let pools = match backend {
+            Backend::Sqlite => {
+                let opts = SqliteConnectOptions::from_str(url)
+                    .map_err(bad_url)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(5))
+                    .foreign_keys(true);
+                let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+                let write = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(options.acquire_timeout)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .connect_with(opts.clone())
+                    .await
+                    .map_err(classify)?;
+                // An in-memory database exists once per connection: readers must share it.
+                let read = if in_memory {
+                    write.clone()
+                } else {
+                    SqlitePoolOptions::new()
+                        .max_connections(4)
+                        .acquire_timeout(options.acquire_timeout)
+                        .connect_with(opts)
+                        .await
+                        .map_err(classify)?
+                };
+                Pools::Sqlite { write, read }
+            }
+            Backend::MySql => {
+                let url = url.replacen("mariadb://", "mysql://", 1);
+                let opts = MySqlConnectOptions::from_str(&url)
+                    .map_err(bad_url)?
+                    .charset("utf8mb4");
+                Pools::MySql(
+                    MySqlPoolOptions::new()
+                        .max_connections(options.max_connections)
+                        .acquire_timeout(options.acquire_timeout)
+                        .connect_with(opts)
+                        .await
+                        .map_err(classify)?,
+                )
+            }
+            Backend::Postgres => {
+                let opts = PgConnectOptions::from_str(url).map_err(bad_url)?;
+                Pools::Postgres(
+                    PgPoolOptions::new()
+                        .max_connections(options.max_connections)
+                        .acquire_timeout(options.acquire_timeout)
+                        .connect_with(opts)
+                        .await
+                        .map_err(classify)?,
+                )
+            }
+        };
+        Ok(SqlStore { pools, backend })
+    }
+
+    /// Which database this store talks to.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Brings the schema up to date. Safe when several nodes start at once: MySQL and
+    /// PostgreSQL migrations run under a database-wide advisory lock, SQLite under its file lock.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let result = match &self.pools {
+            Pools::Sqlite { write, .. } => sqlx::migrate!("./migrations/sqlite").run(write).await,
+            Pools::MySql(p) => sqlx::migrate!("./migrations/mysql").run(p).await,
+            Pools::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await,
+        };
+        result.map_err(|e| match e {
+            sqlx::migrate::MigrateError::Execute(e) => classify(e),
+            other => StoreError::Internal(format!("migration failed: {other}")),
+        })
+    }
+
+    /// Closes every connection; waits for operations in progress.
+    pub async fn close(&self) {
+        match &self.pools {
+            Pools::Sqlite { write, read } => {
+                read.close().await;
+                write.close().await;
+            }
+            Pools::MySql(p) => p.close().await,
+            Pools::Postgres(p) => p.close().await,
+        }
+    }
+
+    fn sql(&self, s: &str) -> String {
+        self.backend.placeholders(s)
+    }
+
+    async fn append_once(&self, batch: &[NewMessage]) -> Result<Vec<AppendOutcome>, StoreError> {
+        let backend = self.backend;
+        // Rooms are locked in one global order so that two batches never wait on each other.
+        let mut rooms: Vec<String> = batch.iter().map(|m| m.room.to_text()).collect();
+        rooms.sort();
+        rooms.dedup();
+        let lock_room = self.sql(&format!(
+            "SELECT buyer, seller, buyer_active, seller_active FROM rooms WHERE uuid = ?{}",
+            backend.for_update()
+        ));
+        let find_dup = self.sql(&format!(
+            "SELECT {MESSAGE_COLS} FROM messages \
+             WHERE room_uuid = ? AND sender = ? AND client_message_id = ?"
+        ));
+        let insert = self.sql(
+            "INSERT INTO messages (room_uuid, sender, content, kind, created_at, client_message_id) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        );
+        let touch =
+            self.sql("UPDATE rooms SET last_message_id = ?, last_activity_at = ? WHERE uuid = ?");
+        on_pool!(self, write, |pool| {
+            let mut tx = pool.begin_with(backend.begin()).await.map_err(classify)?;
+            let mut members: BTreeMap<String, Option<Membership>> = BTreeMap::new();
+            for room in rooms {
+                let row = sqlx::query(&lock_room)
+                    .bind(&room)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(classify)?;
+                let m = match row {
+                    Some(row) => Some(Membership::from_row(&row)?),
+                    None => None,
+                };
+                members.insert(room, m);
+            }
+            let mut out = Vec::with_capacity(batch.len());
+            let mut newest: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+            for msg in batch {
+                let room = msg.room.to_text();
+                let Some(Some(membership)) = members.get(&room) else {
+                    out.push(AppendOutcome::NoSuchRoom);
+                    continue;
+                };
+                if !membership.is_member(msg.sender.as_str()) {
+                    out.push(AppendOutcome::NotMember);
+                    continue;
+                }
+                if let Some(cmid) = &msg.client_message_id {
+                    let dup = sqlx::query(&find_dup)
+                        .bind(&room)
+                        .bind(msg.sender.as_str())
+                        .bind(cmid.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(classify)?;
+                    if let Some(row) = dup {
+                        out.push(AppendOutcome::Duplicate(message_from_row(&row)?));
+                        continue;
+                    }
+                }
+                let id = insert_id!(backend, tx, &insert, |q| q
+                    .bind(&room)
+                    .bind(msg.sender.as_str())
+                    .bind(msg.content.as_str())
+                    .bind(msg.kind.as_str())
+                    .bind(msg.created_at.0)
+                    .bind(msg.client_message_id.as_ref().map(|c| c.as_str())));
+                newest.insert(room, (id, msg.created_at.0));
+                out.push(AppendOutcome::Stored(ChatMessage {
+                    id,
+                    room: msg.room,
+                    sender: msg.sender.clone(),
+                    content: msg.content.clone(),
+                    kind: msg.kind,
+                    created_at: msg.created_at,
+                    client_message_id: msg.client_message_id.clone(),
+                }));
+            }
+            for (room, (id, at)) in newest {
+                sqlx::query(&touch)
+                    .bind(id)
+                    .bind(at)
+                    .bind(&room)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?;
+            }
+            tx.commit().await.map_err(classify)?;
+            Ok(out)
+        })
+    }
+
+    async fn leave_once(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        notice: &str,
+        at: Millis,
+    ) -> Result<LeaveOutcome, StoreError> {
+        let backend = self.backend;
+        let uuid = room.to_text();
+        let lock_room = self.sql(&format!(
+            "SELECT buyer, seller, buyer_active, seller_active FROM rooms WHERE uuid = ?{}",
+            backend.for_update()
+        ));
+        let insert = self.sql(
+            "INSERT INTO messages (room_uuid, sender, content, kind, created_at, client_message_id) \
+             VALUES (?, ?, ?, ?, ?, NULL)",
+        );
+        let leave_buyer = self.sql(
+            "UPDATE rooms SET buyer_active = 0, last_message_id = ?, last_activity_at = ? \
+             WHERE uuid = ?",
+        );
+        let leave_seller = self.sql(
+            "UPDATE rooms SET seller_active = 0, last_message_id = ?, last_activity_at = ? \
+             WHERE uuid = ?",
+        );
+        let delete_messages = self.sql("DELETE FROM messages WHERE room_uuid = ?");
+        let delete_room = self.sql("DELETE FROM rooms WHERE uuid = ?");
+        on_pool!(self, write, |pool| {
+            let mut tx = pool.begin_with(backend.begin()).await.map_err(classify)?;
+            let row = sqlx::query(&lock_room)
+                .bind(&uuid)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(classify)?;
+            let Some(row) = row else {
+                return Ok(LeaveOutcome::NoSuchRoom);
+            };
+            let m = Membership::from_row(&row)?;
+            let user_s = user.as_str();
+            let is_buyer = m.buyer_active && m.buyer == user_s;
+            let is_seller = m.seller_active && m.seller == user_s;
+            if !is_buyer && !is_seller {
+                return Ok(LeaveOutcome::NotMember);
+            }
+            let other_remains = if is_buyer {
+                m.seller_active && m.seller != user_s
+            } else {
+                m.buyer_active && m.buyer != user_s
+            };
+            if !other_remains {
+                sqlx::query(&delete_messages)
+                    .bind(&uuid)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?;
+                sqlx::query(&delete_room)
+                    .bind(&uuid)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?;
+                tx.commit().await.map_err(classify)?;
+                return Ok(LeaveOutcome::Deleted);
+            }
+            let kind = MessageKind::System;
+            let id = insert_id!(backend, tx, &insert, |q| q
+                .bind(&uuid)
+                .bind(user_s)
+                .bind(notice)
+                .bind(kind.as_str())
+                .bind(at.0));
+            let update = if is_buyer {
+                &leave_buyer
+            } else {
+                &leave_seller
+            };
+            sqlx::query(update)
+                .bind(id)
+                .bind(at.0)
+                .bind(&uuid)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+            tx.commit().await.map_err(classify)?;
+            Ok(LeaveOutcome::Left(ChatMessage {
+                id,
+                room: *room,
+                sender: user.clone(),
+                content: notice.to_owned(),
+                kind,
+                created_at: at,
+                client_message_id: None,
+            }))
+        })
+    }
+
+    /// Reads a room on the writer's side, so that it sees what this process just wrote.
+    async fn room_where(&self, column: &str, value: &str) -> Result<Option<Room>, StoreError> {
+        let sql = self.sql(&format!("{ROOM_SELECT} WHERE r.{column} = ?"));
+        on_pool!(self, write, |pool| {
+            let row = sqlx::query(&sql)
+                .bind(value)
+                .fetch_optional(pool)
+                .await
+                .map_err(classify)?;
+            match row {
+                Some(row) => Ok(Some(room_from_row(&row)?)),
+                None => Ok(None),
+            }
+        })
+    }
+
+    async fn insert_room(&self, new: &NewRoom) -> Result<bool, StoreError> {
+        let sql = self.sql(
+            "INSERT INTO rooms (uuid, pair_key, name, product_id, buyer, seller, buyer_active, \
+             seller_active, created_at, last_activity_at, last_message_id) \
+             VALUES (?, ?, ?, ?, ?, ?, 1, 1, ?, ?, NULL)",
+        );
+        on_pool!(self, write, |pool| {
+            let result = sqlx::query(&sql)
+                .bind(new.id.to_text())
+                .bind(new.pair_key.as_str())
+                .bind(new.name.as_str())
+                .bind(new.product_id.as_deref())
+                .bind(new.buyer.as_str())
+                .bind(new.seller.as_str())
+                .bind(new.created_at.0)
+                .bind(new.created_at.0)
+                .execute(pool)
+                .await;
+            match result {
+                Ok(_) => Ok(true),
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+                Err(e) => Err(classify(e)),
+            }
+        })
+    }
+
+    async fn rejoin(&self, room: &Room, user: &UserId) -> Result<(), StoreError> {
+        let column = if &room.buyer == user {
+            "buyer"
+        } else {
+            "seller"
+        };
+        let sql = self.sql(&format!(
+            "UPDATE rooms SET {column}_active = 1 WHERE uuid = ? AND {column} = ?"
+        ));
+        on_pool!(self, write, |pool| {
+            sqlx::query(&sql)
+                .bind(room.id.to_text())
+                .bind(user.as_str())
+                .execute(pool)
+                .await
+                .map_err(classify)?;
+            Ok(())
+        })
+    }
+}
+
+#[async_trait]
+impl ChatStore for SqlStore {
+    async fn open_room(&self, new: &NewRoom) -> Result<(Room, bool), StoreError> {
+        // Find, else insert; a unique-key conflict means another request created it first.
+        // A room can vanish in between (its last member left), hence the bounded loop.
+        for _ in 0..TX_ATTEMPTS {
+            if let Some(room) = self.room_where("pair_key", &new.pair_key).await? {
+                if room.is_member(&new.buyer) {
+                    return Ok((room, false));
+                }
+                if room.buyer == new.buyer || room.seller == new.buyer {
+                    self.rejoin(&room, &new.buyer).await?;
+                    if let Some(room) = self.room_where("uuid", &room.id.to_text()).await? {
+                        return Ok((room, false));
+                    }
+                }
+                continue;
+            }
+            if self.insert_room(new).await? {
+                let room = Room {
+                    id: new.id,
+                    name: new.name.clone(),
+                    product_id: new.product_id.clone(),
+                    buyer: new.buyer.clone(),
+                    seller: new.seller.clone(),
+                    buyer_active: true,
+                    seller_active: true,
+                    created_at: new.created_at,
+                    last_message: None,
+                };
+                return Ok((room, true));
+            }
+        }
+        Err(StoreError::Internal(
+            "open_room: the room kept changing under concurrent requests".into(),
+        ))
+    }
+
+    async fn room(&self, id: &RoomId) -> Result<Option<Room>, StoreError> {
+        let sql = self.sql(&format!("{ROOM_SELECT} WHERE r.uuid = ?"));
+        on_pool!(self, read, |pool| {
+            let row = sqlx::query(&sql)
+                .bind(id.to_text())
+                .fetch_optional(pool)
+                .await
+                .map_err(classify)?;
+            match row {
+                Some(row) => Ok(Some(room_from_row(&row)?)),
+                None => Ok(None),
+            }
+        })
+    }
+
+    async fn rooms_of(&self, user: &UserId, limit: u32) -> Result<Vec<Room>, StoreError> {
+        let sql = self.sql(&format!(
+            "{ROOM_SELECT} WHERE (r.buyer = ? AND r.buyer_active = 1) \
+             OR (r.seller = ? AND r.seller_active = 1) \
+             ORDER BY r.last_activity_at DESC, r.uuid LIMIT ?"
+        ));
+        on_pool!(self, read, |pool| {
+            let rows = sqlx::query(&sql)
+                .bind(user.as_str())
+                .bind(user.as_str())
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await
+                .map_err(classify)?;
+            rows.iter().map(room_from_row).collect()
+        })
+    }
+
+    async fn leave(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        notice: &str,
+        at: Millis,
+    ) -> Result<LeaveOutcome, StoreError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.leave_once(room, user, notice, at).await {
+                Err(e) if attempt < TX_ATTEMPTS && error::is_retry(&e) => continue,
+                other => return other,
+            }
+        }
+    }
+
+    async fn append(&self, batch: &[NewMessage]) -> Result<Vec<AppendOutcome>, StoreError> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.append_once(batch).await {
+                Err(e) if attempt < TX_ATTEMPTS && error::is_retry(&e) => continue,
+                other => return other,
+            }
+        }
+    }
+
+    async fn history(
+        &self,
+        room: &RoomId,
+        page: HistoryPage,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        let (filter, order, cursor) = match page.cursor {
+            HistoryCursor::Latest => ("", "DESC", None),
+            HistoryCursor::Before(id) => (" AND id < ?", "DESC", Some(id)),
+            HistoryCursor::After(id) => (" AND id > ?", "ASC", Some(id)),
+        };
+        let sql = self.sql(&format!(
+            "SELECT {MESSAGE_COLS} FROM messages WHERE room_uuid = ?{filter} \
+             ORDER BY id {order} LIMIT ?"
+        ));
+        on_pool!(self, read, |pool| {
+            let mut query = sqlx::query(&sql).bind(room.to_text());
+            if let Some(id) = cursor {
+                query = query.bind(id);
+            }
+            let rows = query
+                .bind(i64::from(page.limit))
+                .fetch_all(pool)
+                .await
+                .map_err(classify)?;
+            let mut messages = rows
+                .iter()
+                .map(message_from_row)
+                .collect::<Result<Vec<_>, _>>()?;
+            if order == "DESC" {
+                messages.reverse();
+            }
+            Ok(messages)
+        })
+    }
+
+    async fn save_inquiry(&self, inquiry: &NewInquiry) -> Result<i64, StoreError> {
+        inquiries::save(self, inquiry).await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        on_pool!(self, read, |pool| {
+            sqlx::query("SELECT 1")
+                .execute(pool)
+                .await
+                .map_err(classify)?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,124 @@
+//! Reading rows back into domain values, the same way for every backend.
+
+use chat_core::{
+    ChatMessage, ClientMessageId, MessageKind, Millis, Room, RoomId, StoreError, UserId,
+};
+use sqlx::mysql::MySqlRow;
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+/// The column reads every backend's row offers, so that row mapping is written once.
+pub(crate) trait SqlRow {
+    /// A nullable text column. MySQL reports columns with a binary collation as bytes, so
+    /// text falls back to UTF-8-checked bytes there.
+    fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError>;
+    /// A nullable integer column.
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError>;
+
+    /// A non-null text column.
+    fn text(&self, col: &str) -> Result<String, StoreError> {
+        self.opt_text(col)?
+            .ok_or_else(|| corrupt(col, "unexpected NULL"))
+    }
+    /// A non-null integer column.
+    fn int(&self, col: &str) -> Result<i64, StoreError> {
+        self.opt_int(col)?
+            .ok_or_else(|| corrupt(col, "unexpected NULL"))
+    }
+}
+
+fn corrupt(col: &str, what: impl std::fmt::Display) -> StoreError {
+    StoreError::Internal(format!("column {col}: {what}"))
+}
+
+macro_rules! impl_sql_row {
+    ($($row:ty),*) => {$(
+        impl SqlRow for $row {
+            fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError> {
+                match self.try_get::<Option<String>, _>(col) {
+                    Ok(v) => Ok(v),
+                    Err(first) => match self.try_get::<Option<Vec<u8>>, _>(col) {
+                        Ok(Some(bytes)) => String::from_utf8(bytes)
+                            .map(Some)
+                            .map_err(|e| corrupt(col, e)),
+                        Ok(None) => Ok(None),
+                        Err(_) => Err(corrupt(col, first)),
+                    },
+                }
+            }
+            fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError> {
+                self.try_get::<Option<i64>, _>(col).map_err(|e| corrupt(col, e))
+            }
+        }
+    )*};
+}
+impl_sql_row!(SqliteRow, MySqlRow, PgRow);
+
+fn user(row: &impl SqlRow, col: &str) -> Result<UserId, StoreError> {
+    UserId::parse(&row.text(col)?).map_err(|e| corrupt(col, e))
+}
+
+fn room_id(row: &impl SqlRow, col: &str) -> Result<RoomId, StoreError> {
+    RoomId::parse(&row.text(col)?).map_err(|e| corrupt(col, e))
+}
+
+/// A message selected with the `m_` column aliases.
+pub(crate) fn message_from_row(row: &impl SqlRow) -> Result<ChatMessage, StoreError> {
+    Ok(ChatMessage {
+        id: row.int("m_id")?,
+        room: room_id(row, "m_room")?,
+        sender: user(row, "m_sender")?,
+        content: row.text("m_content")?,
+        kind: MessageKind::from_stored(&row.text("m_kind")?),
+        created_at: Millis(row.int("m_created_at")?),
+        client_message_id: match row.opt_text("m_cmid")? {
+            Some(c) => Some(ClientMessageId::parse(&c).map_err(|e| corrupt("m_cmid", e))?),
+            None => None,
+        },
+    })
+}
+
+/// A room joined with its newest message (`m_` columns, NULL when it has none).
+pub(crate) fn room_from_row(row: &impl SqlRow) -> Result<Room, StoreError> {
+    let last_message = match row.opt_int("m_id")? {
+        Some(_) => Some(message_from_row(row)?),
+        None => None,
+    };
+    Ok(Room {
+        id: room_id(row, "uuid")?,
+        name: row.text("name")?,
+        product_id: row.opt_text("product_id")?,
+        buyer: user(row, "buyer")?,
+        seller: user(row, "seller")?,
+        buyer_active: row.int("buyer_active")? != 0,
+        seller_active: row.int("seller_active")? != 0,
+        created_at: Millis(row.int("created_at")?),
+        last_message,
+    })
+}
+
+/// Who may write to a room, read under the room's row lock.
+pub(crate) struct Membership {
+    pub buyer: String,
+    pub seller: String,
+    pub buyer_active: bool,
+    pub seller_active: bool,
+}
+
+impl Membership {
+    /// Reads `buyer, seller, buyer_active, seller_active`.
+    pub fn from_row(row: &impl SqlRow) -> Result<Self, StoreError> {
+        Ok(Membership {
+            buyer: row.text("buyer")?,
+            seller: row.text("seller")?,
+            buyer_active: row.int("buyer_active")? != 0,
+            seller_active: row.int("seller_active")? != 0,
+        })
+    }
+
+    /// The rule of [`Room::is_member`], on the locked row.
+    pub fn is_member(&self, user: &str) -> bool {
+        (self.buyer_active && self.buyer == user) || (self.seller_active && self.seller == user)
+    }
+}

@@ -1,0 +1,553 @@
+//! One storage test suite, run unchanged against SQLite, MariaDB/MySQL and PostgreSQL: every
+//! case runs once per backend on its own freshly created database.
+
+use std::sync::Arc;
+
+use chat_core::ports::ChatStore;
+use chat_core::{
+    AppendOutcome, ChatMessage, ClientMessageId, HistoryCursor, HistoryPage, LeaveOutcome,
+    MessageKind, Millis, NewInquiry, NewMessage, NewRoom, RoomId, UserId,
+};
+use chat_store::testing::TestDatabase;
+use chat_store::{Backend, SqlStore, StoreOptions};
+
+fn u(s: &str) -> UserId {
+    UserId::parse(s).unwrap()
+}
+
+async fn fresh(backend: Backend) -> (TestDatabase, SqlStore) {
+    let db = TestDatabase::create(backend)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let store = SqlStore::connect(db.url(), StoreOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("cannot open {}: {e}", db.url()));
+    store.migrate().await.expect("migrate");
+    (db, store)
+}
+
+fn new_room(buyer: &str, seller: &str, product: Option<&str>, name: &str) -> NewRoom {
+    let (b, s) = (u(buyer), u(seller));
+    NewRoom {
+        id: RoomId::new_random(),
+        pair_key: NewRoom::pair_key(&b, &s, product, name),
+        name: name.into(),
+        product_id: product.map(str::to_owned),
+        buyer: b,
+        seller: s,
+        created_at: Millis::now(),
+    }
+}
+
+fn text(room: &RoomId, sender: &str, content: &str, cmid: Option<&str>) -> NewMessage {
+    NewMessage {
+        room: *room,
+        sender: u(sender),
+        content: content.into(),
+        kind: MessageKind::Text,
+        created_at: Millis::now(),
+        client_message_id: cmid.map(|c| ClientMessageId::parse(c).unwrap()),
+    }
+}
+
+fn stored(outcome: &AppendOutcome) -> &ChatMessage {
+    match outcome {
+        AppendOutcome::Stored(m) => m,
+        other => panic!("expected Stored, got {other:?}"),
+    }
+}
+
+fn page(cursor: HistoryCursor, limit: u32) -> HistoryPage {
+    HistoryPage { cursor, limit }
+}
+
+async fn opens_rooms_idempotently(store: SqlStore) {
+    let (a, created) = store
+        .open_room(&new_room("alice", "bob", Some("p-1"), "자전거"))
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!(a.name, "자전거");
+    assert!(a.is_member(&u("alice")) && a.is_member(&u("bob")));
+    // Same pair in the other order, same product: the same room.
+    let (b, created) = store
+        .open_room(&new_room("bob", "alice", Some("p-1"), "other name"))
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(a.id, b.id);
+    assert_eq!(b.name, "자전거");
+    // Another product: another room.
+    let (c, created) = store
+        .open_room(&new_room("alice", "bob", Some("p-2"), "책상"))
+        .await
+        .unwrap();
+    assert!(created);
+    assert_ne!(a.id, c.id);
+    let read = store.room(&a.id).await.unwrap().expect("room exists");
+    assert_eq!(read.product_id.as_deref(), Some("p-1"));
+    assert_eq!(read.buyer, u("alice"));
+    assert_eq!(read.seller, u("bob"));
+    assert!(store.room(&RoomId::new_random()).await.unwrap().is_none());
+}
+
+async fn concurrent_opens_make_one_room(store: SqlStore) {
+    let store = Arc::new(store);
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let (b, s) = if i % 2 == 0 { ("x", "y") } else { ("y", "x") };
+                store
+                    .open_room(&new_room(b, s, None, "의자"))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    let mut created = 0;
+    for t in tasks {
+        let (room, c) = t.await.unwrap();
+        ids.push(room.id);
+        created += usize::from(c);
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "all requests must get the same room");
+    assert_eq!(created, 1, "exactly one request creates it");
+}
+
+async fn appends_with_increasing_ids_and_keeps_text_exact(store: SqlStore) {
+    let (room, _) = store
+        .open_room(&new_room("alice", "bob", None, "bike"))
+        .await
+        .unwrap();
+    let contents = [
+        "안녕하세요",
+        "emoji 😀🚲",
+        "quote ' \" \\ ? $1 %s",
+        "line\nbreak\ttab",
+    ];
+    let batch: Vec<_> = contents
+        .iter()
+        .map(|c| text(&room.id, "alice", c, None))
+        .collect();
+    let out = store.append(&batch).await.unwrap();
+    let ids: Vec<i64> = out.iter().map(|o| stored(o).id).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    let more = store
+        .append(&[text(&room.id, "bob", "네", None)])
+        .await
+        .unwrap();
+    assert!(stored(&more[0]).id > ids[3]);
+    let history = store
+        .history(&room.id, page(HistoryCursor::Latest, 50))
+        .await
+        .unwrap();
+    let read: Vec<&str> = history.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(
+        read,
+        [
+            "안녕하세요",
+            "emoji 😀🚲",
+            "quote ' \" \\ ? $1 %s",
+            "line\nbreak\ttab",
+            "네"
+        ]
+    );
+    assert_eq!(history[0], *stored(&out[0]));
+    assert_eq!(history[4].sender, u("bob"));
+    let room = store.room(&room.id).await.unwrap().unwrap();
+    assert_eq!(
+        room.last_message.as_ref().map(|m| m.content.as_str()),
+        Some("네")
+    );
+}
+
+async fn refuses_strangers_unknown_rooms_and_other_case(store: SqlStore) {
+    let (room, _) = store
+        .open_room(&new_room("alice", "bob", None, "bike"))
+        .await
+        .unwrap();
+    let out = store
+        .append(&[
+            text(&room.id, "mallory", "hi", None),
+            text(&room.id, "Alice", "case matters", None),
+            text(&RoomId::new_random(), "alice", "nowhere", None),
+            text(&room.id, "alice", "ok", None),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(out[0], AppendOutcome::NotMember);
+    assert_eq!(out[1], AppendOutcome::NotMember);
+    assert_eq!(out[2], AppendOutcome::NoSuchRoom);
+    assert_eq!(stored(&out[3]).content, "ok");
+    let history = store
+        .history(&room.id, page(HistoryCursor::Latest, 50))
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 1);
+}
+
+async fn client_message_ids_make_sends_idempotent(store: SqlStore) {
+    let (room, _) = store
+        .open_room(&new_room("alice", "bob", None, "bike"))
+        .await
+        .unwrap();
+    let first = store
+        .append(&[text(&room.id, "alice", "once", Some("c-1"))])
+        .await
+        .unwrap();
+    let original = stored(&first[0]).clone();
+    // A retry in a later batch, twice within one batch, and the same key from the other member.
+    let again = store
+        .append(&[
+            text(&room.id, "alice", "once (retry)", Some("c-1")),
+            text(&room.id, "alice", "two", Some("c-2")),
+            text(&room.id, "alice", "two (retry)", Some("c-2")),
+            text(&room.id, "bob", "bob's own c-1", Some("c-1")),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(again[0], AppendOutcome::Duplicate(original.clone()));
+    let two = stored(&again[1]).clone();
+    assert_eq!(again[2], AppendOutcome::Duplicate(two));
+    assert_eq!(stored(&again[3]).sender, u("bob"));
+    let history = store
+        .history(&room.id, page(HistoryCursor::Latest, 50))
+        .await
+        .unwrap();
+    let read: Vec<&str> = history.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(read, ["once", "two", "bob's own c-1"]);
+    assert_eq!(
+        history[0].client_message_id.as_ref().map(|c| c.as_str()),
+        Some("c-1")
+    );
+}
+
+async fn pages_history_with_cursors(store: SqlStore) {
+    let (room, _) = store
+        .open_room(&new_room("alice", "bob", None, "bike"))
+        .await
+        .unwrap();
+    let batch: Vec<_> = (0..10)
+        .map(|i| text(&room.id, "alice", &format!("m{i}"), None))
+        .collect();
+    let out = store.append(&batch).await.unwrap();
+    let ids: Vec<i64> = out.iter().map(|o| stored(o).id).collect();
+    let contents = |v: Vec<ChatMessage>| v.into_iter().map(|m| m.content).collect::<Vec<_>>();
+    let latest = store
+        .history(&room.id, page(HistoryCursor::Latest, 3))
+        .await
+        .unwrap();
+    assert_eq!(contents(latest), ["m7", "m8", "m9"]);
+    let before = store
+        .history(&room.id, page(HistoryCursor::Before(ids[7]), 3))
+        .await
+        .unwrap();
+    assert_eq!(contents(before), ["m4", "m5", "m6"]);
+    let after = store
+        .history(&room.id, page(HistoryCursor::After(ids[2]), 4))
+        .await
+        .unwrap();
+    assert_eq!(contents(after), ["m3", "m4", "m5", "m6"]);
+    let tail = store
+        .history(&room.id, page(HistoryCursor::After(ids[9]), 50))
+        .await
+        .unwrap();
+    assert!(tail.is_empty());
+    let head = store
+        .history(&room.id, page(HistoryCursor::Before(ids[0]), 50))
+        .await
+        .unwrap();
+    assert!(head.is_empty());
+    // Other rooms' messages never show up.
+    let (other, _) = store
+        .open_room(&new_room("carol", "bob", None, "bike"))
+        .await
+        .unwrap();
+    store
+        .append(&[text(&other.id, "carol", "elsewhere", None)])
+        .await
+        .unwrap();
+    let all = store
+        .history(&room.id, page(HistoryCursor::After(0), 50))
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 10);
+}
+
+async fn lists_rooms_by_recent_activity(store: SqlStore) {
+    let (r1, _) = store
+        .open_room(&new_room("alice", "bob", None, "one"))
+        .await
+        .unwrap();
+    let (r2, _) = store
+        .open_room(&new_room("carol", "alice", None, "two"))
+        .await
+        .unwrap();
+    let (r3, _) = store
+        .open_room(&new_room("dave", "erin", None, "not alice's"))
+        .await
+        .unwrap();
+    let mut m = text(&r1.id, "bob", "newest", None);
+    m.created_at = Millis(Millis::now().0 + 10_000);
+    store.append(&[m]).await.unwrap();
+    let rooms = store.rooms_of(&u("alice"), 100).await.unwrap();
+    let ids: Vec<&RoomId> = rooms.iter().map(|r| &r.id).collect();
+    assert_eq!(ids, [&r1.id, &r2.id]);
+    assert_eq!(
+        rooms[0].last_message.as_ref().map(|m| m.content.as_str()),
+        Some("newest")
+    );
+    assert!(rooms[1].last_message.is_none());
+    assert_eq!(store.rooms_of(&u("alice"), 1).await.unwrap().len(), 1);
+    assert_eq!(store.rooms_of(&u("erin"), 100).await.unwrap()[0].id, r3.id);
+    assert!(store.rooms_of(&u("nobody"), 100).await.unwrap().is_empty());
+}
+
+async fn leaving_notifies_then_deletes(store: SqlStore) {
+    let spec = new_room("alice", "bob", Some("p-9"), "bike");
+    let (room, _) = store.open_room(&spec).await.unwrap();
+    store
+        .append(&[text(&room.id, "alice", "hello", None)])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .leave(&room.id, &u("mallory"), "x", Millis::now())
+            .await
+            .unwrap(),
+        LeaveOutcome::NotMember
+    );
+    let notice = match store
+        .leave(
+            &room.id,
+            &u("alice"),
+            "alice님이 채팅방을 나갔습니다.",
+            Millis::now(),
+        )
+        .await
+        .unwrap()
+    {
+        LeaveOutcome::Left(m) => m,
+        other => panic!("expected Left, got {other:?}"),
+    };
+    assert_eq!(notice.kind, MessageKind::System);
+    assert_eq!(notice.sender, u("alice"));
+    // Alice is out: she can no longer write, the list no longer shows the room, leaving again
+    // is refused; Bob still sees the room, with the notice as its last message.
+    assert_eq!(
+        store
+            .append(&[text(&room.id, "alice", "still here?", None)])
+            .await
+            .unwrap()[0],
+        AppendOutcome::NotMember
+    );
+    assert!(store.rooms_of(&u("alice"), 10).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .leave(&room.id, &u("alice"), "x", Millis::now())
+            .await
+            .unwrap(),
+        LeaveOutcome::NotMember
+    );
+    let bobs = store.rooms_of(&u("bob"), 10).await.unwrap();
+    assert_eq!(bobs[0].last_message.as_ref(), Some(&notice));
+    assert_eq!(bobs[0].members(), [&u("bob")]);
+    // Opening the room again brings Alice back into the same room.
+    let (again, created) = store.open_room(&spec).await.unwrap();
+    assert!(!created);
+    assert_eq!(again.id, room.id);
+    assert!(again.is_member(&u("alice")));
+    store
+        .leave(&room.id, &u("alice"), "again", Millis::now())
+        .await
+        .unwrap();
+    // The last member leaves: the room and its messages are gone.
+    assert_eq!(
+        store
+            .leave(&room.id, &u("bob"), "bye", Millis::now())
+            .await
+            .unwrap(),
+        LeaveOutcome::Deleted
+    );
+    assert!(store.room(&room.id).await.unwrap().is_none());
+    assert!(store
+        .history(&room.id, page(HistoryCursor::Latest, 50))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .leave(&room.id, &u("bob"), "x", Millis::now())
+            .await
+            .unwrap(),
+        LeaveOutcome::NoSuchRoom
+    );
+    // A new room for the same pair and product can be opened afterwards.
+    let respec = NewRoom {
+        id: RoomId::new_random(),
+        ..spec
+    };
+    let (fresh, created) = store.open_room(&respec).await.unwrap();
+    assert!(created);
+    assert_ne!(fresh.id, room.id);
+}
+
+async fn stores_inquiries(store: SqlStore) {
+    let inquiry = |email: &str| NewInquiry {
+        email: email.into(),
+        title: "환불 문의".into(),
+        content: "내용 😀".into(),
+        user: Some(u("alice")),
+        created_at: Millis::now(),
+    };
+    let a = store.save_inquiry(&inquiry("a@example.com")).await.unwrap();
+    let b = store.save_inquiry(&inquiry("b@example.com")).await.unwrap();
+    assert!(b > a);
+    store.ping().await.unwrap();
+}
+
+/// Two stores (two pools, as two nodes would have) write to one room at once while a reader
+/// follows with `After(last seen)`. If ids were not handed out in commit order, the reader would
+/// step over an id that commits later and miss it.
+async fn concurrent_writers_keep_room_order(first: SqlStore) {
+    let url = first_url(&first);
+    let second = SqlStore::connect(&url, StoreOptions::default())
+        .await
+        .unwrap();
+    let (room, _) = first
+        .open_room(&new_room("alice", "bob", None, "race"))
+        .await
+        .unwrap();
+    let stores = [Arc::new(first), Arc::new(second)];
+    const PER_WRITER: usize = 60;
+    let mut writers = Vec::new();
+    for (w, store) in stores.iter().enumerate() {
+        for lane in 0..2 {
+            let store = store.clone();
+            let room = room.id;
+            writers.push(tokio::spawn(async move {
+                for i in 0..PER_WRITER {
+                    let sender = if lane == 0 { "alice" } else { "bob" };
+                    let m = text(&room, sender, &format!("w{w}-{lane}-{i}"), None);
+                    let out = store.append(&[m]).await.unwrap();
+                    stored(&out[0]);
+                }
+            }));
+        }
+    }
+    let reader_store = stores[0].clone();
+    let reader_room = room.id;
+    let total = 4 * PER_WRITER;
+    let reader = tokio::spawn(async move {
+        let mut seen: Vec<i64> = Vec::new();
+        let mut last = 0;
+        while seen.len() < total {
+            let page = reader_store
+                .history(&reader_room, page(HistoryCursor::After(last), 7))
+                .await
+                .unwrap();
+            for m in page {
+                assert!(m.id > last, "ids must increase: {} after {last}", m.id);
+                last = m.id;
+                seen.push(m.id);
+            }
+            tokio::task::yield_now().await;
+        }
+        seen
+    });
+    for w in writers {
+        w.await.unwrap();
+    }
+    let seen = tokio::time::timeout(std::time::Duration::from_secs(60), reader)
+        .await
+        .expect("the reader must catch up with every stored message")
+        .unwrap();
+    let all: Vec<i64> = stores[1]
+        .history(&room.id, page(HistoryCursor::After(0), 1000))
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(all.len(), total);
+    assert_eq!(
+        seen, all,
+        "the follower saw every message, in order, none skipped"
+    );
+}
+
+/// Two nodes starting at once both run migrations: both succeed, the schema is made once.
+async fn concurrent_migrations_are_safe(first: SqlStore) {
+    let url = first_url(&first);
+    let a = SqlStore::connect(&url, StoreOptions::default())
+        .await
+        .unwrap();
+    let b = SqlStore::connect(&url, StoreOptions::default())
+        .await
+        .unwrap();
+    let (ra, rb) = tokio::join!(a.migrate(), b.migrate());
+    ra.unwrap();
+    rb.unwrap();
+    first.migrate().await.unwrap();
+    let (room, _) = a
+        .open_room(&new_room("alice", "bob", None, "x"))
+        .await
+        .unwrap();
+    assert!(b.room(&room.id).await.unwrap().is_some());
+}
+
+// The suite hands each case a store; the two multi-store cases need the URL back.
+thread_local! {
+    static URL: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+fn first_url(_: &SqlStore) -> String {
+    URL.with(|u| u.borrow().clone())
+}
+
+macro_rules! suite {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            use super::*;
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() { run(Backend::Sqlite, super::$case).await })*
+        }
+        mod mysql {
+            use super::*;
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() { run(Backend::MySql, super::$case).await })*
+        }
+        mod postgres {
+            use super::*;
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() { run(Backend::Postgres, super::$case).await })*
+        }
+    };
+}
+
+async fn run<F, Fut>(backend: Backend, case: F)
+where
+    F: FnOnce(SqlStore) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let (db, store) = fresh(backend).await;
+    URL.with(|u| *u.borrow_mut() = db.url().to_owned());
+    case(store).await;
+    drop(db);
+}
+
+suite!(
+    opens_rooms_idempotently,
+    concurrent_opens_make_one_room,
+    appends_with_increasing_ids_and_keeps_text_exact,
+    refuses_strangers_unknown_rooms_and_other_case,
+    client_message_ids_make_sends_idempotent,
+    pages_history_with_cursors,
+    lists_rooms_by_recent_activity,
+    leaving_notifies_then_deletes,
+    stores_inquiries,
+    concurrent_writers_keep_room_order,
+    concurrent_migrations_are_safe,
+);

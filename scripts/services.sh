@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Makes sure the services the test suite talks to are running on 127.0.0.1: MariaDB (3306),
+# PostgreSQL (5432) and Redis (6379). A service that is down is started when this machine has
+# it installed (as root it may install it from Debian's packages); otherwise this script stops
+# with a message naming what is missing. Sourced by scripts/test.sh.
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_port() {
+  local name=$1 port=$2
+  for _ in $(seq 1 60); do
+    port_open "$port" && return 0
+    sleep 0.5
+  done
+  echo "error: $name did not come up on 127.0.0.1:$port" >&2
+  return 1
+}
+
+apt_install() {
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing $* from Debian's packages" >&2
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  else
+    return 1
+  fi
+}
+
+ensure_mariadb() {
+  port_open 3306 && return 0
+  echo "MariaDB is not running on 127.0.0.1:3306; starting it" >&2
+  command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || apt_install mariadb-server || {
+    echo "error: MariaDB (mysql://root@127.0.0.1:3306) is required by the tests and is not installed" >&2
+    return 1
+  }
+  mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null || true
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+  wait_port MariaDB 3306
+}
+
+ensure_postgres() {
+  port_open 5432 && return 0
+  echo "PostgreSQL is not running on 127.0.0.1:5432; starting it" >&2
+  ls /etc/postgresql/*/main >/dev/null 2>&1 || apt_install postgresql || {
+    echo "error: PostgreSQL (postgres://postgres@127.0.0.1:5432) is required by the tests and is not installed" >&2
+    return 1
+  }
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start
+  wait_port PostgreSQL 5432
+}
+
+ensure_redis() {
+  port_open 6379 && return 0
+  echo "Redis is not running on 127.0.0.1:6379; starting it" >&2
+  command -v redis-server >/dev/null || apt_install redis-server || {
+    echo "error: Redis (redis://127.0.0.1:6379) is required by the tests and is not installed" >&2
+    return 1
+  }
+  mkdir -p /var/lib/redis /var/log/redis
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log
+  wait_port Redis 6379
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: makes sure the backing services run, builds
+# everything, runs every Rust test (unit, storage on SQLite/MariaDB/PostgreSQL, integration
+# over real HTTP and WebSockets) and the end-to-end test with @stomp/stompjs in Node.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/services.sh
+
+ensure_mariadb
+ensure_postgres
+ensure_redis
+
+command -v node >/dev/null || { echo "error: Node.js is required for the @stomp/stompjs end-to-end test" >&2; exit 1; }
+
+echo "== cargo build"
+cargo build --workspace --all-targets --locked
+
+echo "== cargo test"
+cargo test --workspace --locked
+
+echo "== end-to-end with @stomp/stompjs"
+(
+  cd tests/e2e-node
+  npm ci --no-audit --no-fund --loglevel=error
+  REUSE_CHAT_BIN="$PWD/../../target/debug/reuse-chat" node --test
+)
