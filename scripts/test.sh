@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: makes sure the backing services run, builds
-# everything, runs every Rust test (unit, storage on SQLite/MariaDB/PostgreSQL, integration
-# over real HTTP and WebSockets) and the end-to-end test with @stomp/stompjs in Node.
+# everything, runs every Rust test (unit, storage on SQLite/MariaDB/PostgreSQL, the integration
+# suite over real HTTP and WebSockets once per database) and the end-to-end test with @stomp/stompjs in Node.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh
@@ -15,8 +15,14 @@ command -v node >/dev/null || { echo "error: Node.js is required for the @stomp/
 echo "== cargo build"
 cargo build --workspace --all-targets --locked
 
-echo "== cargo test"
+echo "== cargo test (integration suite on SQLite)"
 cargo test --workspace --locked
+
+# The API.md integration suite again, unchanged, on the two server databases.
+for backend in mysql postgres; do
+  echo "== integration suite on $backend"
+  REUSE_CHAT_TEST_BACKEND=$backend cargo test -p reuse-chat --locked --test rest --test stomp --test jwt
+done
 
 echo "== end-to-end with @stomp/stompjs"
 (

@@ -66,7 +66,11 @@ pub async fn open_store(settings: &Settings) -> Result<SqlStore, AppError> {
             )))
         })?;
     }
-    let store = SqlStore::connect(&settings.database, StoreOptions::default()).await?;
+    let options = StoreOptions {
+        acquire_timeout: settings.database_timeout,
+        ..StoreOptions::default()
+    };
+    let store = SqlStore::connect(&settings.database, options).await?;
     store.migrate().await?;
     Ok(store)
 }

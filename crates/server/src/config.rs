@@ -49,6 +49,10 @@ pub struct RawSettings {
     /// Database URL: sqlite://FILE, mysql://… or postgres://… [default: sqlite in --data-dir].
     #[arg(long, env = "REUSE_CHAT_DATABASE")]
     pub database: Option<String>,
+    /// How long a request waits for a database connection before it fails as unavailable,
+    /// in ms [default: 5000].
+    #[arg(long, env = "REUSE_CHAT_DATABASE_TIMEOUT_MS")]
+    pub database_timeout_ms: Option<u64>,
     /// How users are identified: `header` (X-Auth-User from a trusted gateway) or `jwt`.
     #[arg(long, env = "REUSE_CHAT_AUTH")]
     pub auth: Option<String>,
@@ -124,6 +128,9 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Database URL.
     pub database: String,
+    /// Longest wait for a database connection: the bound on how long a request hangs while
+    /// the database is down before it fails with "unavailable".
+    pub database_timeout: Duration,
     /// Identity mode.
     pub auth: AuthSetting,
     /// Heart-beat interval offered and requested (zero disables).
@@ -288,6 +295,13 @@ impl Settings {
         if !(Duration::from_millis(10)..=Duration::from_secs(600)).contains(&write_timeout) {
             return Err(bad("--write-timeout-ms", "must be between 10 and 600000"));
         }
+        let database_timeout = Duration::from_millis(raw.database_timeout_ms.unwrap_or(5_000));
+        if !(Duration::from_millis(100)..=Duration::from_secs(600)).contains(&database_timeout) {
+            return Err(bad(
+                "--database-timeout-ms",
+                "must be between 100 and 600000",
+            ));
+        }
         let log = raw.log.unwrap_or_else(|| "info".to_owned());
         if tracing_subscriber::EnvFilter::try_new(&log).is_err() {
             return Err(bad("--log", format!("'{log}' is not a valid log filter")));
@@ -296,6 +310,7 @@ impl Settings {
             listen,
             data_dir,
             database,
+            database_timeout,
             auth,
             heartbeat,
             max_frame_bytes,
@@ -318,6 +333,7 @@ impl RawSettings {
             listen: self.listen.or(other.listen),
             data_dir: self.data_dir.or(other.data_dir),
             database: self.database.or(other.database),
+            database_timeout_ms: self.database_timeout_ms.or(other.database_timeout_ms),
             auth: self.auth.or(other.auth),
             jwt_secret: self.jwt_secret.or(other.jwt_secret),
             jwt_public_key: self.jwt_public_key.or(other.jwt_public_key),

@@ -641,7 +641,7 @@ async fn shutdown_finishes_commits_and_says_goodbye() {
     let expected: Vec<String> = (0..receipts.len()).map(|i| format!("r{i}")).collect();
     assert_eq!(receipts, expected);
     // Every receipted message was stored: the restarted server has each of them.
-    let s2 = TestServer::start_in(&s.dir, |_| {}).await;
+    let s2 = s.restart(|_| {}).await;
     let h = s2.api("alice").history(&room, "?limit=200").await;
     let stored: Vec<&str> = h.iter().filter_map(|m| m["content"].as_str()).collect();
     for i in 0..receipts.len() {
@@ -651,8 +651,7 @@ async fn shutdown_finishes_commits_and_says_goodbye() {
 
 #[tokio::test]
 async fn history_survives_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut s = TestServer::start_in(dir.path(), |_| {}).await;
+    let mut s = TestServer::start().await;
     let room = s.api("alice").open_room("bob", "자전거").await;
     let mut c = s.stomp("alice").await;
     for i in 0..5 {
@@ -661,7 +660,7 @@ async fn history_survives_a_restart() {
     }
     let before = s.api("bob").history(&room, "").await;
     s.stop().await;
-    let s = TestServer::start_in(dir.path(), |_| {}).await;
+    let s = s.restart(|_| {}).await;
     let after = s.api("bob").history(&room, "").await;
     assert_eq!(before, after);
     assert_eq!(after.len(), 5);

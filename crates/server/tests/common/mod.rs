@@ -3,9 +3,11 @@
 //! the server's frames with its own small parser, so the server's codec is not tested by itself.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
+use chat_store::testing::TestDatabase;
+use chat_store::Backend;
 use futures::{SinkExt, StreamExt};
 use reuse_chat::config::Settings;
 use reuse_chat::App;
@@ -20,38 +22,83 @@ use tokio_util::sync::CancellationToken;
 /// How long a test waits for something that should happen.
 pub const WAIT: Duration = Duration::from_secs(5);
 
+/// The storage backend the suite runs against, from `REUSE_CHAT_TEST_BACKEND`: `sqlite` (the
+/// default), `mysql` (MariaDB/MySQL) or `postgres`. `scripts/test.sh` runs the whole suite once
+/// per backend, so the same test code covers all three.
+pub fn test_backend() -> Backend {
+    match std::env::var("REUSE_CHAT_TEST_BACKEND").as_deref() {
+        Err(_) | Ok("") | Ok("sqlite") => Backend::Sqlite,
+        Ok("mysql") | Ok("mariadb") => Backend::MySql,
+        Ok("postgres") | Ok("postgresql") => Backend::Postgres,
+        Ok(other) => panic!("REUSE_CHAT_TEST_BACKEND={other}: expected sqlite, mysql or postgres"),
+    }
+}
+
+/// What the servers of one test store into: a fresh database on the suite's backend (dropped
+/// when the last server of the test is gone) and a data directory. Restarts and second nodes
+/// share it.
+pub struct Storage {
+    pub db: TestDatabase,
+    pub dir: tempfile::TempDir,
+}
+
+impl Storage {
+    /// A fresh database on the suite's backend.
+    pub async fn fresh() -> Arc<Storage> {
+        Self::on(test_backend()).await
+    }
+
+    /// A fresh database on `backend`.
+    pub async fn on(backend: Backend) -> Arc<Storage> {
+        let db = TestDatabase::create(backend)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().expect("tempdir");
+        Arc::new(Storage { db, dir })
+    }
+
+    /// Settings for a server on this storage, listening on a free port.
+    pub fn settings(&self) -> Settings {
+        let mut settings = Settings::for_data_dir(self.dir.path());
+        settings.listen = "127.0.0.1:0".parse().unwrap();
+        settings.database = self.db.url().to_owned();
+        settings
+    }
+}
+
 /// A running server.
 pub struct TestServer {
     pub port: u16,
     pub token: CancellationToken,
     pub handle: Option<JoinHandle<()>>,
-    pub dir: PathBuf,
-    _tmp: Option<tempfile::TempDir>,
+    pub storage: Arc<Storage>,
 }
 
 impl TestServer {
-    /// A server with default settings on a fresh SQLite database.
+    /// A server with default settings on a fresh database.
     pub async fn start() -> TestServer {
         Self::start_with(|_| {}).await
     }
 
-    /// A server with settings adjusted by `f`, on a fresh data directory.
+    /// A server with settings adjusted by `f`, on a fresh database.
     pub async fn start_with(f: impl FnOnce(&mut Settings)) -> TestServer {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let dir = tmp.path().to_path_buf();
-        let mut s = Self::start_in(&dir, f).await;
-        s._tmp = Some(tmp);
-        s
+        Self::start_on(&Storage::fresh().await, f).await
     }
 
-    /// A server on the data directory `dir` (which the caller keeps).
-    pub async fn start_in(dir: &Path, f: impl FnOnce(&mut Settings)) -> TestServer {
-        let mut settings = Settings::for_data_dir(dir);
-        settings.listen = "127.0.0.1:0".parse().unwrap();
-        if let Ok(url) = std::env::var("REUSE_CHAT_TEST_DATABASE") {
-            settings.database = url;
-        }
+    /// Another server on this one's storage: a restart (after `stop`) or a second node.
+    pub async fn restart(&self, f: impl FnOnce(&mut Settings)) -> TestServer {
+        Self::start_on(&self.storage, f).await
+    }
+
+    /// A server on `storage`.
+    pub async fn start_on(storage: &Arc<Storage>, f: impl FnOnce(&mut Settings)) -> TestServer {
+        let mut settings = storage.settings();
         f(&mut settings);
+        Self::start_settings(storage, settings).await
+    }
+
+    /// A server with exactly these settings; `storage` is kept alive as long as the server.
+    pub async fn start_settings(storage: &Arc<Storage>, settings: Settings) -> TestServer {
         let app = App::build(settings).await.expect("server starts");
         let port = app.port();
         let token = app.shutdown_token();
@@ -62,8 +109,7 @@ impl TestServer {
             port,
             token,
             handle: Some(handle),
-            dir: dir.to_path_buf(),
-            _tmp: None,
+            storage: storage.clone(),
         }
     }
 
@@ -466,4 +512,91 @@ pub async fn pair(server: &TestServer, a: &str, b: &str, product: &str) -> (Stri
     ca.subscribe("sub-0", &room).await;
     cb.subscribe("sub-0", &room).await;
     (room, ca, cb)
+}
+
+/// A TCP proxy in front of a real database that a test can cut and restore: how the outage
+/// tests take the database away from one server without stopping the shared database service.
+/// While cut, every open connection is closed and new ones are closed as soon as accepted.
+pub struct CuttableProxy {
+    pub port: u16,
+    up: Arc<std::sync::atomic::AtomicBool>,
+    epoch: tokio::sync::watch::Sender<u64>,
+    task: JoinHandle<()>,
+}
+
+impl CuttableProxy {
+    /// A proxy to `target` (`host:port`), passing traffic.
+    pub async fn start(target: String) -> CuttableProxy {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("proxy binds");
+        let port = listener.local_addr().unwrap().port();
+        let up = Arc::new(AtomicBool::new(true));
+        let (epoch, _) = tokio::sync::watch::channel(0u64);
+        let (up2, epoch2) = (up.clone(), epoch.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !up2.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let target = target.clone();
+                let mut cut = epoch2.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut server) = TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = cut.changed() => {}
+                    }
+                });
+            }
+        });
+        CuttableProxy {
+            port,
+            up,
+            epoch,
+            task,
+        }
+    }
+
+    /// A proxy for the database URL `url`; returns it and the URL that goes through it.
+    pub async fn for_url(url: &str) -> (CuttableProxy, String) {
+        let after_scheme = url.find("://").expect("URL has a scheme") + 3;
+        let host_start = url[after_scheme..]
+            .find('@')
+            .map(|i| after_scheme + i + 1)
+            .unwrap_or(after_scheme);
+        let host_end = url[host_start..]
+            .find('/')
+            .map(|i| host_start + i)
+            .unwrap_or(url.len());
+        let proxy = CuttableProxy::start(url[host_start..host_end].to_owned()).await;
+        let proxied = format!(
+            "{}127.0.0.1:{}{}",
+            &url[..host_start],
+            proxy.port,
+            &url[host_end..]
+        );
+        (proxy, proxied)
+    }
+
+    /// Takes the database away: open connections are closed, new ones refused.
+    pub fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.epoch.send_modify(|e| *e += 1);
+    }
+
+    /// Brings the database back.
+    pub fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for CuttableProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
