@@ -60,3 +60,21 @@ ensure_redis() {
     --dir /var/lib/redis --logfile /var/log/redis/ci.log
   wait_port Redis 6379
 }
+
+# The Kafka-protocol broker the cluster tests start themselves (tansu, from crates.io). Built
+# once (about 15 minutes on two cores) and reused afterwards.
+TANSU_VERSION=0.6.0
+ensure_tansu() {
+  if [ -n "${REUSE_CHAT_TANSU:-}" ]; then
+    [ -x "$REUSE_CHAT_TANSU" ] && return 0
+    echo "error: REUSE_CHAT_TANSU=$REUSE_CHAT_TANSU is not an executable" >&2
+    return 1
+  fi
+  command -v tansu >/dev/null && return 0
+  [ -x "$HOME/.cargo/bin/tansu" ] && return 0
+  echo "installing the Kafka-protocol broker tansu $TANSU_VERSION (cargo install; about 15 minutes, once)" >&2
+  cargo install tansu --version "$TANSU_VERSION" --features dynostore --locked --quiet || {
+    echo "error: the Kafka-protocol broker tansu is required by the cluster tests and could not be installed" >&2
+    return 1
+  }
+}

@@ -9,6 +9,13 @@ source scripts/services.sh
 ensure_mariadb
 ensure_postgres
 ensure_redis
+ensure_tansu
+
+# The mail tests run a real SMTP server: aiosmtpd, from PyPI.
+python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet aiosmtpd || {
+  echo "error: the mail tests need the aiosmtpd SMTP server (python3 -m pip install aiosmtpd), which could not be installed" >&2
+  exit 1
+}
 
 command -v node >/dev/null || { echo "error: Node.js is required for the @stomp/stompjs end-to-end test" >&2; exit 1; }
 
@@ -21,7 +28,7 @@ cargo test --workspace --locked
 # The API.md integration suite again, unchanged, on the two server databases.
 for backend in mysql postgres; do
   echo "== integration suite on $backend"
-  REUSE_CHAT_TEST_BACKEND=$backend cargo test -p reuse-chat --locked --test rest --test stomp --test jwt
+  REUSE_CHAT_TEST_BACKEND=$backend cargo test -p reuse-chat --locked --test rest --test stomp --test jwt --test mail
 done
 
 echo "== end-to-end with @stomp/stompjs"

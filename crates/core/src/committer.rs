@@ -79,8 +79,9 @@ async fn run(
             Ok(outcomes) if outcomes.len() == batch.len() => {
                 for (req, outcome) in batch.drain(..).zip(outcomes) {
                     let result = match outcome {
-                        AppendOutcome::Stored(m) => {
-                            if let Err(e) = bus.publish(RoomEvent::Message(m.clone())).await {
+                        AppendOutcome::Stored(s) => {
+                            let m = s.message.clone();
+                            if let Err(e) = bus.publish(RoomEvent::Message(s)).await {
                                 // Stored is stored: the receipt stands, and subscribers that
                                 // missed the live copy find it in history.
                                 tracing::warn!(error = %e, id = m.id, "publish failed");

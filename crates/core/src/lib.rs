@@ -1,16 +1,21 @@
 //! The domain core of reuse-chat: rooms, messages, membership and authorization rules, and the
-//! ports (`ChatStore`, `Presence`, `Bus`) that storage, presence and fan-out backends implement.
+//! ports (`ChatStore`, `InquiryOutbox`, `Presence`, `Bus`) that storage, mail, presence and
+//! fan-out backends implement.
 //!
 //! Nothing here knows about HTTP, STOMP, SQL, Redis or Kafka: adapters live in other crates and
 //! plug in through the traits of [`ports`].
 
 pub mod committer;
+pub mod envelope;
 pub mod error;
 pub mod ids;
 pub mod limits;
 pub mod memory;
 pub mod model;
 pub mod ports;
+#[cfg(feature = "testing")]
+pub mod presence_suite;
+pub mod sequencer;
 pub mod service;
 
 pub use error::{ChatError, StoreError};
@@ -18,6 +23,6 @@ pub use ids::{ClientMessageId, RoomId, UserId};
 pub use limits::DomainLimits;
 pub use model::{
     AppendOutcome, ChatMessage, HistoryCursor, HistoryPage, LeaveOutcome, MessageKind, Millis,
-    NewInquiry, NewMessage, NewRoom, Room, RoomEvent,
+    NewInquiry, NewMessage, NewRoom, QueuedInquiry, Room, RoomEvent, Sequenced,
 };
 pub use service::{ChatService, OpenRoomRequest, PendingSend, SendCommand, SendOutcome};

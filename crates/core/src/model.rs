@@ -103,11 +103,23 @@ pub struct NewMessage {
     pub client_message_id: Option<ClientMessageId>,
 }
 
+/// A newly stored message with the id of the message stored before it in the same room.
+/// Message ids are not consecutive within a room (one sequence serves every room), so `prev`
+/// is what lets a receiver that is fed from several nodes tell "next" from "I missed one"
+/// and put a room's messages back in id order (see [`crate::sequencer`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sequenced {
+    /// The stored message.
+    pub message: ChatMessage,
+    /// The id of the room's previous message, `None` for the room's first.
+    pub prev: Option<i64>,
+}
+
 /// What storage did with one message of a batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AppendOutcome {
     /// Newly stored.
-    Stored(ChatMessage),
+    Stored(Sequenced),
     /// The same (room, sender, clientMessageId) was stored before: this is that message.
     Duplicate(ChatMessage),
     /// The room does not exist.
@@ -253,7 +265,7 @@ pub enum LeaveOutcome {
     /// The caller was not a current member.
     NotMember,
     /// The caller left; the other member remains and was sent this notice.
-    Left(ChatMessage),
+    Left(Sequenced),
     /// The caller was the last member: the room and its messages are gone.
     Deleted,
 }
@@ -273,14 +285,36 @@ pub struct NewInquiry {
     pub created_at: Millis,
 }
 
+/// A stored inquiry that the outbox handed to a mailer under a claim: the mailer owns it until
+/// the claim's lease ends or it reports the outcome.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueuedInquiry {
+    /// The stored id: stable across attempts, so a mail can carry it for deduplication.
+    pub id: i64,
+    /// The inquirer's reply address.
+    pub email: String,
+    /// Subject.
+    pub title: String,
+    /// Text.
+    pub content: String,
+    /// Who sent it, when the request carried an identity.
+    pub user: Option<UserId>,
+    /// When it arrived.
+    pub created_at: Millis,
+    /// Failed delivery attempts so far: what the next backoff grows from.
+    pub attempts: u32,
+}
+
 /// Something that happened to a room and must reach its subscribers on every node, in the
 /// room's order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RoomEvent {
     /// A stored message (a member's or a `SYSTEM` notice).
-    Message(ChatMessage),
-    /// `user` left `room`: their subscriptions to it end.
-    MemberLeft { room: RoomId, user: UserId },
+    Message(Sequenced),
+    /// A member left the room: their subscriptions to it end, then the member who stays gets
+    /// the stored `SYSTEM` notice (whose sender is the member who left). One event, so that it
+    /// keeps its place among the room's messages on every node.
+    MemberLeft(Sequenced),
     /// The room was deleted: every subscription to it ends.
     RoomDeleted { room: RoomId },
 }
@@ -289,8 +323,8 @@ impl RoomEvent {
     /// The room the event belongs to: the key that keeps a room's events in order on a bus.
     pub fn room(&self) -> &RoomId {
         match self {
-            RoomEvent::Message(m) => &m.room,
-            RoomEvent::MemberLeft { room, .. } | RoomEvent::RoomDeleted { room } => room,
+            RoomEvent::Message(m) | RoomEvent::MemberLeft(m) => &m.message.room,
+            RoomEvent::RoomDeleted { room } => room,
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The ports the domain owns: storage (`ChatStore`), presence (`Presence`) and fan-out (`Bus`,
-//! `EventSink`). Backends implement them in their own crates; the domain sees only these traits.
+//! The ports the domain owns: storage (`ChatStore`), the inquiry outbox (`InquiryOutbox`),
+//! presence (`Presence`) and fan-out (`Bus`, `EventSink`). Backends implement them in their own crates; the domain sees only these traits.
 
 use async_trait::async_trait;
 use thiserror::Error;
@@ -8,7 +8,7 @@ use crate::error::StoreError;
 use crate::ids::{RoomId, UserId};
 use crate::model::{
     AppendOutcome, ChatMessage, HistoryPage, LeaveOutcome, Millis, NewInquiry, NewMessage, NewRoom,
-    Room, RoomEvent,
+    QueuedInquiry, Room, RoomEvent,
 };
 
 /// Durable storage of rooms, messages and inquiries. Every method is one transaction: it
@@ -55,6 +55,45 @@ pub trait ChatStore: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
+/// The durable outbox of inquiries waiting to be mailed. Every node's mailer claims due rows
+/// under a lease, so several nodes can share one database without mailing a row twice; a row
+/// whose mailer died becomes claimable again when its lease ends. Times come from the caller
+/// (the mailer's clock), which keeps the SQL portable and the rules testable without waiting.
+#[async_trait]
+pub trait InquiryOutbox: Send + Sync + 'static {
+    /// Claims up to `limit` unsent inquiries that are due (`next attempt <= now`) and not under
+    /// a live lease (one ending before `now` has lapsed), for `claimer` until `lease_until`,
+    /// oldest due first. Two concurrent calls never claim the same row. `claimer` must be
+    /// unique per call (e.g. node id plus a counter): it is the claim's token.
+    async fn claim_due(
+        &self,
+        claimer: &str,
+        now: Millis,
+        lease_until: Millis,
+        limit: u32,
+    ) -> Result<Vec<QueuedInquiry>, StoreError>;
+
+    /// Records that the mail server accepted inquiry `id` at `at`; it is never claimed again.
+    /// Recorded even when the claim has lapsed (the mail did go out). `false` when it was
+    /// already recorded as sent.
+    async fn mark_sent(&self, id: i64, at: Millis) -> Result<bool, StoreError>;
+
+    /// Records a failed attempt under `claimer`'s claim: one more attempt, due again at
+    /// `retry_at`, with `error` kept for operators; the claim ends. `false` when `claimer` no
+    /// longer holds the row (its lease lapsed and another claim took it, or it was sent).
+    async fn mark_failed(
+        &self,
+        id: i64,
+        claimer: &str,
+        retry_at: Millis,
+        error: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Ends `claimer`'s claim on every row it still holds unsent (not attempted, e.g. because
+    /// the mailer is stopping), without counting an attempt; returns how many were released.
+    async fn release(&self, claimer: &str) -> Result<u64, StoreError>;
+}
+
 /// A presence backend's failure. Presence is advisory: chat keeps working without it.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum PresenceError {
@@ -85,13 +124,24 @@ pub trait Presence: Send + Sync + 'static {
     async fn left(&self, session: &str, room: &RoomId) -> Result<(), PresenceError>;
     /// The session ended.
     async fn session_closed(&self, session: &str) -> Result<(), PresenceError>;
-    /// Which of `users` have at least one live session.
+    /// Which of `users` (the first [`MAX_PRESENCE_USERS`]) have at least one live session, in
+    /// the order given.
     async fn online(&self, users: &[UserId]) -> Result<Vec<UserId>, PresenceError>;
-    /// Which users have a live session subscribed to `room`.
+    /// Which users have a live session subscribed to `room`: sorted, distinct, at most
+    /// [`MAX_PRESENCE_USERS`].
     async fn in_room(&self, room: &RoomId) -> Result<Vec<UserId>, PresenceError>;
     /// Checks that the backend answers (for `/ready`).
     async fn ping(&self) -> Result<(), PresenceError>;
+    /// This node is stopping cleanly: end background work and remove whatever this node still
+    /// has recorded, so other nodes stop seeing it at once instead of after an expiry.
+    async fn stop(&self) -> Result<(), PresenceError> {
+        Ok(())
+    }
 }
+
+/// The most users one presence answer lists (`online` looks at most this many users, `in_room`
+/// returns at most this many), so that no answer grows with a misbehaving client.
+pub const MAX_PRESENCE_USERS: usize = 1000;
 
 /// A bus's failure to accept an event.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]

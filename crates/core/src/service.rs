@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use serde::Deserialize;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
 
 use crate::committer::Committer;
@@ -231,6 +231,8 @@ pub struct ChatService {
     presence: Arc<dyn Presence>,
     committer: Committer,
     limits: DomainLimits,
+    /// Woken after each stored inquiry, so a mailer sends it now instead of at its next poll.
+    inquiry_signal: Option<Arc<Notify>>,
 }
 
 impl ChatService {
@@ -254,8 +256,16 @@ impl ChatService {
             presence,
             committer,
             limits,
+            inquiry_signal: None,
         };
         (svc, handle)
+    }
+
+    /// Wakes `signal` after every stored inquiry: how the outbox's mailer learns of new work
+    /// without waiting for its poll.
+    pub fn with_inquiry_signal(mut self, signal: Arc<Notify>) -> Self {
+        self.inquiry_signal = Some(signal);
+        self
     }
 
     /// The limits in force.
@@ -312,13 +322,7 @@ impl ChatService {
             LeaveOutcome::NotMember => return Err(ChatError::NotMember),
             // The leaver's subscriptions end first, so the notice reaches only the member who
             // stays.
-            LeaveOutcome::Left(notice) => vec![
-                RoomEvent::MemberLeft {
-                    room: *room,
-                    user: caller.clone(),
-                },
-                RoomEvent::Message(notice),
-            ],
+            LeaveOutcome::Left(notice) => vec![RoomEvent::MemberLeft(notice)],
             LeaveOutcome::Deleted => vec![RoomEvent::RoomDeleted { room: *room }],
         };
         for event in events {
@@ -388,7 +392,12 @@ impl ChatService {
         body: &[u8],
     ) -> Result<i64, ChatError> {
         let inquiry = NewInquiry::parse(&self.limits, caller, body)?;
-        Ok(self.store.save_inquiry(&inquiry).await?)
+        let id = self.store.save_inquiry(&inquiry).await?;
+        if let Some(signal) = &self.inquiry_signal {
+            // A permit is kept when the mailer is busy, so this wake-up is never lost.
+            signal.notify_one();
+        }
+        Ok(id)
     }
 
     /// Each configured backend and whether it answers, for `/ready`.

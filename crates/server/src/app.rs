@@ -5,8 +5,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chat_bus_kafka::KafkaBus;
 use chat_core::memory::{LocalBus, MemoryPresence};
+use chat_core::ports::{Bus, Presence};
+use chat_core::sequencer::{Sequencer, SequencerOptions};
 use chat_core::{ChatService, DomainLimits, StoreError};
+use chat_mail::MailHealth;
+use chat_presence_redis::{RedisPresence, RedisPresenceOptions};
 use chat_store::{SqlStore, StoreOptions};
 use thiserror::Error;
 use tokio::net::TcpListener;
@@ -15,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::Authenticator;
-use crate::config::Settings;
+use crate::config::{BusSetting, PresenceSetting, Settings};
 use crate::http::{router, AppState};
 use crate::stomp::hub::Hub;
 use crate::stomp::session::{SessionLimits, WsContext};
@@ -37,6 +42,15 @@ pub enum AppError {
     /// The identity settings could not be used.
     #[error("auth: {0}")]
     Auth(String),
+    /// The inquiry mailer could not be started.
+    #[error("mail: {0}")]
+    Mail(String),
+    /// The bus settings could not be used or the broker could not be reached.
+    #[error("bus: {0}")]
+    Bus(String),
+    /// The presence settings could not be used.
+    #[error("presence: {0}")]
+    Presence(String),
     /// The server loop failed.
     #[error("server: {0}")]
     Serve(std::io::Error),
@@ -51,10 +65,40 @@ pub struct App {
     committer: JoinHandle<()>,
     store: Arc<SqlStore>,
     hub: Arc<Hub>,
+    /// The inquiry mailer and how long shutdown waits for it.
+    mail: Option<(JoinHandle<()>, Duration)>,
+    presence: Arc<dyn Presence>,
+    kafka: Option<Arc<KafkaBus>>,
+    bus_stop: CancellationToken,
+    bus_task: Option<JoinHandle<()>>,
 }
+
+/// How long shutdown waits, beyond a send's own timeout, for the mailer to record it.
+const MAIL_RECORD_GRACE: Duration = Duration::from_secs(5);
 
 /// How long shutdown waits for sessions to finish their pending commits and say goodbye.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
+
+/// Builds the presence backend the settings name, for node `node`. Redis being down is not
+/// fatal: presence is advisory, and `/ready` reports it.
+async fn open_presence(
+    setting: &PresenceSetting,
+    node: &str,
+) -> Result<Arc<dyn Presence>, AppError> {
+    Ok(match setting {
+        PresenceSetting::Memory => Arc::new(MemoryPresence::new()),
+        PresenceSetting::Redis { url, prefix } => {
+            let options = RedisPresenceOptions {
+                prefix: prefix.clone(),
+                ..RedisPresenceOptions::default()
+            };
+            let p = RedisPresence::connect(url, node, options)
+                .await
+                .map_err(|e| AppError::Presence(e.to_string()))?;
+            Arc::new(p)
+        }
+    })
+}
 
 /// Opens the database named by the settings and runs its migrations.
 pub async fn open_store(settings: &Settings) -> Result<SqlStore, AppError> {
@@ -80,16 +124,39 @@ impl App {
     pub async fn build(settings: Settings) -> Result<App, AppError> {
         let store = Arc::new(open_store(&settings).await?);
         let hub = Arc::new(Hub::new());
-        let bus = Arc::new(LocalBus::new(hub.clone()));
-        let presence = Arc::new(MemoryPresence::new());
+        // Unique in the cluster: it prefixes session keys and names this node in presence
+        // and on the bus.
+        let node_id = uuid::Uuid::new_v4().simple().to_string()[..16].to_owned();
+        // Whatever the bus, events reach this node's sessions through the sequencer, which
+        // keeps each room in id order and fills gaps from storage.
+        let (sequencer, _sequencer_task) =
+            Sequencer::new(hub.clone(), store.clone(), SequencerOptions::default());
+        let bus_stop = CancellationToken::new();
+        let (bus, kafka, bus_task): (Arc<dyn Bus>, _, _) = match &settings.bus {
+            BusSetting::Local => (Arc::new(LocalBus::new(sequencer.clone())), None, None),
+            BusSetting::Kafka(config) => {
+                let (bus, task) = KafkaBus::start(
+                    config.clone(),
+                    node_id.clone(),
+                    sequencer.clone(),
+                    bus_stop.clone(),
+                )
+                .await
+                .map_err(|e| AppError::Bus(e.to_string()))?;
+                (bus.clone(), Some(bus), Some(task))
+            }
+        };
+        let presence = open_presence(&settings.presence, &node_id).await?;
         let limits = DomainLimits {
             max_content_chars: settings.max_content_chars,
             history_max: settings.history_max,
             history_default: 50.min(settings.history_max),
             ..DomainLimits::default()
         };
-        let (service, committer) = ChatService::new(store.clone(), bus, presence, limits);
-        let service = Arc::new(service);
+        let (service, committer) = ChatService::new(store.clone(), bus, presence.clone(), limits);
+        // Stored inquiries wake the mailer (when there is one) instead of waiting for its poll.
+        let inquiry_signal = Arc::new(tokio::sync::Notify::new());
+        let service = Arc::new(service.with_inquiry_signal(inquiry_signal.clone()));
         let auth = Arc::new(Authenticator::new(&settings.auth).map_err(AppError::Auth)?);
         if auth.is_header_mode() {
             tracing::warn!(
@@ -116,10 +183,12 @@ impl App {
             drain_timeout: Duration::from_secs(10),
             write_timeout: settings.write_timeout,
         };
-        let node_id = format!("{:08x}", rand_u32());
+        let mail_health = settings.mail.as_ref().map(|_| MailHealth::default());
+        let mail_node = node_id.clone();
         let ws = Arc::new(WsContext::new(
             service.clone(),
             hub.clone(),
+            sequencer,
             auth.clone(),
             session_limits,
             node_id,
@@ -132,6 +201,7 @@ impl App {
             tracker: tracker.clone(),
             max_ws_message: settings.max_frame_bytes * 2,
             max_sessions: settings.max_sessions,
+            mail: mail_health.clone(),
         };
         let listener =
             TcpListener::bind(settings.listen)
@@ -140,6 +210,24 @@ impl App {
                     addr: settings.listen,
                     source,
                 })?;
+        let mail = match (&settings.mail, mail_health) {
+            (Some(config), Some(health)) => {
+                let task = chat_mail::spawn(
+                    store.clone(),
+                    config,
+                    &mail_node,
+                    inquiry_signal,
+                    health,
+                    shutdown.clone(),
+                )
+                .map_err(|e| AppError::Mail(e.to_string()))?;
+                Some((task, config.tuning.send_timeout + MAIL_RECORD_GRACE))
+            }
+            _ => {
+                tracing::warn!("no --smtp: inquiries are stored but not mailed");
+                None
+            }
+        };
         Ok(App {
             listener,
             router: router(state, 64 * 1024),
@@ -148,6 +236,11 @@ impl App {
             committer,
             store,
             hub,
+            mail,
+            presence,
+            kafka,
+            bus_stop,
+            bus_task,
         })
     }
 
@@ -178,6 +271,11 @@ impl App {
             committer,
             store,
             hub: _,
+            mail,
+            presence,
+            kafka,
+            bus_stop,
+            bus_task,
         } = self;
         tracing::info!(addr = ?listener.local_addr().ok(), "serving");
         let result = axum::serve(listener, router)
@@ -198,16 +296,27 @@ impl App {
         {
             tracing::warn!("the committer did not finish within the shutdown grace period");
         }
+        // Every event is published; give the ones still buffered a moment to reach the broker.
+        if let Some(kafka) = kafka {
+            let _ = tokio::task::spawn_blocking(move || kafka.flush(Duration::from_secs(5))).await;
+        }
+        bus_stop.cancel();
+        if let Some(task) = bus_task {
+            let _ = task.await;
+        }
+        // Sessions are gone; take this node out of presence now rather than at its expiry.
+        if let Err(e) = presence.stop().await {
+            tracing::warn!(error = %e, "presence: could not remove this node");
+        }
+        // The mailer stopped starting sends when shutdown began; wait until the one in
+        // flight is recorded, which needs the database.
+        if let Some((task, grace)) = mail {
+            if tokio::time::timeout(grace, task).await.is_err() {
+                tracing::warn!("the inquiry mailer did not stop within its grace period");
+            }
+        }
         store.close().await;
         tracing::info!("stopped");
         result.map_err(AppError::Serve)
     }
-}
-
-fn rand_u32() -> u32 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    nanos ^ std::process::id().rotate_left(16)
 }

@@ -53,6 +53,27 @@ pub struct RawSettings {
     /// in ms [default: 5000].
     #[arg(long, env = "REUSE_CHAT_DATABASE_TIMEOUT_MS")]
     pub database_timeout_ms: Option<u64>,
+    /// Presence backend: `memory` (this node only) or `redis://host:port[/db]` (shared by every
+    /// node) [default: memory].
+    #[arg(long, env = "REUSE_CHAT_PRESENCE")]
+    pub presence: Option<String>,
+    /// Prefix of the presence keys in Redis [default: reuse-chat].
+    #[arg(long, env = "REUSE_CHAT_PRESENCE_PREFIX")]
+    pub presence_prefix: Option<String>,
+    /// Bus between nodes: `local` (one node) or `kafka://host:port[,host:port]?topic=NAME`
+    /// [default: local].
+    #[arg(long, env = "REUSE_CHAT_BUS")]
+    pub bus: Option<String>,
+    /// SMTP server for inquiry mail: `smtp://[user:pass@]host:port` (`?tls=required` for
+    /// STARTTLS) or `smtps://…` [default: none, inquiries are stored but not mailed].
+    #[arg(long, env = "REUSE_CHAT_SMTP", hide_env_values = true)]
+    pub smtp: Option<String>,
+    /// Who receives inquiry mail (required with --smtp).
+    #[arg(long, env = "REUSE_CHAT_INQUIRY_TO")]
+    pub inquiry_to: Option<String>,
+    /// Sender address of inquiry mail [default: reuse-chat@localhost].
+    #[arg(long, env = "REUSE_CHAT_INQUIRY_FROM")]
+    pub inquiry_from: Option<String>,
     /// How users are identified: `header` (X-Auth-User from a trusted gateway) or `jwt`.
     #[arg(long, env = "REUSE_CHAT_AUTH")]
     pub auth: Option<String>,
@@ -119,6 +140,91 @@ pub enum AuthSetting {
     JwtPublicKey(Vec<u8>),
 }
 
+/// Where presence (who is online, who is in a room) is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PresenceSetting {
+    /// In this process: right for one node.
+    Memory,
+    /// In Redis, shared by every node.
+    Redis {
+        /// `redis://host:port[/db]`.
+        url: String,
+        /// Prefix of every key.
+        prefix: String,
+    },
+}
+
+fn presence_setting(
+    presence: Option<String>,
+    prefix: Option<String>,
+) -> Result<PresenceSetting, ConfigError> {
+    match presence.as_deref().unwrap_or("memory") {
+        "memory" => match prefix {
+            Some(_) => Err(bad(
+                "--presence-prefix",
+                "only applies to --presence redis://…",
+            )),
+            None => Ok(PresenceSetting::Memory),
+        },
+        url if url.starts_with("redis://") => {
+            chat_presence_redis::check_url(url).map_err(|e| bad("--presence", e.to_string()))?;
+            let prefix = prefix.unwrap_or_else(|| chat_presence_redis::DEFAULT_PREFIX.to_owned());
+            chat_presence_redis::check_prefix(&prefix)
+                .map_err(|e| bad("--presence-prefix", e.to_string()))?;
+            Ok(PresenceSetting::Redis {
+                url: url.to_owned(),
+                prefix,
+            })
+        }
+        _ => Err(bad(
+            "--presence",
+            "expected memory or a URL like redis://host:port[/db]",
+        )),
+    }
+}
+
+/// How room events reach the other nodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BusSetting {
+    /// In this process: one node.
+    Local,
+    /// Through a Kafka topic shared by every node.
+    Kafka(chat_bus_kafka::KafkaConfig),
+}
+
+fn bus_setting(bus: Option<String>) -> Result<BusSetting, ConfigError> {
+    match bus.as_deref().unwrap_or("local") {
+        "local" => Ok(BusSetting::Local),
+        url => chat_bus_kafka::KafkaConfig::from_url(url)
+            .map(BusSetting::Kafka)
+            .map_err(|e| bad("--bus", format!("expected local or kafka://…: {e}"))),
+    }
+}
+
+/// The inquiry mailer's settings, or `None` without `--smtp` (inquiries are then only stored).
+fn mail_setting(
+    smtp: Option<String>,
+    to: Option<String>,
+    from: Option<String>,
+) -> Result<Option<chat_mail::MailConfig>, ConfigError> {
+    let from = from.unwrap_or_else(|| "reuse-chat@localhost".to_owned());
+    let from = chat_mail::parse_mailbox(&from).map_err(|e| bad("--inquiry-from", e.to_string()))?;
+    let to = to
+        .map(|to| chat_mail::parse_mailbox(&to).map_err(|e| bad("--inquiry-to", e.to_string())))
+        .transpose()?;
+    let Some(smtp) = smtp else {
+        return Ok(None);
+    };
+    let smtp = chat_mail::SmtpUrl::parse(&smtp).map_err(|e| bad("--smtp", e.to_string()))?;
+    let to = to.ok_or_else(|| bad("--smtp", "needs --inquiry-to, the address inquiries go to"))?;
+    Ok(Some(chat_mail::MailConfig {
+        smtp,
+        to,
+        from,
+        tuning: chat_mail::SenderTuning::default(),
+    }))
+}
+
 /// Validated settings the server runs with.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -131,6 +237,12 @@ pub struct Settings {
     /// Longest wait for a database connection: the bound on how long a request hangs while
     /// the database is down before it fails with "unavailable".
     pub database_timeout: Duration,
+    /// Presence backend.
+    pub presence: PresenceSetting,
+    /// Bus between nodes.
+    pub bus: BusSetting,
+    /// Inquiry mail, if `--smtp` is set (its pacing is adjustable here, not by flags).
+    pub mail: Option<chat_mail::MailConfig>,
     /// Identity mode.
     pub auth: AuthSetting,
     /// Heart-beat interval offered and requested (zero disables).
@@ -302,6 +414,9 @@ impl Settings {
                 "must be between 100 and 600000",
             ));
         }
+        let presence = presence_setting(raw.presence, raw.presence_prefix)?;
+        let bus = bus_setting(raw.bus)?;
+        let mail = mail_setting(raw.smtp, raw.inquiry_to, raw.inquiry_from)?;
         let log = raw.log.unwrap_or_else(|| "info".to_owned());
         if tracing_subscriber::EnvFilter::try_new(&log).is_err() {
             return Err(bad("--log", format!("'{log}' is not a valid log filter")));
@@ -311,6 +426,9 @@ impl Settings {
             data_dir,
             database,
             database_timeout,
+            presence,
+            bus,
+            mail,
             auth,
             heartbeat,
             max_frame_bytes,
@@ -334,6 +452,12 @@ impl RawSettings {
             data_dir: self.data_dir.or(other.data_dir),
             database: self.database.or(other.database),
             database_timeout_ms: self.database_timeout_ms.or(other.database_timeout_ms),
+            presence: self.presence.or(other.presence),
+            presence_prefix: self.presence_prefix.or(other.presence_prefix),
+            bus: self.bus.or(other.bus),
+            smtp: self.smtp.or(other.smtp),
+            inquiry_to: self.inquiry_to.or(other.inquiry_to),
+            inquiry_from: self.inquiry_from.or(other.inquiry_from),
             auth: self.auth.or(other.auth),
             jwt_secret: self.jwt_secret.or(other.jwt_secret),
             jwt_public_key: self.jwt_public_key.or(other.jwt_public_key),
@@ -447,5 +571,89 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.name, "--config");
         assert!(err.reason.contains("lissten"), "{}", err.reason);
+    }
+
+    #[test]
+    fn presence_is_memory_or_a_redis_url() {
+        let presence = |p: Option<&str>, prefix: Option<&str>| {
+            resolve(RawSettings {
+                presence: p.map(str::to_owned),
+                presence_prefix: prefix.map(str::to_owned),
+                ..Default::default()
+            })
+        };
+        assert_eq!(
+            presence(None, None).unwrap().presence,
+            PresenceSetting::Memory
+        );
+        assert_eq!(
+            presence(Some("redis://127.0.0.1:6379/1"), None)
+                .unwrap()
+                .presence,
+            PresenceSetting::Redis {
+                url: "redis://127.0.0.1:6379/1".into(),
+                prefix: "reuse-chat".into()
+            }
+        );
+        let name = |p, prefix| presence(p, prefix).unwrap_err().name;
+        assert_eq!(name(Some("redis"), None), "--presence");
+        assert_eq!(name(Some("memcached://x"), None), "--presence");
+        assert_eq!(name(Some("redis://h:notaport"), None), "--presence");
+        assert_eq!(name(Some("redis://h"), Some("a b")), "--presence-prefix");
+        assert_eq!(name(Some("memory"), Some("p")), "--presence-prefix");
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "presence = \"redis://cache:6380\"\npresence-prefix = \"chat1\"\n",
+        )
+        .unwrap();
+        let s = Settings::load(RawSettings {
+            config: Some(path),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            s.presence,
+            PresenceSetting::Redis {
+                url: "redis://cache:6380".into(),
+                prefix: "chat1".into()
+            }
+        );
+    }
+
+    #[test]
+    fn mail_needs_a_recipient_and_valid_addresses() {
+        let mail = |smtp: Option<&str>, to: Option<&str>, from: Option<&str>| {
+            resolve(RawSettings {
+                smtp: smtp.map(str::to_owned),
+                inquiry_to: to.map(str::to_owned),
+                inquiry_from: from.map(str::to_owned),
+                ..Default::default()
+            })
+        };
+        assert!(mail(None, None, None).unwrap().mail.is_none());
+        let m = mail(
+            Some("smtp://u:p@127.0.0.1:2525"),
+            Some("Ops <ops@example.com>"),
+            None,
+        )
+        .unwrap()
+        .mail
+        .unwrap();
+        assert_eq!(m.to.email.to_string(), "ops@example.com");
+        assert_eq!(m.from.email.to_string(), "reuse-chat@localhost");
+        let name = |r: Result<Settings, ConfigError>| r.unwrap_err().name;
+        assert_eq!(name(mail(Some("smtp://h:25"), None, None)), "--smtp");
+        assert_eq!(name(mail(Some("http://h"), Some("a@b.c"), None)), "--smtp");
+        assert_eq!(
+            name(mail(Some("smtp://h:25"), Some("nope"), None)),
+            "--inquiry-to"
+        );
+        assert_eq!(
+            name(mail(Some("smtp://h:25"), Some("a@b.c"), Some("x y"))),
+            "--inquiry-from"
+        );
     }
 }

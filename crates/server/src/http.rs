@@ -36,6 +36,8 @@ pub struct AppState {
     pub max_ws_message: usize,
     /// Most concurrent sessions.
     pub max_sessions: usize,
+    /// The inquiry mailer's latest status, when `--smtp` is set (for `/ready`).
+    pub mail: Option<chat_mail::MailHealth>,
 }
 
 /// Every way a REST call can fail, mapped to a status and `{"error","message"}` in one place.
@@ -347,7 +349,7 @@ async fn health() -> Response {
 async fn ready(State(st): State<AppState>) -> Response {
     let checks = st.service.readiness().await;
     let all_ok = checks.iter().all(|(_, r)| r.is_ok());
-    let backends: serde_json::Map<String, serde_json::Value> = checks
+    let mut backends: serde_json::Map<String, serde_json::Value> = checks
         .into_iter()
         .map(|(name, r)| {
             let v = match r {
@@ -360,6 +362,9 @@ async fn ready(State(st): State<AppState>) -> Response {
             (name.to_owned(), v)
         })
         .collect();
+    // Mail is asynchronous (inquiries wait in the outbox), so it never makes the node unready.
+    let mail = st.mail.as_ref().map_or("disabled", |h| h.status().as_str());
+    backends.insert("mail".to_owned(), json!(mail));
     if all_ok {
         Json(json!({"status": "ready", "backends": backends})).into_response()
     } else {

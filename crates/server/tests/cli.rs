@@ -63,6 +63,19 @@ fn a_bad_setting_is_one_line_naming_it_and_exit_code_2() {
             vec![],
             "--jwt-public-key",
         ),
+        (
+            vec!["serve", "--data-dir", d, "--smtp", "smtp://127.0.0.1:2525"],
+            vec![],
+            "--smtp",
+        ),
+        (
+            vec!["serve", "--data-dir", d],
+            vec![
+                ("REUSE_CHAT_SMTP", "smtp://127.0.0.1:2525"),
+                ("REUSE_CHAT_INQUIRY_TO", "not an address"),
+            ],
+            "--inquiry-to",
+        ),
     ];
     for (args, env, name) in cases {
         let (code, stderr) = run(&args, &env);

@@ -22,7 +22,7 @@ use async_trait::async_trait;
 use chat_core::ports::ChatStore;
 use chat_core::{
     AppendOutcome, ChatMessage, HistoryCursor, HistoryPage, LeaveOutcome, MessageKind, Millis,
-    NewInquiry, NewMessage, NewRoom, Room, RoomId, StoreError, UserId,
+    NewInquiry, NewMessage, NewRoom, Room, RoomId, Sequenced, StoreError, UserId,
 };
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -31,7 +31,7 @@ use sqlx::sqlite::{
 };
 
 pub use error::classify;
-use rows::{message_from_row, room_from_row, Membership};
+use rows::{message_from_row, room_from_row, Membership, SqlRow};
 pub use sql::Backend;
 
 /// Connection settings that do not belong in the URL.
@@ -242,7 +242,8 @@ impl SqlStore {
         rooms.sort();
         rooms.dedup();
         let lock_room = self.sql(&format!(
-            "SELECT buyer, seller, buyer_active, seller_active FROM rooms WHERE uuid = ?{}",
+            "SELECT buyer, seller, buyer_active, seller_active, last_message_id FROM rooms \
+             WHERE uuid = ?{}",
             backend.for_update()
         ));
         let find_dup = self.sql(&format!(
@@ -257,7 +258,9 @@ impl SqlStore {
             self.sql("UPDATE rooms SET last_message_id = ?, last_activity_at = ? WHERE uuid = ?");
         on_pool!(self, write, |pool| {
             let mut tx = pool.begin_with(backend.begin()).await.map_err(classify)?;
-            let mut members: BTreeMap<String, Option<Membership>> = BTreeMap::new();
+            // Per room: who may write, and the id of its newest message (under the room's lock,
+            // so it is exactly the message before the ones this batch adds).
+            let mut members: BTreeMap<String, Option<(Membership, Option<i64>)>> = BTreeMap::new();
             for room in rooms {
                 let row = sqlx::query(&lock_room)
                     .bind(&room)
@@ -265,7 +268,9 @@ impl SqlStore {
                     .await
                     .map_err(classify)?;
                 let m = match row {
-                    Some(row) => Some(Membership::from_row(&row)?),
+                    Some(row) => {
+                        Some((Membership::from_row(&row)?, row.opt_int("last_message_id")?))
+                    }
                     None => None,
                 };
                 members.insert(room, m);
@@ -274,7 +279,7 @@ impl SqlStore {
             let mut newest: BTreeMap<String, (i64, i64)> = BTreeMap::new();
             for msg in batch {
                 let room = msg.room.to_text();
-                let Some(Some(membership)) = members.get(&room) else {
+                let Some(Some((membership, last))) = members.get_mut(&room) else {
                     out.push(AppendOutcome::NoSuchRoom);
                     continue;
                 };
@@ -302,15 +307,19 @@ impl SqlStore {
                     .bind(msg.kind.as_str())
                     .bind(msg.created_at.0)
                     .bind(msg.client_message_id.as_ref().map(|c| c.as_str())));
+                let prev = last.replace(id);
                 newest.insert(room, (id, msg.created_at.0));
-                out.push(AppendOutcome::Stored(ChatMessage {
-                    id,
-                    room: msg.room,
-                    sender: msg.sender.clone(),
-                    content: msg.content.clone(),
-                    kind: msg.kind,
-                    created_at: msg.created_at,
-                    client_message_id: msg.client_message_id.clone(),
+                out.push(AppendOutcome::Stored(Sequenced {
+                    message: ChatMessage {
+                        id,
+                        room: msg.room,
+                        sender: msg.sender.clone(),
+                        content: msg.content.clone(),
+                        kind: msg.kind,
+                        created_at: msg.created_at,
+                        client_message_id: msg.client_message_id.clone(),
+                    },
+                    prev,
                 }));
             }
             for (room, (id, at)) in newest {
@@ -337,7 +346,8 @@ impl SqlStore {
         let backend = self.backend;
         let uuid = room.to_text();
         let lock_room = self.sql(&format!(
-            "SELECT buyer, seller, buyer_active, seller_active FROM rooms WHERE uuid = ?{}",
+            "SELECT buyer, seller, buyer_active, seller_active, last_message_id FROM rooms \
+             WHERE uuid = ?{}",
             backend.for_update()
         ));
         let insert = self.sql(
@@ -365,6 +375,7 @@ impl SqlStore {
                 return Ok(LeaveOutcome::NoSuchRoom);
             };
             let m = Membership::from_row(&row)?;
+            let prev = row.opt_int("last_message_id")?;
             let user_s = user.as_str();
             let is_buyer = m.buyer_active && m.buyer == user_s;
             let is_seller = m.seller_active && m.seller == user_s;
@@ -410,14 +421,17 @@ impl SqlStore {
                 .await
                 .map_err(classify)?;
             tx.commit().await.map_err(classify)?;
-            Ok(LeaveOutcome::Left(ChatMessage {
-                id,
-                room: *room,
-                sender: user.clone(),
-                content: notice.to_owned(),
-                kind,
-                created_at: at,
-                client_message_id: None,
+            Ok(LeaveOutcome::Left(Sequenced {
+                message: ChatMessage {
+                    id,
+                    room: *room,
+                    sender: user.clone(),
+                    content: notice.to_owned(),
+                    kind,
+                    created_at: at,
+                    client_message_id: None,
+                },
+                prev,
             }))
         })
     }

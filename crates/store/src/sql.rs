@@ -70,6 +70,16 @@ impl Backend {
             Backend::MySql | Backend::Postgres => " FOR UPDATE",
         }
     }
+
+    /// Row locking for a queue: rows another transaction holds are skipped instead of waited
+    /// for, so concurrent claimers take disjoint rows without queueing behind each other
+    /// (MySQL 8, MariaDB 10.6+, PostgreSQL). SQLite's single writer serialises claims instead.
+    pub fn skip_locked(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::MySql | Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
 }
 
 #[cfg(test)]

@@ -112,6 +112,18 @@ impl TestDatabase {
         self.backend
     }
 
+    /// A migrated store on this database: each call is a separate pool, as another node's.
+    pub async fn open(&self) -> Result<crate::SqlStore, String> {
+        let store = crate::SqlStore::connect(&self.url, crate::StoreOptions::default())
+            .await
+            .map_err(|e| format!("cannot open {}: {e}", self.url))?;
+        store
+            .migrate()
+            .await
+            .map_err(|e| format!("cannot migrate {}: {e}", self.url))?;
+        Ok(store)
+    }
+
     async fn drop_database(backend: Backend, name: &str) -> Result<(), sqlx::Error> {
         match backend {
             Backend::Sqlite => Ok(()),

@@ -52,7 +52,7 @@ fn text(room: &RoomId, sender: &str, content: &str, cmid: Option<&str>) -> NewMe
 
 fn stored(outcome: &AppendOutcome) -> &ChatMessage {
     match outcome {
-        AppendOutcome::Stored(m) => m,
+        AppendOutcome::Stored(s) => &s.message,
         other => panic!("expected Stored, got {other:?}"),
     }
 }
@@ -330,7 +330,7 @@ async fn leaving_notifies_then_deletes(store: SqlStore) {
         .await
         .unwrap()
     {
-        LeaveOutcome::Left(m) => m,
+        LeaveOutcome::Left(s) => s.message,
         other => panic!("expected Left, got {other:?}"),
     };
     assert_eq!(notice.kind, MessageKind::System);
@@ -507,6 +507,60 @@ fn first_url(_: &SqlStore) -> String {
     URL.with(|u| u.borrow().clone())
 }
 
+/// Every stored message carries the id of the room's message before it (what receivers use to
+/// restore order across nodes): within a batch, across batches, across rooms, and for a leave.
+async fn each_new_message_names_its_predecessor(store: SqlStore) {
+    let (a, _) = store
+        .open_room(&new_room("alice", "bob", None, "a"))
+        .await
+        .unwrap();
+    let (b, _) = store
+        .open_room(&new_room("alice", "carol", None, "b"))
+        .await
+        .unwrap();
+    let prevs = |outcomes: Vec<AppendOutcome>| -> Vec<(i64, Option<i64>)> {
+        outcomes
+            .into_iter()
+            .map(|o| match o {
+                AppendOutcome::Stored(s) => (s.message.id, s.prev),
+                other => panic!("not stored: {other:?}"),
+            })
+            .collect()
+    };
+    let first = prevs(
+        store
+            .append(&[
+                text(&a.id, "alice", "a1", None),
+                text(&b.id, "alice", "b1", None),
+                text(&a.id, "bob", "a2", None),
+            ])
+            .await
+            .unwrap(),
+    );
+    assert_eq!(first[0].1, None, "a room's first message follows nothing");
+    assert_eq!(first[1].1, None);
+    assert_eq!(
+        first[2].1,
+        Some(first[0].0),
+        "the other room's message is not between"
+    );
+    let second = prevs(
+        store
+            .append(&[text(&a.id, "alice", "a3", None)])
+            .await
+            .unwrap(),
+    );
+    assert_eq!(second[0].1, Some(first[2].0));
+    match store
+        .leave(&a.id, &u("bob"), "bob left", Millis::now())
+        .await
+        .unwrap()
+    {
+        LeaveOutcome::Left(notice) => assert_eq!(notice.prev, Some(second[0].0)),
+        other => panic!("{other:?}"),
+    }
+}
+
 macro_rules! suite {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -550,4 +604,5 @@ suite!(
     stores_inquiries,
     concurrent_writers_keep_room_order,
     concurrent_migrations_are_safe,
+    each_new_message_names_its_predecessor,
 );

@@ -270,8 +270,12 @@ pub fn to_text(bytes: Bytes) -> Utf8Bytes {
 impl EventSink for Hub {
     fn deliver(&self, event: &RoomEvent) {
         match event {
-            RoomEvent::Message(m) => self.deliver_message(m),
-            RoomEvent::MemberLeft { room, user } => self.revoke(room, Some(user)),
+            RoomEvent::Message(m) => self.deliver_message(&m.message),
+            RoomEvent::MemberLeft(notice) => {
+                let m = &notice.message;
+                self.revoke(&m.room, Some(&m.sender));
+                self.deliver_message(m);
+            }
             RoomEvent::RoomDeleted { room } => self.revoke(room, None),
         }
     }
@@ -280,7 +284,7 @@ impl EventSink for Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chat_core::{MessageKind, Millis};
+    use chat_core::{MessageKind, Millis, Sequenced};
 
     fn session(
         id: u64,
@@ -302,14 +306,17 @@ mod tests {
     }
 
     fn message(room: RoomId, id: i64) -> RoomEvent {
-        RoomEvent::Message(ChatMessage {
-            id,
-            room,
-            sender: UserId::parse("alice").unwrap(),
-            content: "hi".into(),
-            kind: MessageKind::Text,
-            created_at: Millis(0),
-            client_message_id: None,
+        RoomEvent::Message(Sequenced {
+            message: ChatMessage {
+                id,
+                room,
+                sender: UserId::parse("alice").unwrap(),
+                content: "hi".into(),
+                kind: MessageKind::Text,
+                created_at: Millis(0),
+                client_message_id: None,
+            },
+            prev: None,
         })
     }
 
@@ -376,14 +383,18 @@ mod tests {
         hub.subscribe(room, a.clone(), Arc::from("x"));
         hub.subscribe(room, a, Arc::from("y"));
         hub.subscribe(room, b, Arc::from("x"));
-        hub.deliver(&RoomEvent::MemberLeft {
-            room,
-            user: UserId::parse("alice").unwrap(),
-        });
+        let RoomEvent::Message(mut notice) = message(room, 9) else {
+            unreachable!()
+        };
+        notice.message.kind = MessageKind::System;
+        hub.deliver(&RoomEvent::MemberLeft(notice));
         assert!(matches!(arx.try_recv(), Ok(Outbound::Revoked(r)) if r == room));
-        assert!(arx.try_recv().is_err(), "told once, not per subscription");
+        assert!(
+            arx.try_recv().is_err(),
+            "told once, and the notice is not for alice"
+        );
         assert_eq!(hub.subscribers(&room), 1);
-        assert!(brx.try_recv().is_err());
+        assert!(frame_text(brx.try_recv().unwrap()).contains("message-id:9"));
         hub.deliver(&RoomEvent::RoomDeleted { room });
         assert!(matches!(brx.try_recv(), Ok(Outbound::Revoked(_))));
         assert_eq!(hub.subscribers(&room), 0);

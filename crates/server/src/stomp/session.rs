@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use bytes::BytesMut;
+use chat_core::sequencer::Sequencer;
 use chat_core::{ChatError, ChatService, PendingSend, RoomId, SendCommand};
 use futures::stream::{FuturesOrdered, SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
@@ -54,6 +55,9 @@ pub struct WsContext {
     pub service: Arc<ChatService>,
     /// This node's fan-out.
     pub hub: Arc<Hub>,
+    /// Keeps each room's messages in order in front of the hub; told where a room stands when
+    /// this node's first subscriber to it arrives.
+    pub sequencer: Arc<Sequencer>,
     /// Identity verification.
     pub auth: Arc<Authenticator>,
     /// Limits and timings.
@@ -72,6 +76,7 @@ impl WsContext {
     pub fn new(
         service: Arc<ChatService>,
         hub: Arc<Hub>,
+        sequencer: Arc<Sequencer>,
         auth: Arc<Authenticator>,
         limits: SessionLimits,
         node_id: String,
@@ -80,6 +85,7 @@ impl WsContext {
         WsContext {
             service,
             hub,
+            sequencer,
             auth,
             limits,
             node_id,
@@ -725,8 +731,11 @@ impl Session {
                 receipt,
             ));
         }
-        if let Err(e) = self.ctx.service.enter(&self.identity.user, &room).await {
-            return self.fail(Failure::chat(&format!("SUBSCRIBE to {dest}"), &e, receipt));
+        match self.ctx.service.enter(&self.identity.user, &room).await {
+            Ok(r) => self.ctx.sequencer.watch(room, r.last_message.map(|m| m.id)),
+            Err(e) => {
+                return self.fail(Failure::chat(&format!("SUBSCRIBE to {dest}"), &e, receipt));
+            }
         }
         self.ctx
             .hub

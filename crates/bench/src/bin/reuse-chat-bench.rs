@@ -1,0 +1,219 @@
+//! `reuse-chat-bench`: runs one benchmark scenario against reuse-chat, RabbitMQ Web-STOMP or
+//! the baseline and prints its report as one JSON line (appended to `--out` too), or renders
+//! the table from such lines. `scripts/bench.sh` drives it for the whole table.
+
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use chat_bench::scenario::Bench;
+use chat_bench::target::{Kind, Target};
+use clap::{Parser, Subcommand};
+
+/// Load generator for reuse-chat: STOMP over WebSocket, as the marketplace frontend speaks it.
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    /// Which server is under test.
+    #[arg(long, value_enum, default_value = "reuse-chat", global = true)]
+    target: Kind,
+    /// Its address (WebSocket, and REST for reuse-chat); default per target: 8070, 15674, 8090.
+    #[arg(long, global = true)]
+    addr: Option<SocketAddr>,
+    /// The server's pid, to read its RSS and CPU time from /proc.
+    #[arg(long, global = true)]
+    server_pid: Option<u32>,
+    /// Number of source addresses 127.0.0.1..=127.0.0.N used round-robin (each has ~28k
+    /// ephemeral ports); 0 lets the kernel choose.
+    #[arg(long, default_value_t = 4, global = true)]
+    sources: u8,
+    /// Heart-beat offered and asked in CONNECT (ms; 0 disables).
+    #[arg(long, default_value_t = 10_000, global = true)]
+    heartbeat_ms: u64,
+    /// WebSocket + STOMP handshakes in flight at once.
+    #[arg(long, default_value_t = 256, global = true)]
+    connect_concurrency: usize,
+    /// Label of this run in the table (room size and backend are set automatically).
+    #[arg(long, default_value = "", global = true)]
+    label: String,
+    /// Also append the report to this file (JSON lines).
+    #[arg(long, global = true)]
+    out: Option<PathBuf>,
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Subcommand)]
+enum Scenario {
+    /// Open N sessions (CONNECT + SUBSCRIBE, heart-beats on), hold them, report RSS per session.
+    Idle {
+        #[arg(long, default_value_t = 10_000)]
+        sessions: usize,
+        #[arg(long, default_value_t = 10)]
+        hold_secs: u64,
+    },
+    /// K 1:1 rooms, both members sending at a steady rate (open loop); latency percentiles.
+    Marketplace {
+        #[arg(long, default_value_t = 1_000)]
+        rooms: usize,
+        /// Messages per second per sender (each room has two senders).
+        #[arg(long, default_value_t = 5.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 20)]
+        secs: u64,
+        #[arg(long, default_value_t = 3)]
+        warmup_secs: u64,
+    },
+    /// Rooms of --room-size subscribers, one publisher each, at saturation.
+    Fanout {
+        #[arg(long, default_value_t = 10_000)]
+        subscribers: usize,
+        #[arg(long, default_value_t = 1_000)]
+        room_size: usize,
+        #[arg(long, default_value_t = 10)]
+        secs: u64,
+        #[arg(long, default_value_t = 2)]
+        warmup_secs: u64,
+        /// SENDs awaiting their receipt per publisher.
+        #[arg(long, default_value_t = 16)]
+        window: usize,
+    },
+    /// N sessions drop at once and reconnect; sessions re-established per second.
+    Reconnect {
+        #[arg(long, default_value_t = 10_000)]
+        sessions: usize,
+    },
+    /// Publishers sending with receipts as fast as storage confirms; stored messages per second.
+    Persist {
+        #[arg(long, default_value_t = 64)]
+        publishers: usize,
+        #[arg(long, default_value_t = 32)]
+        window: usize,
+        #[arg(long, default_value_t = 10)]
+        secs: u64,
+        #[arg(long, default_value_t = 2)]
+        warmup_secs: u64,
+    },
+    /// Print the Markdown tables from a file of JSON-line reports.
+    Table {
+        /// The reports.
+        results: PathBuf,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Scenario::Table { results } = &cli.scenario {
+        let text = std::fs::read_to_string(results)
+            .with_context(|| format!("reading {}", results.display()))?;
+        let reports = chat_bench::table::parse(&text)?;
+        println!("{}", chat_bench::table::render(&reports));
+        println!("{}", chat_bench::table::render_details(&reports));
+        return Ok(());
+    }
+    let nofile = chat_bench::procstat::raise_nofile_limit();
+    let port = match cli.target {
+        Kind::ReuseChat => 8070,
+        Kind::Rabbitmq => 15674,
+        Kind::Baseline => 8090,
+    };
+    let addr = cli
+        .addr
+        .unwrap_or_else(|| SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
+    let run = format!(
+        "{:x}{:x}",
+        std::process::id(),
+        chat_bench::client::now_us()
+            ^ (std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_micros() as u64)
+                .unwrap_or(0))
+    );
+    let mut bench = Bench {
+        target: Target::new(cli.target, addr),
+        sources: (1..=cli.sources)
+            .map(|i| IpAddr::V4(Ipv4Addr::new(127, 0, 0, i)))
+            .collect(),
+        server_pid: cli.server_pid,
+        heartbeat_ms: cli.heartbeat_ms,
+        connect_concurrency: cli.connect_concurrency,
+        label: cli.label.clone(),
+        run,
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    let secs = Duration::from_secs;
+    let report = runtime.block_on(async {
+        match cli.scenario {
+            Scenario::Idle {
+                sessions,
+                hold_secs,
+            } => {
+                check_fds(sessions, nofile)?;
+                bench.idle(sessions, secs(hold_secs)).await
+            }
+            Scenario::Marketplace {
+                rooms,
+                rate,
+                secs: s,
+                warmup_secs,
+            } => {
+                bench
+                    .marketplace(rooms, rate, secs(s), secs(warmup_secs))
+                    .await
+            }
+            Scenario::Fanout {
+                subscribers,
+                room_size,
+                secs: s,
+                warmup_secs,
+                window,
+            } => {
+                if bench.label.is_empty() {
+                    bench.label = room_size.to_string();
+                }
+                bench
+                    .fanout(subscribers, room_size, secs(s), secs(warmup_secs), window)
+                    .await
+            }
+            Scenario::Reconnect { sessions } => {
+                check_fds(sessions, nofile)?;
+                bench.reconnect(sessions).await
+            }
+            Scenario::Persist {
+                publishers,
+                window,
+                secs: s,
+                warmup_secs,
+            } => {
+                bench
+                    .persist(publishers, window, secs(s), secs(warmup_secs))
+                    .await
+            }
+            Scenario::Table { .. } => unreachable!("handled above"),
+        }
+    })?;
+    eprintln!("{}", report.summary());
+    let line = serde_json::to_string(&report)?;
+    println!("{line}");
+    if let Some(path) = &cli.out {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        writeln!(f, "{line}")?;
+    }
+    Ok(())
+}
+
+fn check_fds(sessions: usize, nofile: u64) -> Result<(), chat_bench::BenchError> {
+    if sessions as u64 + 64 > nofile {
+        return Err(chat_bench::BenchError::Protocol(format!(
+            "{sessions} sessions need more open files than this process may have ({nofile}); \
+             raise the hard limit (ulimit -Hn) first"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,552 @@
+//! A cluster of three real `reuse-chat` processes on one MariaDB database, Redis presence and a
+//! real Kafka-protocol broker (tansu): cross-node delivery in id order without duplicates, a
+//! node killed with SIGKILL in the middle of traffic (its clients resume on another node and
+//! miss nothing), and the broker restarted in the middle of traffic.
+//!
+//! Needs the `tansu` binary (`scripts/test.sh` installs it): `REUSE_CHAT_TANSU`, else `tansu`
+//! on `PATH`, else `~/.cargo/bin/tansu`.
+
+mod common;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chat_store::testing::random_name;
+use chat_store::Backend;
+use common::*;
+use serde_json::{json, Value};
+use tokio::sync::Mutex;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn tansu_binary() -> PathBuf {
+    if let Ok(p) = std::env::var("REUSE_CHAT_TANSU") {
+        return PathBuf::from(p);
+    }
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("tansu"))
+            .find(|p| p.is_file())
+    });
+    if let Some(p) = on_path {
+        return p;
+    }
+    let home = PathBuf::from(std::env::var("HOME").unwrap_or_default());
+    let p = home.join(".cargo/bin/tansu");
+    assert!(
+        p.is_file(),
+        "the Kafka-protocol broker tansu is required by the cluster tests and was not found \
+         (set REUSE_CHAT_TANSU, or run scripts/test.sh, which installs it with \
+         `cargo install tansu --features dynostore`)"
+    );
+    p
+}
+
+/// A tansu broker on a fixed port, so that it can be restarted where the nodes expect it.
+struct Broker {
+    port: u16,
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl Broker {
+    async fn start(dir: &std::path::Path) -> Broker {
+        let mut b = Broker {
+            port: free_port(),
+            child: None,
+            log: dir.join("tansu.log"),
+        };
+        b.restart().await;
+        b
+    }
+
+    async fn restart(&mut self) {
+        let url = format!("tcp://127.0.0.1:{}", self.port);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("broker log");
+        let child = Command::new(tansu_binary())
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+                "--storage-engine",
+                "memory://tansu/",
+            ])
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("tansu starts");
+        self.child = Some(child);
+        wait_for_port(self.port, "tansu").await;
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+async fn wait_for_port(port: u16, what: &str) {
+    for _ in 0..300 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{what} did not listen on 127.0.0.1:{port}");
+}
+
+/// One `reuse-chat serve` process.
+struct Node {
+    port: u16,
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl Node {
+    async fn start(cluster: &Cluster, name: &str) -> Node {
+        let port = free_port();
+        let log = cluster.dir.path().join(format!("{name}.log"));
+        let file = std::fs::File::create(&log).expect("node log");
+        let child = Command::new(env!("CARGO_BIN_EXE_reuse-chat"))
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--database",
+                cluster.storage.db.url(),
+                "--presence",
+                "redis://127.0.0.1:6379",
+                "--presence-prefix",
+                &cluster.prefix,
+                "--bus",
+                &format!(
+                    "kafka://127.0.0.1:{}?topic={}&partitions=4",
+                    cluster.broker_port, cluster.topic
+                ),
+                "--heartbeat-ms",
+                "0",
+            ])
+            .env("REUSE_CHAT_LOG", "info,librdkafka=warn")
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("log"))
+            .stderr(file)
+            .spawn()
+            .expect("reuse-chat starts");
+        let node = Node {
+            port,
+            child: Some(child),
+            log,
+        };
+        node.wait_ready().await;
+        node
+    }
+
+    async fn wait_ready(&self) {
+        let client = reqwest::Client::new();
+        for _ in 0..400 {
+            let r = client
+                .get(format!("http://127.0.0.1:{}/ready", self.port))
+                .send()
+                .await;
+            if r.is_ok_and(|r| r.status() == 200) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "node on port {} not ready; its log:\n{}",
+            self.port,
+            std::fs::read_to_string(&self.log).unwrap_or_default()
+        );
+    }
+
+    fn api(&self, user: &str) -> Api {
+        Api {
+            base: format!("http://127.0.0.1:{}", self.port),
+            client: reqwest::Client::new(),
+            user: Some(user.to_owned()),
+            bearer: None,
+        }
+    }
+
+    async fn stomp(&self, user: &str) -> Stomp {
+        Stomp::connect(self.port, user).await
+    }
+
+    fn sigkill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill(); // SIGKILL on Unix
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.sigkill();
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            eprintln!("--- last lines of node :{} ---", self.port);
+            for l in tail.iter().rev() {
+                eprintln!("{l}");
+            }
+        }
+    }
+}
+
+// Fields drop in this order: nodes and broker first, the directory with their logs last.
+struct Cluster {
+    nodes: Vec<Node>,
+    broker: Broker,
+    storage: Arc<Storage>,
+    prefix: String,
+    topic: String,
+    broker_port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    async fn start(n: usize) -> Cluster {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let broker = Broker::start(dir.path()).await;
+        let mut cluster = Cluster {
+            storage: Storage::on(Backend::MySql).await,
+            prefix: random_name("rc_test_"),
+            topic: random_name("rc-test-"),
+            broker_port: broker.port,
+            broker,
+            dir,
+            nodes: Vec::new(),
+        };
+        for i in 0..n {
+            let node = Node::start(&cluster, &format!("node{i}")).await;
+            cluster.nodes.push(node);
+        }
+        cluster
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for n in &mut self.nodes {
+            n.sigkill();
+        }
+        // Presence keys of killed nodes would expire by themselves; remove them now.
+        if let Ok(client) = redis_client() {
+            if let Ok(mut c) = client.get_connection() {
+                let keys: Vec<String> = redis::cmd("KEYS")
+                    .arg(format!("{}*", self.prefix))
+                    .query(&mut c)
+                    .unwrap_or_default();
+                for k in keys {
+                    let _: Result<(), _> = redis::cmd("DEL").arg(k).query(&mut c);
+                }
+            }
+        }
+    }
+}
+
+fn redis_client() -> redis::RedisResult<redis::Client> {
+    redis::Client::open("redis://127.0.0.1:6379")
+}
+
+/// A subscriber that collects the ids of the messages it receives, in order.
+struct Reader {
+    seen: Arc<Mutex<Vec<Value>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Reader {
+    async fn start(node: &Node, user: &str, room: &str) -> Reader {
+        let mut c = node.stomp(user).await;
+        c.subscribe("sub-0", room).await;
+        Self::from_client(c)
+    }
+
+    fn from_client(mut c: Stomp) -> Reader {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        let task = tokio::spawn(async move {
+            while let Some(f) = c.next(Duration::from_secs(3600)).await {
+                if f.command == "MESSAGE" {
+                    s.lock().await.push(f.json());
+                }
+            }
+        });
+        Reader { seen, task }
+    }
+
+    async fn ids(&self) -> Vec<i64> {
+        self.seen
+            .lock()
+            .await
+            .iter()
+            .filter_map(|m| m["id"].as_i64())
+            .collect()
+    }
+
+    /// Waits until the reader has seen `expected` (or a minute passed), then checks it saw
+    /// exactly that: every message once, in id order.
+    async fn assert_saw(&self, expected: &[i64], who: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let got = self.ids().await;
+            if got.len() >= expected.len() || tokio::time::Instant::now() > deadline {
+                assert_eq!(got, expected, "{who}: every message once, in id order");
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Every message id of the room, oldest first, read page by page.
+async fn history_ids(api: &Api, room: &str) -> Vec<i64> {
+    let mut ids = Vec::new();
+    let mut after = 0i64;
+    loop {
+        let page = api
+            .history(room, &format!("?after={after}&limit=200"))
+            .await;
+        ids.extend(page.iter().filter_map(|m| m["id"].as_i64()));
+        match page.last().and_then(|m| m["id"].as_i64()) {
+            Some(last) if page.len() == 200 => after = last,
+            _ => return ids,
+        }
+    }
+}
+
+/// Sends `n` messages one after another, each waiting for its receipt.
+async fn send_many(node_port: u16, user: &str, room: &str, n: usize, tag: &str) {
+    send_paced(node_port, user, room, n, tag, Duration::ZERO, None).await;
+}
+
+/// Sends `n` messages, pausing `pause` after each receipt; counts receipts into `receipts`.
+async fn send_paced(
+    node_port: u16,
+    user: &str,
+    room: &str,
+    n: usize,
+    tag: &str,
+    pause: Duration,
+    receipts: Option<Arc<std::sync::atomic::AtomicUsize>>,
+) {
+    let mut c = Stomp::connect(node_port, user).await;
+    for i in 0..n {
+        c.say(room, user, &format!("{tag} {i}"), &format!("{tag}-{i}"))
+            .await;
+        if let Some(r) = &receipts {
+            r.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        tokio::time::sleep(pause).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn messages_cross_nodes_in_order_exactly_once() {
+    let cluster = Cluster::start(3).await;
+    let [n0, n1, n2] = &cluster.nodes[..] else {
+        unreachable!()
+    };
+    let room = n0.api("alice").open_room("bob", "자전거").await;
+    let alice = Reader::start(n0, "alice", &room).await;
+    let bob = Reader::start(n1, "bob", &room).await;
+    let bob_phone = Reader::start(n2, "bob", &room).await;
+
+    // Both members write at once from different nodes: the room's ids interleave.
+    let (p0, p1) = (n0.port, n1.port);
+    let (r0, r1) = (room.clone(), room.clone());
+    let a = tokio::spawn(async move { send_many(p0, "alice", &r0, 100, "a").await });
+    let b = tokio::spawn(async move { send_many(p1, "bob", &r1, 100, "b").await });
+    a.await.unwrap();
+    b.await.unwrap();
+
+    // A leave on a third node reaches the member who stays as a SYSTEM notice.
+    let (status, _) = n2.api("bob").delete(&format!("/room/delete/{room}")).await;
+    assert_eq!(status, 204);
+    let history = history_ids(&n0.api("alice"), &room).await;
+    assert_eq!(history.len(), 201);
+    alice.assert_saw(&history, "alice on node 0").await;
+    let last = alice.seen.lock().await.last().cloned().unwrap();
+    assert_eq!(last["type"], "SYSTEM", "{last}");
+    // Bob's subscriptions ended with his leave: everything before it, nothing after.
+    bob.assert_saw(&history[..200], "bob on node 1").await;
+    bob_phone
+        .assert_saw(&history[..200], "bob's phone on node 2")
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_nodes_clients_resume_elsewhere_and_miss_nothing() {
+    let mut cluster = Cluster::start(3).await;
+    let room = cluster.nodes[0].api("alice").open_room("bob", "lamp").await;
+    let alice = Reader::start(&cluster.nodes[0], "alice", &room).await;
+    let bob = Reader::start(&cluster.nodes[1], "bob", &room).await;
+
+    // Alice writes from node 2 throughout; bob writes from node 1, the node that dies, as
+    // fast as he can without waiting for receipts.
+    let (p2, r2) = (cluster.nodes[2].port, room.clone());
+    let alice_sends = tokio::spawn(async move { send_many(p2, "alice", &r2, 300, "a").await });
+    let mut bob_sender = cluster.nodes[1].stomp("bob").await;
+    // 2,000 sends in WebSocket messages of 100 frames (a message is limited to 128 KiB).
+    for chunk in 0..20 {
+        let burst: String = (chunk * 100..(chunk + 1) * 100)
+            .map(|i| {
+                format!(
+                    "SEND\ndestination:/pub/room/{room}/message\nreceipt:b-{i}\n\n{}\0",
+                    json!({"content": format!("b {i}"), "clientMessageId": format!("b-{i}")})
+                )
+            })
+            .collect();
+        bob_sender.send_raw(burst).await;
+    }
+    let mut receipted = Vec::new();
+    while receipted.len() < 50 {
+        let f = bob_sender.recv().await;
+        if f.command == "RECEIPT" {
+            receipted.push(f.header("receipt-id").unwrap_or_default().to_owned());
+        }
+    }
+    cluster.nodes[1].sigkill();
+    while let Some(f) = bob_sender.next(Duration::from_secs(10)).await {
+        if f.command == "RECEIPT" {
+            receipted.push(f.header("receipt-id").unwrap_or_default().to_owned());
+        }
+    }
+    alice_sends.await.unwrap();
+
+    // Bob's client resumes on node 2: subscribe again, then read history after the last id
+    // it showed, dropping live messages it already has.
+    let shown = bob.ids().await;
+    drop(bob);
+    let last_shown = shown.last().copied().unwrap_or(0);
+    let mut c = cluster.nodes[2].stomp("bob").await;
+    c.subscribe("sub-0", &room).await;
+    let live = Reader::from_client(c);
+    let api = cluster.nodes[2].api("bob");
+    let mut resumed = shown.clone();
+    let mut after = last_shown;
+    loop {
+        let page = api
+            .history(&room, &format!("?after={after}&limit=200"))
+            .await;
+        resumed.extend(page.iter().filter_map(|m| m["id"].as_i64()));
+        match page.last().and_then(|m| m["id"].as_i64()) {
+            Some(l) if page.len() == 200 => after = l,
+            _ => break,
+        }
+    }
+    let history = history_ids(&api, &room).await;
+    // Live messages after the catch-up (none are expected, since sending has stopped).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut known: HashSet<i64> = resumed.iter().copied().collect();
+    for id in live.ids().await {
+        if known.insert(id) {
+            resumed.push(id);
+        }
+    }
+    assert_eq!(resumed, history, "bob resumed without a gap or a repeat");
+    alice
+        .assert_saw(&history, "alice on a surviving node")
+        .await;
+
+    // Nothing was acknowledged that is not stored.
+    let contents: HashSet<String> = {
+        let mut all = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = api
+                .history(&room, &format!("?after={after}&limit=200"))
+                .await;
+            all.extend(
+                page.iter()
+                    .filter_map(|m| m["content"].as_str().map(str::to_owned)),
+            );
+            match page.last().and_then(|m| m["id"].as_i64()) {
+                Some(l) if page.len() == 200 => after = l,
+                _ => break,
+            }
+        }
+        all.into_iter().collect()
+    };
+    for r in &receipted {
+        let content = r.replace('-', " ");
+        assert!(contents.contains(&content), "receipted {r} is stored");
+    }
+    assert!(receipted.len() >= 50);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_broker_restart_loses_nothing_and_repeats_nothing() {
+    let mut cluster = Cluster::start(3).await;
+    let room = cluster.nodes[0].api("alice").open_room("bob", "desk").await;
+    let alice = Reader::start(&cluster.nodes[0], "alice", &room).await;
+    let bob = Reader::start(&cluster.nodes[1], "bob", &room).await;
+    let bob_phone = Reader::start(&cluster.nodes[2], "bob", &room).await;
+
+    let (p0, p1) = (cluster.nodes[0].port, cluster.nodes[1].port);
+    let (r0, r1) = (room.clone(), room.clone());
+    let receipts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (c0, c1) = (receipts.clone(), receipts.clone());
+    let pause = Duration::from_millis(10);
+    let a =
+        tokio::spawn(async move { send_paced(p0, "alice", &r0, 150, "a", pause, Some(c0)).await });
+    let b =
+        tokio::spawn(async move { send_paced(p1, "bob", &r1, 150, "b", pause, Some(c1)).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    cluster.broker.kill();
+    let at_kill = receipts.load(std::sync::atomic::Ordering::SeqCst);
+    // Receipts keep coming while the broker is away: they mean "stored", not "delivered".
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let at_restart = receipts.load(std::sync::atomic::Ordering::SeqCst);
+    cluster.broker.restart().await;
+    assert!(
+        at_kill > 0 && at_restart > at_kill && at_restart < 300,
+        "traffic before, during and after the outage: {at_kill} then {at_restart} of 300"
+    );
+    a.await.unwrap();
+    b.await.unwrap();
+
+    let history = history_ids(&cluster.nodes[0].api("alice"), &room).await;
+    assert_eq!(history.len(), 300);
+    alice.assert_saw(&history, "alice on node 0").await;
+    bob.assert_saw(&history, "bob on node 1").await;
+    bob_phone
+        .assert_saw(&history, "bob's phone on node 2")
+        .await;
+    for node in &cluster.nodes {
+        node.wait_ready().await;
+    }
+}

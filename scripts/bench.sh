@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Reproduces the table of docs/BENCHMARKS.md: builds with --release, then runs every scenario
+# of reuse-chat-bench against reuse-chat (SQLite, then MariaDB and PostgreSQL for the
+# persistence rows), RabbitMQ's Web-STOMP plugin and the bare baseline server, and prints the
+# table. Loopback only. Results go to target/bench/results-<time>.jsonl (or $BENCH_OUT).
+#
+#   scripts/bench.sh            # the table (about 15 minutes)
+#   BENCH_MODE=quick scripts/bench.sh   # smaller and shorter, to check the script itself
+#   BENCH_TARGETS="reuse-chat baseline" scripts/bench.sh   # a subset of the three targets
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/services.sh
+
+MODE=${BENCH_MODE:-full}
+TARGETS=${BENCH_TARGETS:-"baseline reuse-chat rabbitmq"}
+mkdir -p target/bench
+OUT=${BENCH_OUT:-target/bench/results-$(date +%Y%m%d-%H%M%S).jsonl}
+WORK=$(mktemp -d /tmp/reuse-chat-bench.XXXXXX)
+RUN=$RANDOM$RANDOM
+PIDS=()
+DATABASES=()
+
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for db in "${DATABASES[@]}"; do
+    case $db in
+      mysql:*) mariadb -h127.0.0.1 -uroot -e "DROP DATABASE IF EXISTS \`${db#mysql:}\`" || true ;;
+      postgres:*) psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS ${db#postgres:}" || true ;;
+    esac
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# Every session is a socket on each side: raise the open-file limit as far as allowed.
+ulimit -n "$(ulimit -Hn)"
+FDS=$(ulimit -n)
+if [ "$MODE" = quick ]; then
+  IDLE=2000; ROOMS=200; RATE=5; SECS=5; WARM=2; FAN_SUBS=2000; RECONNECT=2000; PUBLISHERS=16; HOLD=5
+else
+  # 300k sessions need 300k descriptors in the server; this machine's hard limit decides.
+  IDLE=$(( FDS > 301000 ? 300000 : FDS - 1000 )); ROOMS=1000; RATE=5; SECS=20; WARM=5
+  FAN_SUBS=10000; RECONNECT=10000; PUBLISHERS=64; HOLD=20
+fi
+echo "== bench mode=$MODE open-files=$FDS idle=$IDLE results=$OUT"
+
+echo "== cargo build --release"
+cargo build --release --locked -p reuse-chat -p reuse-chat-bench
+BIN=$PWD/target/release
+GEN="$BIN/reuse-chat-bench --out $OUT --sources 8"
+
+# Runs one scenario; a failed run is reported and the table goes on without it.
+run() {
+  echo "-- $* (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+  $GEN "$@" >/dev/null || echo "!! failed: $*" >&2
+  sleep 2
+}
+
+# The five scenarios against one target ($1 = kind, $2 = address, $3 = pid, $4 = persist label).
+scenarios() {
+  local kind=$1 addr=$2 pid=$3 label=$4
+  local common=(--target "$kind" --addr "$addr" --server-pid "$pid")
+  run "${common[@]}" idle --sessions "$IDLE" --hold-secs "$HOLD"
+  run "${common[@]}" marketplace --rooms "$ROOMS" --rate "$RATE" --secs "$SECS" --warmup-secs "$WARM"
+  for size in 10 1000 10000; do
+    run "${common[@]}" fanout --subscribers "$FAN_SUBS" --room-size "$size" --secs "$((SECS / 2))" --warmup-secs 2
+  done
+  run "${common[@]}" reconnect --sessions "$RECONNECT"
+  run "${common[@]}" --label "$label" persist --publishers "$PUBLISHERS" --secs "$((SECS / 2))"
+}
+
+wait_http() {
+  for _ in $(seq 1 100); do
+    curl -fs "$1" >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  echo "error: $1 did not answer" >&2
+  return 1
+}
+
+# Starts reuse-chat on $1 (database URL, empty for SQLite); sets RC_PID.
+start_reuse_chat() {
+  local db=$1 args=(serve --listen 127.0.0.1:18070 --data-dir "$WORK/data-$RANDOM" --log warn)
+  [ -n "$db" ] && args+=(--database "$db")
+  "$BIN/reuse-chat" "${args[@]}" &
+  RC_PID=$!
+  PIDS+=("$RC_PID")
+  wait_http http://127.0.0.1:18070/health
+}
+
+stop_pid() {
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+for target in $TARGETS; do
+  case $target in
+    baseline)
+      echo "== baseline (bare tokio WebSocket broadcast)"
+      "$BIN/bench-baseline" --listen 127.0.0.1:18090 &
+      BASE_PID=$!
+      PIDS+=("$BASE_PID")
+      wait_port baseline 18090
+      scenarios baseline 127.0.0.1:18090 "$BASE_PID" ""
+      stop_pid "$BASE_PID"
+      ;;
+    reuse-chat)
+      echo "== reuse-chat on SQLite"
+      start_reuse_chat ""
+      scenarios reuse-chat 127.0.0.1:18070 "$RC_PID" sqlite
+      stop_pid "$RC_PID"
+
+      ensure_mariadb
+      db=bench_$RUN
+      mariadb -h127.0.0.1 -uroot -e "CREATE DATABASE \`$db\`"
+      DATABASES+=("mysql:$db")
+      echo "== reuse-chat on MariaDB"
+      start_reuse_chat "mysql://root@127.0.0.1:3306/$db"
+      run --target reuse-chat --addr 127.0.0.1:18070 --server-pid "$RC_PID" --label mysql \
+        persist --publishers "$PUBLISHERS" --secs "$((SECS / 2))"
+      stop_pid "$RC_PID"
+
+      ensure_postgres
+      psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $db"
+      DATABASES+=("postgres:$db")
+      echo "== reuse-chat on PostgreSQL"
+      start_reuse_chat "postgres://postgres@127.0.0.1:5432/$db"
+      run --target reuse-chat --addr 127.0.0.1:18070 --server-pid "$RC_PID" --label postgres \
+        persist --publishers "$PUBLISHERS" --secs "$((SECS / 2))"
+      stop_pid "$RC_PID"
+      ;;
+    rabbitmq)
+      echo "== RabbitMQ Web-STOMP"
+      command -v rabbitmq-plugins >/dev/null || apt_install rabbitmq-server || {
+        echo "error: RabbitMQ (rabbitmq-server) is required for its column" >&2; exit 1; }
+      port_open 5672 || rabbitmq-server -detached
+      wait_port RabbitMQ 5672
+      rabbitmq-plugins enable rabbitmq_web_stomp >/dev/null
+      beam=$(pgrep -o beam.smp)
+      # RabbitMQ takes its socket limit from the open-file limit it was started with; restart
+      # it with ours when that is lower, or it refuses connections past ~1,000.
+      if [ "$(awk '/Max open files/ {print $4}' "/proc/$beam/limits")" -lt "$FDS" ]; then
+        echo "restarting RabbitMQ with open files $FDS"
+        rabbitmqctl stop >/dev/null
+        rabbitmq-server -detached
+        wait_port RabbitMQ 5672
+        rabbitmqctl await_startup >/dev/null
+        beam=$(pgrep -o beam.smp)
+      fi
+      wait_port Web-STOMP 15674
+      scenarios rabbitmq 127.0.0.1:15674 "$beam" queue
+      ;;
+    *) echo "unknown target $target" >&2; exit 2 ;;
+  esac
+done
+
+echo "== results: $OUT"
+"$BIN/reuse-chat-bench" table "$OUT"
