@@ -66,6 +66,9 @@ impl StompConn {
         };
         if let Some(ip) = source {
             // One source address has ~28k ephemeral ports; several 127.0.0.x go past that.
+            // The port is chosen at connect time (IP_BIND_ADDRESS_NO_PORT): choosing it at
+            // bind time scans every port in use, which makes a reconnect storm crawl.
+            no_port_at_bind(&socket);
             socket.bind(SocketAddr::new(ip, 0))?;
         }
         let stream = socket.connect(target.addr).await?;
@@ -172,6 +175,22 @@ impl StompConn {
     /// Ends the session politely (WebSocket close, bounded wait).
     pub async fn close(mut self) {
         let _ = tokio::time::timeout(Duration::from_secs(2), self.ws.close(None)).await;
+    }
+}
+
+fn no_port_at_bind(socket: &TcpSocket) {
+    use std::os::fd::AsRawFd;
+    let one: libc::c_int = 1;
+    // SAFETY: a valid socket fd and a c_int option value of the right size. Failure only
+    // costs speed, so the result is ignored.
+    unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_BIND_ADDRESS_NO_PORT,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
     }
 }
 

@@ -152,7 +152,7 @@ const METADATA_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The bus over Kafka. See the module documentation.
 pub struct KafkaBus {
-    producer: ThreadedProducer<Watch>,
+    producer: Arc<ThreadedProducer<Watch>>,
     config: KafkaConfig,
     node: String,
     sink: Arc<Sequencer>,
@@ -198,7 +198,7 @@ impl KafkaBus {
         let consumer = Arc::new(consumer);
         assign_from_end(&consumer, &config.topic).await?;
         let bus = Arc::new(KafkaBus {
-            producer,
+            producer: Arc::new(producer),
             config: config.clone(),
             node: node.clone(),
             sink: sink.clone(),
@@ -230,7 +230,11 @@ impl Bus for KafkaBus {
     }
 
     async fn ping(&self) -> Result<(), BusError> {
-        topic_partitions(self.producer.client(), &self.config.topic)
+        // Metadata requests block; keep them off the runtime's threads.
+        let (producer, topic) = (self.producer.clone(), self.config.topic.clone());
+        tokio::task::spawn_blocking(move || topic_partitions(producer.client(), &topic))
+            .await
+            .map_err(|e| BusError::Unavailable(e.to_string()))?
             .map(|_| ())
             .map_err(|e| BusError::Unavailable(e.to_string()))
     }

@@ -520,27 +520,32 @@ async fn a_broker_restart_loses_nothing_and_repeats_nothing() {
     let (r0, r1) = (room.clone(), room.clone());
     let receipts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let (c0, c1) = (receipts.clone(), receipts.clone());
-    let pause = Duration::from_millis(10);
+    let pause = Duration::from_millis(30);
     let a =
-        tokio::spawn(async move { send_paced(p0, "alice", &r0, 150, "a", pause, Some(c0)).await });
+        tokio::spawn(async move { send_paced(p0, "alice", &r0, 200, "a", pause, Some(c0)).await });
     let b =
-        tokio::spawn(async move { send_paced(p1, "bob", &r1, 150, "b", pause, Some(c1)).await });
+        tokio::spawn(async move { send_paced(p1, "bob", &r1, 200, "b", pause, Some(c1)).await });
     tokio::time::sleep(Duration::from_millis(300)).await;
     cluster.broker.kill();
     let at_kill = receipts.load(std::sync::atomic::Ordering::SeqCst);
+    // Readiness names the bus as what is missing.
+    let (status, ready) = cluster.nodes[2].api("x").get("/ready").await;
+    assert_eq!(status, 503, "{ready}");
+    assert_eq!(ready["backends"]["bus"], "unavailable", "{ready}");
+    assert_eq!(ready["backends"]["storage"], "ok", "{ready}");
     // Receipts keep coming while the broker is away: they mean "stored", not "delivered".
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let at_restart = receipts.load(std::sync::atomic::Ordering::SeqCst);
     cluster.broker.restart().await;
     assert!(
-        at_kill > 0 && at_restart > at_kill && at_restart < 300,
-        "traffic before, during and after the outage: {at_kill} then {at_restart} of 300"
+        at_kill > 0 && at_restart > at_kill && at_restart < 400,
+        "traffic before, during and after the outage: {at_kill} then {at_restart} of 400"
     );
     a.await.unwrap();
     b.await.unwrap();
 
     let history = history_ids(&cluster.nodes[0].api("alice"), &room).await;
-    assert_eq!(history.len(), 300);
+    assert_eq!(history.len(), 400);
     alice.assert_saw(&history, "alice on node 0").await;
     bob.assert_saw(&history, "bob on node 1").await;
     bob_phone
