@@ -74,7 +74,8 @@ def authenticator(credentials):
 
     def check(server, session, envelope, mechanism, auth_data):
         ok = auth_data.login.decode() == user and auth_data.password.decode() == password
-        return AuthResult(success=ok, auth_data=user if ok else None)
+        # handled=False: aiosmtpd answers 535 itself (its default, True, would answer nothing).
+        return AuthResult(success=ok, handled=False, auth_data=user if ok else None)
 
     return check
 
