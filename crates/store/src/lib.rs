@@ -205,18 +205,64 @@ impl SqlStore {
         self.backend
     }
 
-    /// Brings the schema up to date. Safe when several nodes start at once: MySQL and
-    /// PostgreSQL migrations run under a database-wide advisory lock, SQLite under its file lock.
+    /// Brings the schema up to date. Safe when several nodes start at once on one database:
+    /// - PostgreSQL: sqlx's migrator holds a database-wide advisory lock.
+    /// - MySQL/MariaDB: sqlx's own lock (`GET_LOCK(…, -1)`) does not hold on MariaDB, and MySQL
+    ///   DDL is not transactional, so the whole run happens on one connection holding a
+    ///   `GET_LOCK` we take and check ourselves.
+    /// - SQLite: DDL is transactional, so a run that lost the race rolls back completely; it is
+    ///   retried and then finds the migrations applied.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        let result = match &self.pools {
-            Pools::Sqlite { write, .. } => sqlx::migrate!("./migrations/sqlite").run(write).await,
-            Pools::MySql(p) => sqlx::migrate!("./migrations/mysql").run(p).await,
-            Pools::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await,
-        };
-        result.map_err(|e| match e {
+        let failed = |e: sqlx::migrate::MigrateError| match e {
             sqlx::migrate::MigrateError::Execute(e) => classify(e),
             other => StoreError::Internal(format!("migration failed: {other}")),
-        })
+        };
+        match &self.pools {
+            Pools::Postgres(p) => sqlx::migrate!("./migrations/postgres")
+                .run(p)
+                .await
+                .map_err(failed),
+            Pools::MySql(p) => {
+                let mut conn = p.acquire().await.map_err(classify)?;
+                let got: Option<i64> = sqlx::query_scalar(
+                    "SELECT GET_LOCK(CONCAT('reuse-chat-migrate:', DATABASE()), 120)",
+                )
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(classify)?;
+                if got != Some(1) {
+                    return Err(StoreError::Unavailable(
+                        "another node held the migration lock for 120 s".into(),
+                    ));
+                }
+                let mut migrator = sqlx::migrate!("./migrations/mysql");
+                migrator.set_locking(false);
+                let result = migrator.run(&mut *conn).await.map_err(failed);
+                let released =
+                    sqlx::query("SELECT RELEASE_LOCK(CONCAT('reuse-chat-migrate:', DATABASE()))")
+                        .execute(&mut *conn)
+                        .await;
+                if released.is_err() {
+                    // The lock dies with the connection: do not hand it back to the pool.
+                    conn.detach();
+                }
+                result
+            }
+            Pools::Sqlite { write, .. } => {
+                let mut attempt = 0;
+                loop {
+                    match sqlx::migrate!("./migrations/sqlite").run(write).await {
+                        Ok(()) => return Ok(()),
+                        Err(e) if attempt < 5 => {
+                            attempt += 1;
+                            tracing::debug!(error = %e, attempt, "migration raced; retrying");
+                            tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                        }
+                        Err(e) => return Err(failed(e)),
+                    }
+                }
+            }
+        }
     }
 
     /// Closes every connection; waits for operations in progress.

@@ -481,22 +481,31 @@ async fn concurrent_writers_keep_room_order(first: SqlStore) {
 
 /// Two nodes starting at once both run migrations: both succeed, the schema is made once.
 async fn concurrent_migrations_are_safe(first: SqlStore) {
-    let url = first_url(&first);
-    let a = SqlStore::connect(&url, StoreOptions::default())
+    // Four nodes starting at once on an empty database: each runs the migrations.
+    let db = TestDatabase::create(first.backend())
         .await
-        .unwrap();
-    let b = SqlStore::connect(&url, StoreOptions::default())
-        .await
-        .unwrap();
-    let (ra, rb) = tokio::join!(a.migrate(), b.migrate());
-    ra.unwrap();
-    rb.unwrap();
-    first.migrate().await.unwrap();
-    let (room, _) = a
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut stores = Vec::new();
+    for _ in 0..4 {
+        stores.push(
+            SqlStore::connect(db.url(), StoreOptions::default())
+                .await
+                .unwrap(),
+        );
+    }
+    let results = futures::future::join_all(stores.iter().map(|s| s.migrate())).await;
+    for r in results {
+        r.expect("every node's migration run succeeds");
+    }
+    stores[0].migrate().await.expect("and again: nothing to do");
+    let (room, _) = stores[1]
         .open_room(&new_room("alice", "bob", None, "x"))
         .await
         .unwrap();
-    assert!(b.room(&room.id).await.unwrap().is_some());
+    assert!(stores[2].room(&room.id).await.unwrap().is_some());
+    for s in &stores {
+        s.close().await;
+    }
 }
 
 // The suite hands each case a store; the two multi-store cases need the URL back.
