@@ -37,7 +37,7 @@ trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)"
 FDS=$(ulimit -n)
 if [ "$MODE" = quick ]; then
-  IDLE=2000; ROOMS=200; RATE=5; SECS=5; WARM=2; FAN_SUBS=2000; RECONNECT=2000; PUBLISHERS=16; HOLD=5
+  IDLE=2000; ROOMS=1000; RATE=5; SECS=5; WARM=2; FAN_SUBS=2000; RECONNECT=2000; PUBLISHERS=16; HOLD=5
 else
   # 300k sessions need 300k descriptors in the server: the hard limit decides. RabbitMQ keeps
   # ~10% of its descriptors for files (17,910 sockets of 20,000), and every target gets the
@@ -65,7 +65,9 @@ scenarios() {
   local kind=$1 addr=$2 pid=$3 label=$4
   local common=(--target "$kind" --addr "$addr" --server-pid "$pid")
   run "${common[@]}" idle --sessions "$IDLE" --hold-secs "$HOLD"
+  # The target rate (ROOMS rooms x 2 senders x RATE), and a fifth of it.
   run "${common[@]}" marketplace --rooms "$ROOMS" --rate "$RATE" --secs "$SECS" --warmup-secs "$WARM"
+  run "${common[@]}" marketplace --rooms "$ROOMS" --rate "$(( RATE / 5 ))" --secs "$SECS" --warmup-secs "$WARM"
   for size in 10 1000 10000; do
     run "${common[@]}" fanout --subscribers "$FAN_SUBS" --room-size "$size" --secs "$((SECS / 2))" --warmup-secs 2
   done

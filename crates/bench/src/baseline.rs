@@ -112,6 +112,8 @@ pub async fn serve(listener: TcpListener, shutdown: CancellationToken) {
     }
 }
 
+// The signature is tungstenite's handshake callback; its error type is not ours to shrink.
+#[allow(clippy::result_large_err)]
 fn choose_protocol(req: &Request, mut resp: Response) -> Result<Response, ErrorResponse> {
     let offered = req
         .headers()

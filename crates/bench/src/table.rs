@@ -12,157 +12,201 @@ pub fn parse(text: &str) -> Result<Vec<Report>, BenchError> {
         .collect()
 }
 
-struct Row {
-    name: &'static str,
-    scenario: &'static str,
-    /// reuse-chat's label for this row; the peers' rows fall back to any label.
-    label: &'static str,
-    metric: fn(&Report) -> Option<f64>,
-    digits: usize,
-    target: &'static str,
-}
+/// How a row reads its number off a report.
+type Metric = fn(&Report) -> Option<f64>;
+
+/// One table row: its name, the scenario, reuse-chat's label for it (the peers' persistence
+/// rows fall back to any label), the metric, its decimals and the target.
+type Row = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Metric,
+    usize,
+    &'static str,
+);
 
 fn ms(p: u64) -> f64 {
     p as f64 / 1000.0
 }
 
 const ROWS: &[Row] = &[
-    Row {
-        name: "idle: sessions held",
-        scenario: "idle",
-        label: "",
-        metric: |r| Some(r.sessions as f64),
-        digits: 0,
-        target: "≥ 300,000",
-    },
-    Row {
-        name: "idle: server RSS per session (KiB, lower is better)",
-        scenario: "idle",
-        label: "",
-        metric: |r| r.rss_per_session.map(|b| b / 1024.0),
-        digits: 1,
-        target: "≤ 8 KB",
-    },
-    Row {
-        name: "marketplace: msgs/s sent (open loop)",
-        scenario: "marketplace",
-        label: "",
-        metric: |r| Some(r.rate),
-        digits: 0,
-        target: "10,000",
-    },
-    Row {
-        name: "marketplace: publish→deliver p50 (ms)",
-        scenario: "marketplace",
-        label: "",
-        metric: |r| r.latency.as_ref().map(|p| ms(p.p50_us)),
-        digits: 2,
-        target: "",
-    },
-    Row {
-        name: "marketplace: publish→deliver p99 (ms)",
-        scenario: "marketplace",
-        label: "",
-        metric: |r| r.latency.as_ref().map(|p| ms(p.p99_us)),
-        digits: 2,
-        target: "≤ 5 ms",
-    },
-    Row {
-        name: "marketplace: publish→deliver p99.9 (ms)",
-        scenario: "marketplace",
-        label: "",
-        metric: |r| r.latency.as_ref().map(|p| ms(p.p999_us)),
-        digits: 2,
-        target: "",
-    },
-    Row {
-        name: "marketplace: receipt p99 (ms)",
-        scenario: "marketplace",
-        label: "",
-        metric: |r| r.receipt_latency.as_ref().map(|p| ms(p.p99_us)),
-        digits: 2,
-        target: "",
-    },
-    Row {
-        name: "fan-out, rooms of 10: deliveries/s",
-        scenario: "fanout",
-        label: "10",
-        metric: |r| Some(r.rate),
-        digits: 0,
-        target: "≥ 3× RabbitMQ, ≥ 80% baseline",
-    },
-    Row {
-        name: "fan-out, rooms of 10: server CPU µs/delivery",
-        scenario: "fanout",
-        label: "10",
-        metric: |r| r.server_cpu_us_per_item,
-        digits: 2,
-        target: "",
-    },
-    Row {
-        name: "fan-out, rooms of 1,000: deliveries/s",
-        scenario: "fanout",
-        label: "1000",
-        metric: |r| Some(r.rate),
-        digits: 0,
-        target: "≥ 3× RabbitMQ, ≥ 80% baseline",
-    },
-    Row {
-        name: "fan-out, rooms of 1,000: server CPU µs/delivery",
-        scenario: "fanout",
-        label: "1000",
-        metric: |r| r.server_cpu_us_per_item,
-        digits: 2,
-        target: "",
-    },
-    Row {
-        name: "fan-out, room of 10,000: deliveries/s",
-        scenario: "fanout",
-        label: "10000",
-        metric: |r| Some(r.rate),
-        digits: 0,
-        target: "≥ 3× RabbitMQ, ≥ 80% baseline",
-    },
-    Row {
-        name: "fan-out, room of 10,000: server CPU µs/delivery",
-        scenario: "fanout",
-        label: "10000",
-        metric: |r| r.server_cpu_us_per_item,
-        digits: 2,
-        target: "",
-    },
-    Row {
-        name: "reconnect storm: sessions re-established/s",
-        scenario: "reconnect",
-        label: "",
-        metric: |r| Some(r.rate),
-        digits: 0,
-        target: "≥ 10,000/s",
-    },
-    Row {
-        name: "persistence, SQLite: stored msgs/s (receipts)",
-        scenario: "persist",
-        label: "sqlite",
-        metric: |r| Some(r.rate),
-        digits: 0,
-        target: "≥ 100,000/s",
-    },
-    Row {
-        name: "persistence, MySQL (MariaDB): stored msgs/s",
-        scenario: "persist",
-        label: "mysql",
-        metric: |r| Some(r.rate),
-        digits: 0,
-        target: "≥ 30,000/s",
-    },
-    Row {
-        name: "persistence, PostgreSQL: stored msgs/s",
-        scenario: "persist",
-        label: "postgres",
-        metric: |r| Some(r.rate),
-        digits: 0,
-        target: "",
-    },
+    (
+        "idle: sessions held",
+        "idle",
+        "",
+        |r| Some(r.sessions as f64),
+        0,
+        "≥ 300,000",
+    ),
+    (
+        "idle: server RSS per session (KiB, lower is better)",
+        "idle",
+        "",
+        |r| r.rss_per_session.map(|b| b / 1024.0),
+        1,
+        "≤ 8 KB",
+    ),
+    (
+        "marketplace @ 10,000 msgs/s offered: msgs/s sent (open loop)",
+        "marketplace",
+        "10000",
+        |r| Some(r.rate),
+        0,
+        "10,000",
+    ),
+    (
+        "marketplace @ 10,000/s: publish→deliver p50 (ms)",
+        "marketplace",
+        "10000",
+        |r| r.latency.as_ref().map(|p| ms(p.p50_us)),
+        2,
+        "",
+    ),
+    (
+        "marketplace @ 10,000/s: publish→deliver p99 (ms)",
+        "marketplace",
+        "10000",
+        |r| r.latency.as_ref().map(|p| ms(p.p99_us)),
+        2,
+        "≤ 5 ms",
+    ),
+    (
+        "marketplace @ 10,000/s: publish→deliver p99.9 (ms)",
+        "marketplace",
+        "10000",
+        |r| r.latency.as_ref().map(|p| ms(p.p999_us)),
+        2,
+        "",
+    ),
+    (
+        "marketplace @ 10,000/s: receipt p99 (ms)",
+        "marketplace",
+        "10000",
+        |r| r.receipt_latency.as_ref().map(|p| ms(p.p99_us)),
+        2,
+        "",
+    ),
+    (
+        "marketplace @ 10,000/s: deliveries missing 2 s after the last send",
+        "marketplace",
+        "10000",
+        |r| Some(r.missing as f64),
+        0,
+        "0",
+    ),
+    (
+        "marketplace @ 2,000/s: publish→deliver p50 (ms)",
+        "marketplace",
+        "2000",
+        |r| r.latency.as_ref().map(|p| ms(p.p50_us)),
+        2,
+        "",
+    ),
+    (
+        "marketplace @ 2,000/s: publish→deliver p99 (ms)",
+        "marketplace",
+        "2000",
+        |r| r.latency.as_ref().map(|p| ms(p.p99_us)),
+        2,
+        "",
+    ),
+    (
+        "marketplace @ 2,000/s: publish→deliver p99.9 (ms)",
+        "marketplace",
+        "2000",
+        |r| r.latency.as_ref().map(|p| ms(p.p999_us)),
+        2,
+        "",
+    ),
+    (
+        "fan-out, rooms of 10: deliveries/s",
+        "fanout",
+        "10",
+        |r| Some(r.rate),
+        0,
+        "≥ 3× RabbitMQ, ≥ 80% baseline",
+    ),
+    (
+        "fan-out, rooms of 10: server CPU µs/delivery",
+        "fanout",
+        "10",
+        |r| r.server_cpu_us_per_item,
+        2,
+        "",
+    ),
+    (
+        "fan-out, rooms of 1,000: deliveries/s",
+        "fanout",
+        "1000",
+        |r| Some(r.rate),
+        0,
+        "≥ 3× RabbitMQ, ≥ 80% baseline",
+    ),
+    (
+        "fan-out, rooms of 1,000: server CPU µs/delivery",
+        "fanout",
+        "1000",
+        |r| r.server_cpu_us_per_item,
+        2,
+        "",
+    ),
+    (
+        "fan-out, room of 10,000: deliveries/s",
+        "fanout",
+        "10000",
+        |r| Some(r.rate),
+        0,
+        "≥ 3× RabbitMQ, ≥ 80% baseline",
+    ),
+    (
+        "fan-out, room of 10,000: server CPU µs/delivery",
+        "fanout",
+        "10000",
+        |r| r.server_cpu_us_per_item,
+        2,
+        "",
+    ),
+    (
+        "reconnect storm: sessions re-established/s",
+        "reconnect",
+        "",
+        |r| Some(r.rate),
+        0,
+        "≥ 10,000/s",
+    ),
+    (
+        "reconnect storm: server CPU µs/session",
+        "reconnect",
+        "",
+        |r| r.server_cpu_us_per_item,
+        0,
+        "",
+    ),
+    (
+        "persistence, SQLite: stored msgs/s (receipts)",
+        "persist",
+        "sqlite",
+        |r| Some(r.rate),
+        0,
+        "≥ 100,000/s",
+    ),
+    (
+        "persistence, MySQL (MariaDB): stored msgs/s",
+        "persist",
+        "mysql",
+        |r| Some(r.rate),
+        0,
+        "≥ 30,000/s",
+    ),
+    (
+        "persistence, PostgreSQL: stored msgs/s",
+        "persist",
+        "postgres",
+        |r| Some(r.rate),
+        0,
+        "",
+    ),
 ];
 
 fn find<'a>(
@@ -198,7 +242,7 @@ fn group(v: i64) -> String {
     let s = v.abs().to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -222,18 +266,16 @@ pub fn render(reports: &[Report]) -> String {
     let mut out = String::from(
         "| scenario: metric | reuse-chat | RabbitMQ Web-STOMP | baseline | reuse-chat ÷ RabbitMQ | reuse-chat ÷ baseline | target |\n|---|---:|---:|---:|---:|---:|---|\n",
     );
-    for row in ROWS {
-        let v = |t: &str| find(reports, t, row.scenario, row.label).and_then(row.metric);
+    for &(name, scenario, label, metric, digits, target) in ROWS {
+        let v = |t: &str| find(reports, t, scenario, label).and_then(metric);
         let (ours, rabbit, base) = (v("reuse-chat"), v("rabbitmq"), v("baseline"));
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} |\n",
-            row.name,
-            fmt(ours, row.digits),
-            fmt(rabbit, row.digits),
-            fmt(base, row.digits),
+            "| {name} | {} | {} | {} | {} | {} | {target} |\n",
+            fmt(ours, digits),
+            fmt(rabbit, digits),
+            fmt(base, digits),
             ratio(ours, rabbit),
             ratio(ours, base),
-            row.target
         ));
     }
     out

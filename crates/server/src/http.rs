@@ -409,8 +409,12 @@ async fn ws_stomp(
     let max = st.max_ws_message;
     Ok(ws
         .protocols(["v12.stomp", "v11.stomp", "v10.stomp"])
-        .read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
+        // Allocated up front for every session and never shrunk: most sessions idle, chat
+        // frames are a few hundred bytes, and a larger frame is read in more steps.
+        .read_buffer_size(1024)
+        // Queued frames are written in bursts (see the session loop): up to 4 KiB gathered
+        // per system call, a bound small enough for what a busy session keeps allocated.
+        .write_buffer_size(4 * 1024)
         .max_write_buffer_size(max * 4)
         .max_message_size(max)
         .max_frame_size(max)

@@ -159,6 +159,9 @@ fn main() -> anyhow::Result<()> {
                 secs: s,
                 warmup_secs,
             } => {
+                if bench.label.is_empty() {
+                    bench.label = format!("{}", (rate * rooms as f64 * 2.0).round());
+                }
                 bench
                     .marketplace(rooms, rate, secs(s), secs(warmup_secs))
                     .await

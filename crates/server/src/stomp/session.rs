@@ -96,6 +96,10 @@ impl WsContext {
     }
 }
 
+/// Outbound frames written per flush at most, so one busy session cannot starve its own
+/// input and timers.
+const MAX_BURST: usize = 64;
+
 const SUB_PREFIX: &str = "/sub/chat/room/";
 const PUB_PREFIX: &str = "/pub/room/";
 const PUB_SUFFIX: &str = "/message";
@@ -196,7 +200,11 @@ pub async fn run(ws: WebSocket, ctx: Arc<WsContext>, gateway_user: Option<String
         .with_header("server", SERVER_NAME)
         .with_header("session", &key)
         .with_header("user-name", identity.user.as_str());
-    if conn.write_frame(&connected).await.is_err() {
+    let written = conn.write_frame(&connected).await;
+    // Locals live in the session task for as long as the session unless moved out: the
+    // handshake frames and the gateway header are done with (idle sessions must be small).
+    drop((connected, frame, gateway_user));
+    if written.is_err() {
         return;
     }
 
@@ -373,6 +381,22 @@ impl Conn {
         }
     }
 
+    /// Queues a message in the WebSocket's write buffer; [`Conn::flush`] sends it.
+    async fn feed(&mut self, msg: Message) -> Result<(), ()> {
+        self.last_write = Instant::now();
+        match tokio::time::timeout(self.write_timeout, self.sink.feed(msg)).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(()),
+        }
+    }
+
+    async fn flush(&mut self) -> Result<(), ()> {
+        match tokio::time::timeout(self.write_timeout, self.sink.flush()).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(()),
+        }
+    }
+
     async fn write_frame(&mut self, frame: &Frame) -> Result<(), ()> {
         let text = to_text(encode_to_bytes(frame, self.version));
         self.write(Message::Text(text)).await
@@ -445,7 +469,7 @@ impl Session {
             .unwrap_or(far);
         let mut drain_deadline = far;
         // Frames that arrived together with CONNECT.
-        self.process_buffer(conn).await;
+        Box::pin(self.process_buffer(conn)).await;
         loop {
             if self.ending.is_some() && self.inflight.is_empty() {
                 break;
@@ -479,11 +503,14 @@ impl Session {
                         Message::Close(_) => return Ending::Silent,
                         Message::Ping(_) | Message::Pong(_) => continue,
                     }
-                    self.process_buffer(conn).await;
+                    // Boxed: a task is as large as its largest await point, and frame
+                    // handling is far larger than the idle wait every session spends its
+                    // life in, so it lives on the heap only while it runs.
+                    Box::pin(self.process_buffer(conn)).await;
                 }
                 Event::Input(_) => return Ending::Silent,
                 Event::Output(Some(out)) => {
-                    if self.write_outbound(conn, out).await.is_err() {
+                    if self.write_burst(conn, out).await.is_err() {
                         return Ending::Silent;
                     }
                 }
@@ -553,9 +580,10 @@ impl Session {
         }
     }
 
+    /// Buffers one outbound item; the caller flushes.
     async fn write_outbound(&mut self, conn: &mut Conn, out: Outbound) -> Result<(), ()> {
         match out {
-            Outbound::Frame(text) => conn.write(Message::Text(text)).await,
+            Outbound::Frame(text) => conn.feed(Message::Text(text)).await,
             Outbound::Revoked(room) => {
                 self.revoked(room).await;
                 Ok(())
@@ -563,11 +591,23 @@ impl Session {
         }
     }
 
+    /// Writes `first` and whatever else is already queued (up to [`MAX_BURST`]) with one
+    /// flush: a busy room's frames reach the socket in a few large writes instead of one
+    /// system call per frame.
+    async fn write_burst(&mut self, conn: &mut Conn, first: Outbound) -> Result<(), ()> {
+        self.write_outbound(conn, first).await?;
+        for _ in 1..MAX_BURST {
+            let Ok(out) = self.rx.try_recv() else { break };
+            self.write_outbound(conn, out).await?;
+        }
+        conn.flush().await
+    }
+
     async fn flush_outbound(&mut self, conn: &mut Conn) -> Result<(), ()> {
         while let Ok(out) = self.rx.try_recv() {
             self.write_outbound(conn, out).await?;
         }
-        Ok(())
+        conn.flush().await
     }
 
     /// The server ended this session's subscriptions to `room`.
