@@ -54,9 +54,20 @@ for wait_ms in $FETCH_WAITS; do
   done
   wait_ready 18071
   wait_ready 18072
-  printf 'fetch-wait-ms=%s ' "$wait_ms"
+  # Idle cost of the setting: CPU seconds the two nodes use in 10 s without traffic.
+  idle_ticks() { awk '{print $14+$15}' /proc/"$1"/stat; }
+  n=${#pids[@]}; a=${pids[$((n-2))]}; b=${pids[$((n-1))]}
+  t0=$(( $(idle_ticks "$a") + $(idle_ticks "$b") )); sleep 10
+  t1=$(( $(idle_ticks "$a") + $(idle_ticks "$b") ))
+  printf 'fetch-wait-ms=%s idle-cpu=%s%% ' "$wait_ms" "$(( (t1 - t0) * 100 / $(getconf CLK_TCK) / 10 ))"
   target/release/cross-node-latency --send 127.0.0.1:18071 --recv 127.0.0.1:18072 \
     --rooms "$ROOMS" --rate "$RATE" --seconds "$DURATION"
+  if [ "$wait_ms" = "${FETCH_WAITS%% *}" ]; then
+    # The same traffic within one node: what storage and the session loop cost without Kafka.
+    printf 'same-node (no bus hop) '
+    target/release/cross-node-latency --send 127.0.0.1:18071 --recv 127.0.0.1:18071 \
+      --rooms "$ROOMS" --rate "$RATE" --seconds "$DURATION"
+  fi
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   pids=()

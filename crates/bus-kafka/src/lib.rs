@@ -62,7 +62,7 @@ pub struct KafkaConfig {
 
 impl KafkaConfig {
     /// Parses the `--bus` URL. Query keys: `topic` (required), `partitions` (default 16),
-    /// `fetch-wait-ms` (default 10).
+    /// `fetch-wait-ms` (default 5).
     pub fn from_url(url: &str) -> Result<KafkaConfig, KafkaBusError> {
         let bad = |m: &str| KafkaBusError::Url(m.to_owned());
         let rest = url
@@ -82,7 +82,7 @@ impl KafkaConfig {
             brokers: hosts.to_owned(),
             topic: String::new(),
             partitions: 16,
-            fetch_wait_ms: 10,
+            fetch_wait_ms: 5,
         };
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));

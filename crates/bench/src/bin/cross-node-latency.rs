@@ -132,7 +132,7 @@ async fn main() -> anyhow::Result<()> {
     let s = stats.lock().unwrap_or_else(|e| e.into_inner());
     let ms = |us: u64| us as f64 / 1000.0;
     println!(
-        "rate={} msg/s rooms={} sent={} received={} lost={} repeated={} p50={:.2}ms p99={:.2}ms p99.9={:.2}ms max={:.2}ms",
+        "rate={} msg/s rooms={} sent={} received={} missing_after_3s={} repeated={} p50={:.2}ms p99={:.2}ms p99.9={:.2}ms max={:.2}ms",
         args.rate,
         args.rooms,
         sent,
