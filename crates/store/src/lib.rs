@@ -5,16 +5,16 @@
 //! once in portable SQL and the bodies are instantiated once per backend by [`on_pool!`], so each
 //! backend decodes with its own native types (`Any` cannot decode MySQL `TEXT` into `String` and
 //! does not rewrite `?` placeholders for PostgreSQL). The few real dialect differences (the
-//! placeholder syntax, `FOR UPDATE`, how an inserted id comes back, the DDL) live in [`sql`] and
-//! in `migrations/<backend>/`.
+//! placeholder syntax, `FOR UPDATE`, how an inserted id comes back, the DDL) live in [`sql`],
+//! in `append` (ids of a multi-row insert) and in `migrations/<backend>/`.
 
+mod append;
 mod error;
 pub mod inquiries;
 mod rows;
 mod sql;
 pub mod testing;
 
-use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -30,6 +30,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use append::ROWS_PER_STATEMENT;
 pub use error::classify;
 use rows::{message_from_row, room_from_row, Membership, SqlRow};
 pub use sql::Backend;
@@ -148,7 +149,11 @@ impl SqlStore {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(5))
-                    .foreign_keys(true);
+                    .foreign_keys(true)
+                    // sqlx's SQLite worker thread hands rows over through a bounded channel
+                    // (50 by default) and sleeps whenever it is full: room for a whole
+                    // statement's rows (a batch's `INSERT … RETURNING`) saves those hand-offs.
+                    .row_buffer_size(ROWS_PER_STATEMENT);
                 let in_memory = url.contains(":memory:") || url.contains("mode=memory");
                 let write = SqlitePoolOptions::new()
                     .max_connections(1)
@@ -279,107 +284,6 @@ impl SqlStore {
 
     fn sql(&self, s: &str) -> String {
         self.backend.placeholders(s)
-    }
-
-    async fn append_once(&self, batch: &[NewMessage]) -> Result<Vec<AppendOutcome>, StoreError> {
-        let backend = self.backend;
-        // Rooms are locked in one global order so that two batches never wait on each other.
-        let mut rooms: Vec<String> = batch.iter().map(|m| m.room.to_text()).collect();
-        rooms.sort();
-        rooms.dedup();
-        let lock_room = self.sql(&format!(
-            "SELECT buyer, seller, buyer_active, seller_active, last_message_id FROM rooms \
-             WHERE uuid = ?{}",
-            backend.for_update()
-        ));
-        let find_dup = self.sql(&format!(
-            "SELECT {MESSAGE_COLS} FROM messages \
-             WHERE room_uuid = ? AND sender = ? AND client_message_id = ?"
-        ));
-        let insert = self.sql(
-            "INSERT INTO messages (room_uuid, sender, content, kind, created_at, client_message_id) \
-             VALUES (?, ?, ?, ?, ?, ?)",
-        );
-        let touch =
-            self.sql("UPDATE rooms SET last_message_id = ?, last_activity_at = ? WHERE uuid = ?");
-        on_pool!(self, write, |pool| {
-            let mut tx = pool.begin_with(backend.begin()).await.map_err(classify)?;
-            // Per room: who may write, and the id of its newest message (under the room's lock,
-            // so it is exactly the message before the ones this batch adds).
-            let mut members: BTreeMap<String, Option<(Membership, Option<i64>)>> = BTreeMap::new();
-            for room in rooms {
-                let row = sqlx::query(&lock_room)
-                    .bind(&room)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(classify)?;
-                let m = match row {
-                    Some(row) => {
-                        Some((Membership::from_row(&row)?, row.opt_int("last_message_id")?))
-                    }
-                    None => None,
-                };
-                members.insert(room, m);
-            }
-            let mut out = Vec::with_capacity(batch.len());
-            let mut newest: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-            for msg in batch {
-                let room = msg.room.to_text();
-                let Some(Some((membership, last))) = members.get_mut(&room) else {
-                    out.push(AppendOutcome::NoSuchRoom);
-                    continue;
-                };
-                if !membership.is_member(msg.sender.as_str()) {
-                    out.push(AppendOutcome::NotMember);
-                    continue;
-                }
-                if let Some(cmid) = &msg.client_message_id {
-                    let dup = sqlx::query(&find_dup)
-                        .bind(&room)
-                        .bind(msg.sender.as_str())
-                        .bind(cmid.as_str())
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err(classify)?;
-                    if let Some(row) = dup {
-                        out.push(AppendOutcome::Duplicate(message_from_row(&row)?));
-                        continue;
-                    }
-                }
-                let id = insert_id!(backend, tx, &insert, |q| q
-                    .bind(&room)
-                    .bind(msg.sender.as_str())
-                    .bind(msg.content.as_str())
-                    .bind(msg.kind.as_str())
-                    .bind(msg.created_at.0)
-                    .bind(msg.client_message_id.as_ref().map(|c| c.as_str())));
-                let prev = last.replace(id);
-                newest.insert(room, (id, msg.created_at.0));
-                out.push(AppendOutcome::Stored(Sequenced {
-                    message: ChatMessage {
-                        id,
-                        room: msg.room,
-                        sender: msg.sender.clone(),
-                        content: msg.content.clone(),
-                        kind: msg.kind,
-                        created_at: msg.created_at,
-                        client_message_id: msg.client_message_id.clone(),
-                    },
-                    prev,
-                }));
-            }
-            for (room, (id, at)) in newest {
-                sqlx::query(&touch)
-                    .bind(id)
-                    .bind(at)
-                    .bind(&room)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(classify)?;
-            }
-            tx.commit().await.map_err(classify)?;
-            Ok(out)
-        })
     }
 
     async fn leave_once(
@@ -640,7 +544,7 @@ impl ChatStore for SqlStore {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.append_once(batch).await {
+            match append::append_once(self, batch).await {
                 Err(e) if attempt < TX_ATTEMPTS && error::is_retry(&e) => continue,
                 other => return other,
             }

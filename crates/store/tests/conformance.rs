@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chat_core::ports::ChatStore;
 use chat_core::{
     AppendOutcome, ChatMessage, ClientMessageId, HistoryCursor, HistoryPage, LeaveOutcome,
-    MessageKind, Millis, NewInquiry, NewMessage, NewRoom, RoomId, UserId,
+    MessageKind, Millis, NewInquiry, NewMessage, NewRoom, Room, RoomId, UserId,
 };
 use chat_store::testing::TestDatabase;
 use chat_store::{Backend, SqlStore, StoreOptions};
@@ -570,6 +570,127 @@ async fn each_new_message_names_its_predecessor(store: SqlStore) {
     }
 }
 
+/// A new room with no product, for cases that only need somewhere to write.
+async fn open(store: &SqlStore, buyer: &str, seller: &str, name: &str) -> Room {
+    store
+        .open_room(&new_room(buyer, seller, None, name))
+        .await
+        .unwrap()
+        .0
+}
+
+/// One batch mixing two rooms, a stranger, an unknown room and a key repeated within the batch
+/// and from an earlier batch: each message gets its own outcome, in order, and the stored ones
+/// chain their predecessors per room.
+async fn mixed_batch_keeps_per_message_outcomes(store: SqlStore) {
+    let a = open(&store, "alice", "bob", "a").await;
+    let b = open(&store, "carol", "alice", "b").await;
+    let before = store
+        .append(&[text(&b.id, "carol", "b0", Some("k-0"))])
+        .await
+        .unwrap();
+    let b0 = stored(&before[0]).clone();
+    let out = store
+        .append(&[
+            text(&a.id, "alice", "a1", Some("k-1")),
+            text(&b.id, "carol", "b1", None),
+            text(&a.id, "mallory", "stranger", Some("k-9")),
+            text(&a.id, "bob", "a2", None),
+            text(&a.id, "alice", "a1 again", Some("k-1")),
+            text(&RoomId::new_random(), "alice", "nowhere", Some("k-1")),
+            text(&b.id, "carol", "b0 again", Some("k-0")),
+            text(&b.id, "alice", "b2", Some("k-1")),
+            text(&a.id, "alice", "a3", Some("k-1 other")),
+        ])
+        .await
+        .unwrap();
+    let seq = |o: &AppendOutcome| match o {
+        AppendOutcome::Stored(s) => (s.message.clone(), s.prev),
+        other => panic!("expected Stored, got {other:?}"),
+    };
+    let (a1, a1_prev) = seq(&out[0]);
+    let (b1, b1_prev) = seq(&out[1]);
+    assert_eq!(out[2], AppendOutcome::NotMember);
+    let (a2, a2_prev) = seq(&out[3]);
+    assert_eq!(out[4], AppendOutcome::Duplicate(a1.clone()));
+    assert_eq!(out[5], AppendOutcome::NoSuchRoom);
+    assert_eq!(out[6], AppendOutcome::Duplicate(b0.clone()));
+    let (b2, b2_prev) = seq(&out[7]);
+    let (a3, a3_prev) = seq(&out[8]);
+    assert_eq!(
+        (a1_prev, a2_prev, a3_prev),
+        (None, Some(a1.id), Some(a2.id))
+    );
+    assert_eq!((b1_prev, b2_prev), (Some(b0.id), Some(b1.id)));
+    assert!(a1.id < a2.id && a2.id < a3.id && b0.id < b1.id && b1.id < b2.id);
+    assert_eq!((a1.content.as_str(), b2.sender.as_str()), ("a1", "alice"));
+    let contents = |v: Vec<ChatMessage>| v.into_iter().map(|m| m.content).collect::<Vec<_>>();
+    let in_a = store
+        .history(&a.id, page(HistoryCursor::Latest, 50))
+        .await
+        .unwrap();
+    assert_eq!(in_a, [a1, a2, a3.clone()]);
+    let in_b = store
+        .history(&b.id, page(HistoryCursor::Latest, 50))
+        .await
+        .unwrap();
+    assert_eq!(contents(in_b), ["b0", "b1", "b2"]);
+    let room_a = store.room(&a.id).await.unwrap().unwrap();
+    assert_eq!(room_a.last_message, Some(a3));
+    let room_b = store.room(&b.id).await.unwrap().unwrap();
+    assert_eq!(room_b.last_message, Some(b2));
+}
+
+/// A batch larger than one statement: ids and predecessors stay in batch order across the
+/// statements, and a key first stored in one statement is a duplicate in the next.
+async fn batch_larger_than_one_statement(store: SqlStore) {
+    let a = open(&store, "alice", "bob", "a").await;
+    let b = open(&store, "alice", "carol", "b").await;
+    let n = chat_store::ROWS_PER_STATEMENT * 2 + 7;
+    let mut batch: Vec<NewMessage> = (0..n)
+        .map(|i| {
+            let room = if i % 3 == 0 { &b.id } else { &a.id };
+            text(room, "alice", &format!("m{i}"), Some(&format!("k-{i}")))
+        })
+        .collect();
+    // The last message repeats the key of the first message of room a.
+    batch.push(text(&a.id, "alice", "repeat", Some("k-1")));
+    let out = store.append(&batch).await.unwrap();
+    assert_eq!(out.len(), n + 1);
+    let mut last: std::collections::HashMap<RoomId, i64> = Default::default();
+    let mut ids = Vec::new();
+    for (i, o) in out[..n].iter().enumerate() {
+        let AppendOutcome::Stored(s) = o else {
+            panic!("message {i}: {o:?}")
+        };
+        assert_eq!(s.message.content, format!("m{i}"));
+        assert_eq!(s.prev, last.get(&s.message.room).copied(), "message {i}");
+        last.insert(s.message.room, s.message.id);
+        ids.push(s.message.id);
+    }
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "ids follow batch order"
+    );
+    assert_eq!(out[n], AppendOutcome::Duplicate(stored(&out[1]).clone()));
+    let all_a = store
+        .history(&a.id, page(HistoryCursor::After(0), 5000))
+        .await
+        .unwrap();
+    let expected: Vec<String> = (0..n)
+        .filter(|i| i % 3 != 0)
+        .map(|i| format!("m{i}"))
+        .collect();
+    let read: Vec<String> = all_a.iter().map(|m| m.content.clone()).collect();
+    assert_eq!(read, expected);
+    let room_b = store.room(&b.id).await.unwrap().unwrap();
+    let newest_b = (0..n).rev().find(|i| i % 3 == 0).unwrap();
+    assert_eq!(
+        room_b.last_message.map(|m| m.content),
+        Some(format!("m{newest_b}"))
+    );
+}
+
 macro_rules! suite {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -614,4 +735,6 @@ suite!(
     concurrent_writers_keep_room_order,
     concurrent_migrations_are_safe,
     each_new_message_names_its_predecessor,
+    mixed_batch_keeps_per_message_outcomes,
+    batch_larger_than_one_statement,
 );

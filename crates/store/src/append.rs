@@ -1,0 +1,321 @@
+//! The group commit of chat messages: one transaction per batch with a constant number of
+//! statements per batch (lock the rooms, look up the idempotency keys, insert the messages,
+//! touch the rooms), however many messages and rooms the batch holds.
+//!
+//! Why: every statement is a round trip — to sqlx's SQLite worker thread, or over the network
+//! to MySQL/PostgreSQL — and with one to three statements per message those round trips, not
+//! the databases, bounded persisted throughput (docs/BENCHMARKS.md, "What limits each number").
+
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
+
+use chat_core::{AppendOutcome, ChatMessage, NewMessage, Sequenced, StoreError};
+
+use crate::rows::{message_from_row, Membership, SqlRow};
+use crate::{classify, on_pool, Backend, Pools, SqlStore, MESSAGE_COLS};
+
+/// Rows (rooms, idempotency keys or messages) per statement. At most 6 placeholders per row
+/// keeps a statement far below every backend's limit (SQLite 32,766, MySQL and PostgreSQL
+/// 65,535), and a committer batch (256 messages by default) fits in one statement. Public so that
+/// tests can send a batch larger than one statement.
+pub const ROWS_PER_STATEMENT: usize = 500;
+
+/// `n` copies of `group` joined by `sep`: the only part of a statement's text that depends on
+/// the batch, and it depends on the batch's size alone (values are always bound).
+fn repeat(group: &str, n: usize, sep: &str) -> String {
+    vec![group; n].join(sep)
+}
+
+/// An idempotency key as the unique index `messages_idempotency` compares it. MySQL/MariaDB
+/// collations (`utf8mb4_bin` included) are PAD SPACE: trailing spaces do not count there, so
+/// `"c-1 "` is the key `"c-1"`; the other backends compare exactly.
+fn key(backend: Backend, room: &str, sender: &str, cmid: &str) -> (String, String, String) {
+    let cmid = match backend {
+        Backend::MySql => cmid.trim_end_matches(' '),
+        Backend::Sqlite | Backend::Postgres => cmid,
+    };
+    (room.to_owned(), sender.to_owned(), cmid.to_owned())
+}
+
+/// What becomes of one message of the batch, decided under the rooms' locks before the insert.
+enum Plan {
+    /// Not stored: the outcome is known already.
+    Decided(AppendOutcome),
+    /// Stored, as the n-th inserted row of this batch.
+    Insert(usize),
+    /// Its idempotency key was first stored by this batch, as the n-th inserted row.
+    SameAs(usize),
+}
+
+/// Stores a batch in one transaction; the outcome of each message, in batch order. A message
+/// is stored when its room exists, its sender is a current member (checked on the locked row),
+/// and its (room, sender, clientMessageId) was stored neither before nor earlier in the batch.
+pub(crate) async fn append_once(
+    store: &SqlStore,
+    batch: &[NewMessage],
+) -> Result<Vec<AppendOutcome>, StoreError> {
+    let backend = store.backend;
+    let room_texts: Vec<String> = batch.iter().map(|m| m.room.to_text()).collect();
+    // Rooms are locked in one global order (sorted uuids, chunk after chunk, `ORDER BY` within
+    // a chunk) so that two batches never wait on each other in a cycle.
+    let mut rooms: Vec<&str> = room_texts.iter().map(String::as_str).collect();
+    rooms.sort_unstable();
+    rooms.dedup();
+    on_pool!(store, write, |pool| {
+        let mut tx = pool.begin_with(backend.begin()).await.map_err(classify)?;
+
+        // Per room: who may write, and the id of its newest message (under the room's lock, so
+        // exactly the message before the ones this batch adds).
+        let mut locked: HashMap<String, (Membership, Option<i64>)> =
+            HashMap::with_capacity(rooms.len());
+        for chunk in rooms.chunks(ROWS_PER_STATEMENT) {
+            let sql = store.sql(&format!(
+                "SELECT uuid, buyer, seller, buyer_active, seller_active, last_message_id \
+                 FROM rooms WHERE uuid IN ({}) ORDER BY uuid{}",
+                repeat("?", chunk.len(), ", "),
+                backend.for_update()
+            ));
+            let mut q = sqlx::query(&sql);
+            for room in chunk {
+                q = q.bind(*room);
+            }
+            for row in q.fetch_all(&mut *tx).await.map_err(classify)? {
+                let last = row.opt_int("last_message_id")?;
+                locked.insert(row.text("uuid")?, (Membership::from_row(&row)?, last));
+            }
+        }
+
+        // The keys of the batch's messages that may be stored, looked up in one statement.
+        let mut keys: Vec<(&str, &str, &str)> = batch
+            .iter()
+            .zip(&room_texts)
+            .filter_map(|(m, room)| {
+                let (membership, _) = locked.get(room.as_str())?;
+                let cmid = m.client_message_id.as_ref()?;
+                membership.is_member(m.sender.as_str()).then_some((
+                    room.as_str(),
+                    m.sender.as_str(),
+                    cmid.as_str(),
+                ))
+            })
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut stored_before: HashMap<(String, String, String), ChatMessage> = HashMap::new();
+        for chunk in keys.chunks(ROWS_PER_STATEMENT) {
+            let sql = store.sql(&format!(
+                "SELECT {MESSAGE_COLS} FROM messages WHERE {}",
+                repeat(
+                    "(room_uuid = ? AND sender = ? AND client_message_id = ?)",
+                    chunk.len(),
+                    " OR "
+                )
+            ));
+            let mut q = sqlx::query(&sql);
+            for (room, sender, cmid) in chunk {
+                q = q.bind(*room).bind(*sender).bind(*cmid);
+            }
+            for row in q.fetch_all(&mut *tx).await.map_err(classify)? {
+                let m = message_from_row(&row)?;
+                if let Some(cmid) = &m.client_message_id {
+                    let k = key(backend, &m.room.to_text(), m.sender.as_str(), cmid.as_str());
+                    stored_before.insert(k, m);
+                }
+            }
+        }
+
+        // Each message's fate, in batch order; `inserts` holds the batch positions to store.
+        let mut plans = Vec::with_capacity(batch.len());
+        let mut inserts: Vec<usize> = Vec::with_capacity(batch.len());
+        let mut stored_now: HashMap<(String, String, String), usize> = HashMap::new();
+        for (i, (msg, room)) in batch.iter().zip(&room_texts).enumerate() {
+            let Some((membership, _)) = locked.get(room.as_str()) else {
+                plans.push(Plan::Decided(AppendOutcome::NoSuchRoom));
+                continue;
+            };
+            if !membership.is_member(msg.sender.as_str()) {
+                plans.push(Plan::Decided(AppendOutcome::NotMember));
+                continue;
+            }
+            if let Some(cmid) = &msg.client_message_id {
+                let k = key(backend, room, msg.sender.as_str(), cmid.as_str());
+                if let Some(m) = stored_before.get(&k) {
+                    plans.push(Plan::Decided(AppendOutcome::Duplicate(m.clone())));
+                    continue;
+                }
+                match stored_now.entry(k) {
+                    Entry::Occupied(first) => {
+                        plans.push(Plan::SameAs(*first.get()));
+                        continue;
+                    }
+                    Entry::Vacant(slot) => {
+                        slot.insert(inserts.len());
+                    }
+                }
+            }
+            plans.push(Plan::Insert(inserts.len()));
+            inserts.push(i);
+        }
+
+        // The inserts, in batch order, a multi-row statement per chunk; `ids[n]` is the id of
+        // the n-th inserted row.
+        let mut ids: Vec<i64> = Vec::with_capacity(inserts.len());
+        for chunk in inserts.chunks(ROWS_PER_STATEMENT) {
+            let mut sql = format!(
+                "INSERT INTO messages \
+                 (room_uuid, sender, content, kind, created_at, client_message_id) VALUES {}",
+                repeat("(?, ?, ?, ?, ?, ?)", chunk.len(), ", ")
+            );
+            if backend != Backend::MySql {
+                sql.push_str(
+                    " RETURNING id, room_uuid, sender, content, created_at, client_message_id",
+                );
+            }
+            let sql = store.sql(&sql);
+            let mut q = sqlx::query(&sql);
+            for &i in chunk {
+                let m = &batch[i];
+                q = q
+                    .bind(room_texts[i].as_str())
+                    .bind(m.sender.as_str())
+                    .bind(m.content.as_str())
+                    .bind(m.kind.as_str())
+                    .bind(m.created_at.0)
+                    .bind(m.client_message_id.as_ref().map(|c| c.as_str()));
+            }
+            if backend == Backend::MySql {
+                // MySQL 8 has no `INSERT … RETURNING`. `LAST_INSERT_ID()` after a multi-row
+                // INSERT is the id of its FIRST row ("if you insert multiple rows using a single
+                // INSERT statement, LAST_INSERT_ID() returns the value generated for the first
+                // inserted row only": https://dev.mysql.com/doc/refman/8.0/en/information-functions.html#function_last-insert-id;
+                // MariaDB: https://mariadb.com/kb/en/last_insert_id/ and
+                // https://mariadb.com/kb/en/mysql_insert_id/). This is a "simple insert" (row
+                // count known up front, no explicit ids), for which InnoDB reserves all of the
+                // statement's values in one allocation in every `innodb_autoinc_lock_mode`, so
+                // they are consecutive steps of `auto_increment_increment`; only "bulk inserts"
+                // (INSERT … SELECT, LOAD DATA) can have gaps in mode 2
+                // (https://dev.mysql.com/doc/refman/8.0/en/innodb-auto-increment-handling.html,
+                // "Gaps in auto-increment values for bulk inserts").
+                let done = q.execute(&mut *tx).await.map_err(classify)?;
+                if done.rows_affected() != chunk.len() as u64 {
+                    return Err(StoreError::Internal(format!(
+                        "a multi-row insert of {} messages stored {}",
+                        chunk.len(),
+                        done.rows_affected()
+                    )));
+                }
+                let row = sqlx::query(
+                    "SELECT CAST(LAST_INSERT_ID() AS SIGNED) AS first_id, \
+                     CAST(@@auto_increment_increment AS SIGNED) AS step",
+                )
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(classify)?;
+                let (first, step) = (row.int("first_id")?, row.int("step")?);
+                ids.extend((0..chunk.len()).map(|k| first + step * k as i64));
+            } else {
+                // The order of RETURNING rows is not documented, so they are sorted by id, and
+                // each is matched to its message: that also checks that the ids of one
+                // statement were assigned in VALUES order (SQLite and PostgreSQL evaluate the
+                // VALUES rows in order and draw each id from the AUTOINCREMENT counter or
+                // identity sequence as it inserts the row), which the per-room order relies on.
+                // Rows that compare equal on every column are interchangeable.
+                let rows = q.fetch_all(&mut *tx).await.map_err(classify)?;
+                let mut by_id = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    by_id.push((row.int("id")?, row));
+                }
+                by_id.sort_unstable_by_key(|(id, _)| *id);
+                if by_id.len() != chunk.len() {
+                    return Err(StoreError::Internal(format!(
+                        "a multi-row insert of {} messages returned {} ids",
+                        chunk.len(),
+                        by_id.len()
+                    )));
+                }
+                for ((id, row), &i) in by_id.into_iter().zip(chunk) {
+                    let m = &batch[i];
+                    let matches = row.text("room_uuid")? == room_texts[i]
+                        && row.text("sender")? == m.sender.as_str()
+                        && row.text("content")? == m.content
+                        && row.int("created_at")? == m.created_at.0
+                        && row.opt_text("client_message_id")?.as_deref()
+                            == m.client_message_id.as_ref().map(|c| c.as_str());
+                    if !matches {
+                        return Err(StoreError::Internal(
+                            "a multi-row insert did not assign ids in VALUES order".into(),
+                        ));
+                    }
+                    ids.push(id);
+                }
+            }
+        }
+
+        // Sequence the stored messages: each names the room's previous message.
+        let mut sequenced: Vec<Sequenced> = Vec::with_capacity(inserts.len());
+        let mut newest: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+        for (&i, &id) in inserts.iter().zip(&ids) {
+            let msg = &batch[i];
+            let room = room_texts[i].as_str();
+            let Some((_, last)) = locked.get_mut(room) else {
+                return Err(StoreError::Internal("stored into a room not locked".into()));
+            };
+            let prev = last.replace(id);
+            if prev.is_some_and(|p| p >= id) {
+                return Err(StoreError::Internal(format!(
+                    "message id {id} does not follow its room's previous message {prev:?}"
+                )));
+            }
+            newest.insert(room, (id, msg.created_at.0));
+            sequenced.push(Sequenced {
+                message: ChatMessage {
+                    id,
+                    room: msg.room,
+                    sender: msg.sender.clone(),
+                    content: msg.content.clone(),
+                    kind: msg.kind,
+                    created_at: msg.created_at,
+                    client_message_id: msg.client_message_id.clone(),
+                },
+                prev,
+            });
+        }
+
+        // Every touched room now points at its newest message, one statement per chunk.
+        let touched: Vec<(&str, (i64, i64))> = newest.into_iter().collect();
+        for chunk in touched.chunks(ROWS_PER_STATEMENT) {
+            let cases = repeat("WHEN ? THEN ?", chunk.len(), " ");
+            let sql = store.sql(&format!(
+                "UPDATE rooms SET last_message_id = CASE uuid {cases} END, \
+                 last_activity_at = CASE uuid {cases} END WHERE uuid IN ({})",
+                repeat("?", chunk.len(), ", ")
+            ));
+            let mut q = sqlx::query(&sql);
+            for (room, (id, _)) in chunk {
+                q = q.bind(*room).bind(*id);
+            }
+            for (room, (_, at)) in chunk {
+                q = q.bind(*room).bind(*at);
+            }
+            for (room, _) in chunk {
+                q = q.bind(*room);
+            }
+            q.execute(&mut *tx).await.map_err(classify)?;
+        }
+        tx.commit().await.map_err(classify)?;
+
+        let nth = |n: usize| {
+            sequenced
+                .get(n)
+                .ok_or_else(|| StoreError::Internal(format!("no stored message #{n}")))
+        };
+        plans
+            .into_iter()
+            .map(|plan| match plan {
+                Plan::Decided(outcome) => Ok(outcome),
+                Plan::Insert(n) => Ok(AppendOutcome::Stored(nth(n)?.clone())),
+                Plan::SameAs(n) => Ok(AppendOutcome::Duplicate(nth(n)?.message.clone())),
+            })
+            .collect()
+    })
+}
