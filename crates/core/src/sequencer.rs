@@ -409,12 +409,15 @@ mod tests {
     };
     use async_trait::async_trait;
 
+    /// What reached the sink: message ids in order, and (id, was it a leave) for every event.
     #[derive(Default)]
-    struct Collect(Mutex<Vec<i64>>);
+    struct Collect(Mutex<Vec<i64>>, Mutex<Vec<(i64, bool)>>);
     impl EventSink for Collect {
         fn deliver(&self, event: &RoomEvent) {
-            if let RoomEvent::Message(s) = event {
+            if let Some(s) = sequenced(event) {
                 lock(&self.0).push(s.message.id);
+                let left = matches!(event, RoomEvent::MemberLeft(_));
+                lock(&self.1).push((s.message.id, left));
             }
         }
     }
@@ -594,6 +597,31 @@ mod tests {
         seq.watch(r, Some(5));
         send(&seq, msg(r, 6, Some(5)));
         assert_eq!(out.ids(), [6, 7, 1, 2]);
+    }
+
+    #[tokio::test]
+    async fn a_leave_keeps_its_place_among_the_messages() {
+        let (seq, out, store) = setup(50);
+        let r = RoomId::new_random();
+        seq.watch(r, Some(1));
+        // The leave (id 3) arrives before message 2 that was stored before it.
+        let mut leave = msg(r, 3, Some(2));
+        leave.message.kind = MessageKind::System;
+        seq.deliver(&RoomEvent::MemberLeft(leave.clone()));
+        assert_eq!(
+            out.ids(),
+            Vec::<i64>::new(),
+            "the leave waits for message 2"
+        );
+        send(&seq, msg(r, 2, Some(1)));
+        assert_eq!(out.ids(), [2, 3]);
+        // A leave read back from storage to fill a gap is still a leave.
+        let mut stored_leave = msg(r, 5, Some(4)).message;
+        stored_leave.kind = MessageKind::System;
+        lock(&store.0).extend([msg(r, 4, Some(3)).message, stored_leave]);
+        send(&seq, msg(r, 6, Some(5)));
+        assert_eq!(until(&out, 5).await, [2, 3, 4, 5, 6]);
+        assert!(lock(&out.1).iter().any(|(id, left)| *id == 5 && *left));
     }
 
     #[tokio::test]
