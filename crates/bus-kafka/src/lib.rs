@@ -179,7 +179,12 @@ impl KafkaBus {
                 disrupted: disrupted.clone(),
             })
             .map_err(kafka)?;
-        ensure_topic(&config).await?;
+        // Kept for the node's life: the topic is checked again after every disruption.
+        let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+            .set("bootstrap.servers", &config.brokers)
+            .create()
+            .map_err(kafka)?;
+        ensure_topic(&admin, &config).await?;
         let consumer: StreamConsumer<Watch> = ClientConfig::new()
             .set("bootstrap.servers", &config.brokers)
             .set("client.id", format!("reuse-chat-{node}"))
@@ -203,7 +208,9 @@ impl KafkaBus {
             node: node.clone(),
             sink: sink.clone(),
         });
-        let task = tokio::spawn(consume(consumer, config, node, sink, disrupted, shutdown));
+        let task = tokio::spawn(consume(
+            consumer, admin, config, node, sink, disrupted, shutdown,
+        ));
         Ok((bus, task))
     }
 
@@ -268,11 +275,10 @@ fn topic_partitions<C: ClientContext>(
 }
 
 /// Creates the topic unless it exists (a broker that keeps no log loses it on restart).
-async fn ensure_topic(config: &KafkaConfig) -> Result<(), KafkaBusError> {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", &config.brokers)
-        .create()
-        .map_err(|e| KafkaBusError::Kafka(e.to_string()))?;
+async fn ensure_topic(
+    admin: &AdminClient<DefaultClientContext>,
+    config: &KafkaConfig,
+) -> Result<(), KafkaBusError> {
     let topic = NewTopic::new(&config.topic, config.partitions, TopicReplication::Fixed(1));
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
     let results = admin
@@ -318,6 +324,7 @@ const SECOND_RESYNC: Duration = Duration::from_secs(3);
 
 async fn consume(
     consumer: Arc<StreamConsumer<Watch>>,
+    admin: AdminClient<DefaultClientContext>,
     config: KafkaConfig,
     node: String,
     sink: Arc<Sequencer>,
@@ -357,7 +364,7 @@ async fn consume(
                 // The broker was unreachable or lost events: once it answers again, make sure
                 // the topic exists, read from its end, and let the sequencer read from storage
                 // whatever this node missed meanwhile.
-                if ensure_topic(&config).await.is_err() {
+                if ensure_topic(&admin, &config).await.is_err() {
                     continue;
                 }
                 if assign_from_end(&consumer, &config.topic).await.is_err() {

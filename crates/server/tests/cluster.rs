@@ -334,18 +334,29 @@ impl Drop for Reader {
 
 /// Every message id of the room, oldest first, read page by page.
 async fn history_ids(api: &Api, room: &str) -> Vec<i64> {
-    let mut ids = Vec::new();
-    let mut after = 0i64;
+    ids_of(&history_after(api, room, 0).await)
+}
+
+/// The room's messages after id `after`, oldest first, read page by page as a resuming client
+/// does (again from the last id of each page while a page comes back full).
+async fn history_after(api: &Api, room: &str, mut after: i64) -> Vec<Value> {
+    let mut all = Vec::new();
     loop {
         let page = api
             .history(room, &format!("?after={after}&limit=200"))
             .await;
-        ids.extend(page.iter().filter_map(|m| m["id"].as_i64()));
-        match page.last().and_then(|m| m["id"].as_i64()) {
-            Some(last) if page.len() == 200 => after = last,
-            _ => return ids,
+        let full = page.len() == 200;
+        let last = page.last().and_then(|m| m["id"].as_i64());
+        all.extend(page);
+        match last {
+            Some(l) if full => after = l,
+            _ => return all,
         }
     }
+}
+
+fn ids_of(messages: &[Value]) -> Vec<i64> {
+    messages.iter().filter_map(|m| m["id"].as_i64()).collect()
 }
 
 /// Sends `n` messages one after another, each waiting for its receipt.
@@ -457,18 +468,9 @@ async fn a_killed_nodes_clients_resume_elsewhere_and_miss_nothing() {
     let live = Reader::from_client(c);
     let api = cluster.nodes[2].api("bob");
     let mut resumed = shown.clone();
-    let mut after = last_shown;
-    loop {
-        let page = api
-            .history(&room, &format!("?after={after}&limit=200"))
-            .await;
-        resumed.extend(page.iter().filter_map(|m| m["id"].as_i64()));
-        match page.last().and_then(|m| m["id"].as_i64()) {
-            Some(l) if page.len() == 200 => after = l,
-            _ => break,
-        }
-    }
-    let history = history_ids(&api, &room).await;
+    resumed.extend(ids_of(&history_after(&api, &room, last_shown).await));
+    let stored = history_after(&api, &room, 0).await;
+    let history = ids_of(&stored);
     // Live messages after the catch-up (none are expected, since sending has stopped).
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut known: HashSet<i64> = resumed.iter().copied().collect();
@@ -483,27 +485,16 @@ async fn a_killed_nodes_clients_resume_elsewhere_and_miss_nothing() {
         .await;
 
     // Nothing was acknowledged that is not stored.
-    let contents: HashSet<String> = {
-        let mut all = Vec::new();
-        let mut after = 0;
-        loop {
-            let page = api
-                .history(&room, &format!("?after={after}&limit=200"))
-                .await;
-            all.extend(
-                page.iter()
-                    .filter_map(|m| m["content"].as_str().map(str::to_owned)),
-            );
-            match page.last().and_then(|m| m["id"].as_i64()) {
-                Some(l) if page.len() == 200 => after = l,
-                _ => break,
-            }
-        }
-        all.into_iter().collect()
-    };
+    let contents: HashSet<&str> = stored
+        .iter()
+        .filter_map(|m| m["content"].as_str())
+        .collect();
     for r in &receipted {
         let content = r.replace('-', " ");
-        assert!(contents.contains(&content), "receipted {r} is stored");
+        assert!(
+            contents.contains(content.as_str()),
+            "receipted {r} is stored"
+        );
     }
     assert!(receipted.len() >= 50);
 }

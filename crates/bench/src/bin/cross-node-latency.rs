@@ -116,7 +116,6 @@ async fn main() -> anyhow::Result<()> {
                     sent_measured += 1;
                 }
             }
-            // Drain what the server sends back on this connection (nothing is subscribed).
             sent_measured
         }));
     }
