@@ -112,7 +112,7 @@ async fn run(
                 }
             }
             Err(e) => {
-                let err = ChatError::from(e);
+                let err = e.into_chat_error("append", messages.first().map(|m| &m.room));
                 for req in batch.drain(..) {
                     let _ = req.reply.send(Err(err.clone()));
                 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::ids::{ClientMessageId, RoomId, UserId};
-use crate::model::{ChatMessage, MessageKind, Millis, RoomEvent, Sequenced};
+use crate::model::{ChatMessage, MessageKind, Millis, Notice, RoomEvent, Sequenced};
 
 /// The version this node writes; it reads only this one.
 const VERSION: u32 = 1;
@@ -45,6 +45,8 @@ struct Wire<'a> {
     at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cmid: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    notice: Option<std::borrow::Cow<'a, str>>,
 }
 
 /// Encodes `event` as published by `node`.
@@ -62,6 +64,7 @@ pub fn encode(node: &str, event: &RoomEvent) -> Vec<u8> {
         message_type: None,
         at: None,
         cmid: None,
+        notice: None,
     };
     match event {
         RoomEvent::Message(s) | RoomEvent::MemberLeft(s) => {
@@ -78,6 +81,7 @@ pub fn encode(node: &str, event: &RoomEvent) -> Vec<u8> {
             w.message_type = Some(m.kind.as_str().into());
             w.at = Some(m.created_at.0);
             w.cmid = m.client_message_id.as_ref().map(|c| c.as_str().into());
+            w.notice = m.notice.as_ref().map(|n| n.as_str().into());
         }
         RoomEvent::RoomDeleted { .. } => w.kind = "deleted".into(),
     }
@@ -126,6 +130,7 @@ pub fn decode(bytes: &[u8]) -> Result<(String, RoomEvent), EnvelopeError> {
                     ),
                     created_at: Millis(w.at.ok_or(EnvelopeError::Field("at"))?),
                     client_message_id: cmid,
+                    notice: w.notice.as_deref().map(Notice::from_stored),
                 },
                 prev: w.prev,
             };
@@ -155,6 +160,7 @@ mod tests {
                 kind: MessageKind::Text,
                 created_at: Millis(1_700_000_000_123),
                 client_message_id: cmid.map(|c| ClientMessageId::parse(c).unwrap()),
+                notice: None,
             },
             prev,
         })
@@ -167,7 +173,11 @@ mod tests {
             message(Some("c-1"), Some(41)),
             message(None, None),
             match message(None, Some(7)) {
-                RoomEvent::Message(s) => RoomEvent::MemberLeft(s),
+                RoomEvent::Message(mut s) => {
+                    s.message.kind = MessageKind::System;
+                    s.message.notice = Some(Notice::MemberLeft);
+                    RoomEvent::MemberLeft(s)
+                }
                 other => other,
             },
             RoomEvent::RoomDeleted { room },

@@ -1,6 +1,11 @@
 //! The domain's error types: what a caller did wrong, and what a backend failed to do.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use thiserror::Error;
+
+use crate::ids::RoomId;
 
 /// Everything a domain operation can refuse or fail with; adapters map each variant to their
 /// own wire form (an HTTP status, a STOMP `ERROR` frame) in one place.
@@ -59,28 +64,148 @@ impl ChatError {
     }
 }
 
-/// A storage backend's failure, classified so the domain can tell "try later" from "bug".
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
-pub enum StoreError {
+/// Why a storage operation failed, as far as the domain must tell causes apart: "try later",
+/// "lost a race, try again now", or "something is wrong".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreErrorKind {
     /// The database cannot be reached or timed out; the operation did not take effect.
-    #[error("storage unavailable: {0}")]
-    Unavailable(String),
-    /// Any other database error; the operation did not take effect.
-    #[error("storage error: {0}")]
-    Internal(String),
+    Unavailable,
+    /// The transaction lost a deadlock or serialization race; it did not take effect and a
+    /// retry may succeed at once.
+    Conflict,
+    /// Stored data could not be read back as a domain value (a bug or a hand-edited row).
+    Corrupt,
+    /// Any other failure (a bug, a bad setting); the operation did not take effect.
+    Internal,
 }
 
-impl From<StoreError> for ChatError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Unavailable(detail) => {
-                tracing::warn!(%detail, "storage unavailable");
+/// The source of a [`StoreError`]: the backend's own error, kept for the log.
+pub type StoreErrorSource = Arc<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A storage backend's failure: its kind, what it was doing, and the backend's own error as
+/// the source, so that the log at the boundary shows the whole chain.
+#[derive(Debug, Clone, Error)]
+#[error("storage {kind}: {context}")]
+pub struct StoreError {
+    kind: StoreErrorKind,
+    context: Cow<'static, str>,
+    #[source]
+    source: Option<StoreErrorSource>,
+}
+
+impl std::fmt::Display for StoreErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StoreErrorKind::Unavailable => "unavailable",
+            StoreErrorKind::Conflict => "conflict",
+            StoreErrorKind::Corrupt => "data corrupt",
+            StoreErrorKind::Internal => "error",
+        })
+    }
+}
+
+impl StoreError {
+    /// An error of `kind` with no underlying cause (a check of the backend's own).
+    pub fn new(kind: StoreErrorKind, context: impl Into<Cow<'static, str>>) -> Self {
+        StoreError {
+            kind,
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    /// An error of `kind` caused by `source`.
+    pub fn with_source(
+        kind: StoreErrorKind,
+        context: impl Into<Cow<'static, str>>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        StoreError {
+            kind,
+            context: context.into(),
+            source: Some(Arc::new(source)),
+        }
+    }
+
+    /// Shorthand: the database cannot be reached.
+    pub fn unavailable(context: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StoreErrorKind::Unavailable, context)
+    }
+
+    /// Shorthand: any other failure.
+    pub fn internal(context: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StoreErrorKind::Internal, context)
+    }
+
+    /// What kind of failure it is.
+    pub fn kind(&self) -> StoreErrorKind {
+        self.kind
+    }
+
+    /// Whether trying the same operation again now may succeed (a lost race).
+    pub fn is_retryable(&self) -> bool {
+        self.kind == StoreErrorKind::Conflict
+    }
+
+    /// Whether the database is unreachable (as opposed to refusing or failing).
+    pub fn is_unavailable(&self) -> bool {
+        self.kind == StoreErrorKind::Unavailable
+    }
+
+    /// Turns the failure into the domain's answer to the caller and logs it once, with the
+    /// operation and the room it concerned: the single place storage errors are logged.
+    pub fn into_chat_error(self, operation: &'static str, room: Option<&RoomId>) -> ChatError {
+        let room = room.map(tracing::field::display);
+        match self.kind {
+            StoreErrorKind::Unavailable => {
+                tracing::warn!(operation, room, error = %ErrorChain(&self), "storage unavailable");
                 ChatError::Unavailable
             }
-            StoreError::Internal(detail) => {
-                tracing::error!(%detail, "storage error");
+            StoreErrorKind::Conflict | StoreErrorKind::Corrupt | StoreErrorKind::Internal => {
+                tracing::error!(operation, room, error = %ErrorChain(&self), "storage error");
                 ChatError::Internal
             }
         }
+    }
+}
+
+/// Displays an error with every source after it (`a: b: c`), for one log line per failure.
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut next = self.0.source();
+        while let Some(e) = next {
+            write!(f, ": {e}")?;
+            next = e.source();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_error_keeps_its_kind_and_source() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let e = StoreError::with_source(StoreErrorKind::Unavailable, "connect", io);
+        assert!(e.is_unavailable());
+        assert!(!e.is_retryable());
+        let source = std::error::Error::source(&e).map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("refused"));
+        assert_eq!(
+            ErrorChain(&e).to_string(),
+            "storage unavailable: connect: refused"
+        );
+        assert_eq!(
+            e.clone().into_chat_error("append", None),
+            ChatError::Unavailable
+        );
+        let race = StoreError::new(StoreErrorKind::Conflict, "deadlock");
+        assert!(race.is_retryable());
+        assert_eq!(race.into_chat_error("append", None), ChatError::Internal);
     }
 }

@@ -18,11 +18,11 @@ pub mod presence_suite;
 pub mod sequencer;
 pub mod service;
 
-pub use error::{ChatError, StoreError};
+pub use error::{ChatError, ErrorChain, StoreError, StoreErrorKind};
 pub use ids::{ClientMessageId, RoomId, UserId};
 pub use limits::DomainLimits;
 pub use model::{
     AppendOutcome, ChatMessage, HistoryCursor, HistoryPage, LeaveOutcome, MessageKind, Millis,
-    NewInquiry, NewMessage, NewRoom, QueuedInquiry, Room, RoomEvent, Sequenced,
+    NewInquiry, NewMessage, NewRoom, Notice, QueuedInquiry, Room, RoomEvent, Sequenced,
 };
 pub use service::{ChatService, OpenRoomRequest, PendingSend, SendCommand, SendOutcome};

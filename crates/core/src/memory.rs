@@ -169,6 +169,9 @@ mod tests {
         fn deliver(&self, event: &RoomEvent) {
             self.0.lock().unwrap().push(event.clone());
         }
+        fn has_subscribers(&self, _: &RoomId) -> bool {
+            false
+        }
     }
 
     #[tokio::test]
@@ -186,6 +189,7 @@ mod tests {
                 kind: crate::model::MessageKind::System,
                 created_at: crate::model::Millis(0),
                 client_message_id: None,
+                notice: Some(crate::model::Notice::MemberLeft),
             },
             prev: None,
         });

@@ -52,14 +52,49 @@ impl MessageKind {
         }
     }
 
-    /// Reads the stored spelling back; anything unknown is treated as a system notice so that a
-    /// newer node's kinds never break an older reader.
+    /// Reads the stored spelling back. A kind this node does not know (written by a newer
+    /// node) is shown like a notice: its content is readable, and it ends nothing, because a
+    /// leave is told by its [`Notice`], never by its kind.
     pub fn from_stored(s: &str) -> Self {
         if s == "TEXT" {
             MessageKind::Text
         } else {
             MessageKind::System
         }
+    }
+}
+
+/// The machine-readable reason of a `SYSTEM` message (API-v2 "Message kinds"), stored with it,
+/// so that no reader has to infer what happened from the kind or the Korean sentence.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Notice {
+    /// A member left the room; the message's `sender` is the member who left.
+    MemberLeft,
+    /// A notice this node does not know (written by a newer node): shown, never acted upon.
+    Other(String),
+}
+
+impl Notice {
+    /// The stored and wire spelling.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Notice::MemberLeft => "MEMBER_LEFT",
+            Notice::Other(s) => s,
+        }
+    }
+
+    /// Reads the stored spelling back, keeping unknown ones as they are.
+    pub fn from_stored(s: &str) -> Self {
+        match s {
+            "MEMBER_LEFT" => Notice::MemberLeft,
+            other => Notice::Other(other.to_owned()),
+        }
+    }
+}
+
+impl Serialize for Notice {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -84,6 +119,9 @@ pub struct ChatMessage {
     /// The sender's idempotency key, if it gave one.
     #[serde(rename = "clientMessageId")]
     pub client_message_id: Option<ClientMessageId>,
+    /// Why a `SYSTEM` message was written; absent on members' messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<Notice>,
 }
 
 /// A message about to be stored: what the committer hands to storage.
@@ -101,6 +139,8 @@ pub struct NewMessage {
     pub created_at: Millis,
     /// Idempotency key: a second message with the same (room, sender, key) is not stored again.
     pub client_message_id: Option<ClientMessageId>,
+    /// Why a `SYSTEM` message is written; `None` for members' messages.
+    pub notice: Option<Notice>,
 }
 
 /// A newly stored message with the id of the message stored before it in the same room.
@@ -320,6 +360,16 @@ pub enum RoomEvent {
 }
 
 impl RoomEvent {
+    /// The event a stored message stands for when it is read back (to fill a gap, or after a
+    /// bus outage): a leave is told by its stored [`Notice`], never by its kind.
+    pub fn from_stored(s: Sequenced) -> RoomEvent {
+        if s.message.notice == Some(Notice::MemberLeft) {
+            RoomEvent::MemberLeft(s)
+        } else {
+            RoomEvent::Message(s)
+        }
+    }
+
     /// The room the event belongs to: the key that keeps a room's events in order on a bus.
     pub fn room(&self) -> &RoomId {
         match self {
@@ -363,6 +413,7 @@ mod tests {
             kind: MessageKind::Text,
             created_at: Millis(1_795_499_297_123),
             client_message_id: Some(ClientMessageId::parse("c-17").unwrap()),
+            notice: None,
         };
         let v = serde_json::to_value(&m).unwrap();
         assert_eq!(
@@ -371,6 +422,59 @@ mod tests {
                 "sender": "alice", "content": "안녕하세요", "type": "TEXT",
                 "createdAt": "2026-11-24T05:48:17.123Z", "clientMessageId": "c-17"})
         );
+    }
+
+    #[test]
+    fn a_notice_is_on_the_wire_and_only_a_member_left_notice_is_a_leave() {
+        let m = ChatMessage {
+            id: 43,
+            room: RoomId::new_random(),
+            sender: u("alice"),
+            content: "alice님이 채팅방을 나갔습니다.".into(),
+            kind: MessageKind::System,
+            created_at: Millis(0),
+            client_message_id: None,
+            notice: Some(Notice::MemberLeft),
+        };
+        assert_eq!(serde_json::to_value(&m).unwrap()["notice"], "MEMBER_LEFT");
+        let s = |m: ChatMessage| Sequenced {
+            message: m,
+            prev: None,
+        };
+        assert!(matches!(
+            RoomEvent::from_stored(s(m.clone())),
+            RoomEvent::MemberLeft(_)
+        ));
+        let other = ChatMessage {
+            notice: Some(Notice::from_stored("PRODUCT_STATUS")),
+            ..m.clone()
+        };
+        assert_eq!(
+            serde_json::to_value(&other).unwrap()["notice"],
+            "PRODUCT_STATUS"
+        );
+        assert!(matches!(
+            RoomEvent::from_stored(s(other)),
+            RoomEvent::Message(_)
+        ));
+        // A SYSTEM message without a notice (or of an unknown kind) ends nothing.
+        let bare = ChatMessage {
+            notice: None,
+            ..m.clone()
+        };
+        assert!(matches!(
+            RoomEvent::from_stored(s(bare)),
+            RoomEvent::Message(_)
+        ));
+        let unknown = ChatMessage {
+            kind: MessageKind::from_stored("IMAGE"),
+            notice: None,
+            ..m
+        };
+        assert!(matches!(
+            RoomEvent::from_stored(s(unknown)),
+            RoomEvent::Message(_)
+        ));
     }
 
     #[test]

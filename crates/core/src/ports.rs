@@ -161,9 +161,25 @@ pub trait Bus: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), BusError>;
 }
 
+/// This node's register of which live session subscribes to which room under which
+/// subscription id: the transport's fan-out hub. The domain decides when a subscription starts
+/// and ends (after the membership check, with the sequencer told first); the hub delivers.
+pub trait LocalSubscriptions: Send + Sync + 'static {
+    /// Session `session` (this node's id for it) subscribes to `room` as `sub_id`.
+    fn add(&self, room: RoomId, session: u64, sub_id: &str);
+    /// Ends one subscription of a session.
+    fn remove(&self, room: &RoomId, session: u64, sub_id: &str);
+    /// Ends every subscription of a session that ended; `rooms` are the rooms it held.
+    fn remove_session(&self, session: u64, rooms: &[RoomId]);
+}
+
 /// Where a node's bus delivers events: the local fan-out to this node's sessions. It must not
 /// block: a slow subscriber is the sink's problem, never the bus's.
 pub trait EventSink: Send + Sync + 'static {
     /// Delivers one event to the local subscribers of its room.
     fn deliver(&self, event: &RoomEvent);
+
+    /// Whether this node has subscribers to `room`: the sequencer keeps such a room's place
+    /// in its order for as long as it has them.
+    fn has_subscribers(&self, room: &RoomId) -> bool;
 }

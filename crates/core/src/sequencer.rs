@@ -13,12 +13,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::mpsc;
+// Tokio's clock, so that tests can let ten idle minutes pass in no time.
+use tokio::time::Instant;
 
 use crate::ids::RoomId;
-use crate::model::{ChatMessage, HistoryCursor, HistoryPage, MessageKind, RoomEvent, Sequenced};
+use crate::model::{ChatMessage, HistoryCursor, HistoryPage, RoomEvent, Sequenced};
 use crate::ports::{ChatStore, EventSink};
 
 /// Tuning of the sequencer; the defaults suit production.
@@ -26,7 +28,8 @@ use crate::ports::{ChatStore, EventSink};
 pub struct SequencerOptions {
     /// How long an early message waits for the one before it before storage is asked.
     pub gap_grace: Duration,
-    /// Rooms not heard of for this long are forgotten (their next message starts afresh).
+    /// Rooms not heard of for this long are forgotten (their next message starts afresh),
+    /// unless this node still has subscribers to them.
     pub idle_forget: Duration,
     /// Most rooms remembered; beyond it, new rooms are delivered unordered (and logged).
     pub max_rooms: usize,
@@ -218,13 +221,8 @@ impl Sequencer {
                         message: m,
                         prev: Some(prev),
                     };
-                    // Storage keeps a leave as its SYSTEM notice (sent in the name of the
-                    // member who left); today that is the only SYSTEM notice there is.
-                    ready.push(if s.message.kind == MessageKind::System {
-                        RoomEvent::MemberLeft(s)
-                    } else {
-                        RoomEvent::Message(s)
-                    });
+                    // A leave is told by its stored notice, never by the message's kind.
+                    ready.push(RoomEvent::from_stored(s));
                 }
                 prev = id;
             }
@@ -269,7 +267,12 @@ impl Sequencer {
         let mut old_gaps = Vec::new();
         for shard in &self.shards {
             let mut shard = lock(shard);
-            shard.retain(|_, s| s.touched.elapsed() < self.options.idle_forget);
+            // A room with subscribers here is never forgotten: its next message could be a
+            // late one with an earlier id than one already handed on, and a forgotten room
+            // would take the later one as its new start and drop the late one as a repeat.
+            shard.retain(|room, s| {
+                s.touched.elapsed() < self.options.idle_forget || self.inner.has_subscribers(room)
+            });
             old_gaps.extend(
                 shard
                     .iter()
@@ -316,6 +319,10 @@ impl EventSink for Sequencer {
                 self.inner.deliver(event);
             }
         }
+    }
+
+    fn has_subscribers(&self, room: &RoomId) -> bool {
+        self.inner.has_subscribers(room)
     }
 }
 
@@ -405,13 +412,15 @@ mod tests {
     use crate::error::StoreError;
     use crate::ids::UserId;
     use crate::model::{
-        AppendOutcome, LeaveOutcome, MessageKind, Millis, NewInquiry, NewMessage, NewRoom, Room,
+        AppendOutcome, LeaveOutcome, MessageKind, Millis, NewInquiry, NewMessage, NewRoom, Notice,
+        Room,
     };
     use async_trait::async_trait;
 
-    /// What reached the sink: message ids in order, and (id, was it a leave) for every event.
+    /// What reached the sink: message ids in order, and (id, was it a leave) for every event;
+    /// it has subscribers to the rooms in its third field.
     #[derive(Default)]
-    struct Collect(Mutex<Vec<i64>>, Mutex<Vec<(i64, bool)>>);
+    struct Collect(Mutex<Vec<i64>>, Mutex<Vec<(i64, bool)>>, Mutex<Vec<RoomId>>);
     impl EventSink for Collect {
         fn deliver(&self, event: &RoomEvent) {
             if let Some(s) = sequenced(event) {
@@ -419,6 +428,9 @@ mod tests {
                 let left = matches!(event, RoomEvent::MemberLeft(_));
                 lock(&self.1).push((s.message.id, left));
             }
+        }
+        fn has_subscribers(&self, room: &RoomId) -> bool {
+            lock(&self.2).contains(room)
         }
     }
     impl Collect {
@@ -487,6 +499,7 @@ mod tests {
                 kind: MessageKind::Text,
                 created_at: Millis(0),
                 client_message_id: None,
+                notice: None,
             },
             prev,
         }
@@ -607,6 +620,7 @@ mod tests {
         // The leave (id 3) arrives before message 2 that was stored before it.
         let mut leave = msg(r, 3, Some(2));
         leave.message.kind = MessageKind::System;
+        leave.message.notice = Some(Notice::MemberLeft);
         seq.deliver(&RoomEvent::MemberLeft(leave.clone()));
         assert_eq!(
             out.ids(),
@@ -618,10 +632,56 @@ mod tests {
         // A leave read back from storage to fill a gap is still a leave.
         let mut stored_leave = msg(r, 5, Some(4)).message;
         stored_leave.kind = MessageKind::System;
+        stored_leave.notice = Some(Notice::MemberLeft);
         lock(&store.0).extend([msg(r, 4, Some(3)).message, stored_leave]);
         send(&seq, msg(r, 6, Some(5)));
         assert_eq!(until(&out, 5).await, [2, 3, 4, 5, 6]);
         assert!(lock(&out.1).iter().any(|(id, left)| *id == 5 && *left));
+    }
+
+    #[tokio::test]
+    async fn a_system_message_read_back_is_a_leave_only_when_its_notice_says_so() {
+        let (seq, out, store) = setup(50);
+        let r = RoomId::new_random();
+        seq.watch(r, Some(1));
+        // Gap: 2 and 3 are read back from storage. 2 is a SYSTEM message with another notice
+        // (say a trade-status change), 3 a SYSTEM message of a kind this node does not know.
+        let mut status = msg(r, 2, Some(1)).message;
+        status.kind = MessageKind::System;
+        status.notice = Some(Notice::from_stored("PRODUCT_STATUS"));
+        let mut unknown = msg(r, 3, Some(2)).message;
+        unknown.kind = MessageKind::from_stored("SOMETHING_NEW");
+        lock(&store.0).extend([status, unknown]);
+        send(&seq, msg(r, 4, Some(3)));
+        assert_eq!(until(&out, 3).await, [2, 3, 4]);
+        assert!(
+            lock(&out.1).iter().all(|(_, left)| !left),
+            "no notice but MEMBER_LEFT ends its sender's subscriptions: {:?}",
+            lock(&out.1)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_room_with_subscribers_here_is_never_forgotten() {
+        let (seq, out, _) = setup(60_000);
+        let (watched, idle) = (RoomId::new_random(), RoomId::new_random());
+        lock(&out.2).push(watched);
+        seq.watch(watched, Some(5));
+        seq.watch(idle, Some(5));
+        send(&seq, msg(watched, 6, Some(5)));
+        assert_eq!(out.ids(), [6]);
+        // Eleven quiet minutes: the idle sweep runs many times.
+        tokio::time::sleep(Duration::from_secs(11 * 60)).await;
+        assert_eq!(
+            seq.rooms(),
+            1,
+            "the room nobody here subscribes to is forgotten"
+        );
+        // Node B's 9 (after A's 8) arrives before A's late 8: 9 must wait, not become the
+        // room's new start (which would drop 8 as a repeat).
+        send(&seq, msg(watched, 9, Some(8)));
+        send(&seq, msg(watched, 8, Some(6)));
+        assert_eq!(out.ids(), [6, 8, 9]);
     }
 
     #[tokio::test]

@@ -19,7 +19,8 @@ use crate::model::{
     ChatMessage, HistoryCursor, HistoryPage, LeaveOutcome, MessageKind, Millis, NewInquiry,
     NewMessage, NewRoom, Room, RoomEvent,
 };
-use crate::ports::{Bus, ChatStore, Presence};
+use crate::ports::{Bus, ChatStore, LocalSubscriptions, Presence, PresenceError, SessionInfo};
+use crate::sequencer::Sequencer;
 
 /// The parameters of `POST /room/create`, as the caller gave them (not yet validated).
 #[derive(Clone, Debug, Default)]
@@ -182,6 +183,7 @@ impl SendCommand {
                 kind: MessageKind::Text,
                 created_at: Millis::now(),
                 client_message_id,
+                notice: None,
             },
         })
     }
@@ -224,26 +226,61 @@ struct InquiryBody {
     content: Option<serde_json::Value>,
 }
 
+/// The backends and this node's fan-out that the service is built on.
+pub struct ServiceParts {
+    /// Durable storage.
+    pub store: Arc<dyn ChatStore>,
+    /// Carries room events to every node.
+    pub bus: Arc<dyn Bus>,
+    /// Who is online and in which room.
+    pub presence: Arc<dyn Presence>,
+    /// Keeps each room's events in order in front of this node's sessions.
+    pub sequencer: Arc<Sequencer>,
+    /// This node's register of subscriptions (the transport's hub).
+    pub subscriptions: Arc<dyn LocalSubscriptions>,
+}
+
+/// Who is online among a room's members, and who has it open.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoomPresence {
+    /// Members with at least one live session anywhere.
+    pub online: Vec<UserId>,
+    /// Users with a live session subscribed to the room.
+    pub in_room: Vec<UserId>,
+}
+
 /// The domain's entry point: adapters (REST, STOMP) call these methods and nothing else.
 pub struct ChatService {
     store: Arc<dyn ChatStore>,
     bus: Arc<dyn Bus>,
     presence: Arc<dyn Presence>,
+    sequencer: Arc<Sequencer>,
+    subscriptions: Arc<dyn LocalSubscriptions>,
     committer: Committer,
     limits: DomainLimits,
     /// Woken after each stored inquiry, so a mailer sends it now instead of at its next poll.
     inquiry_signal: Option<Arc<Notify>>,
 }
 
+/// Presence is advisory (chat works without it): its failures are logged here, once, and
+/// never fail the caller.
+fn advisory(operation: &'static str, result: Result<(), PresenceError>) {
+    if let Err(e) = result {
+        tracing::warn!(operation, error = %e, "presence update failed");
+    }
+}
+
 impl ChatService {
     /// Builds the service and starts its committer; the handle ends once the service (and
     /// every clone of its committer) is dropped and the queued sends are stored.
-    pub fn new(
-        store: Arc<dyn ChatStore>,
-        bus: Arc<dyn Bus>,
-        presence: Arc<dyn Presence>,
-        limits: DomainLimits,
-    ) -> (Self, JoinHandle<()>) {
+    pub fn new(parts: ServiceParts, limits: DomainLimits) -> (Self, JoinHandle<()>) {
+        let ServiceParts {
+            store,
+            bus,
+            presence,
+            sequencer,
+            subscriptions,
+        } = parts;
         let (committer, handle) = Committer::spawn(
             store.clone(),
             bus.clone(),
@@ -254,6 +291,8 @@ impl ChatService {
             store,
             bus,
             presence,
+            sequencer,
+            subscriptions,
             committer,
             limits,
             inquiry_signal: None,
@@ -273,9 +312,74 @@ impl ChatService {
         &self.limits
     }
 
-    /// The presence backend, for session bookkeeping by the transport.
-    pub fn presence(&self) -> &Arc<dyn Presence> {
-        &self.presence
+    /// A transport session was authenticated.
+    pub async fn session_opened(&self, info: &SessionInfo) {
+        advisory("session_opened", self.presence.session_opened(info).await);
+    }
+
+    /// A transport session ended: its subscriptions (to `rooms`) end and presence forgets it.
+    pub async fn session_closed(&self, session: u64, key: &str, rooms: &[RoomId]) {
+        self.subscriptions.remove_session(session, rooms);
+        advisory("session_closed", self.presence.session_closed(key).await);
+    }
+
+    /// Subscribes a session of `caller` to `room`'s messages, in the one order that loses
+    /// nothing: the membership check, then the sequencer learns where the room stands (so a
+    /// message from another node that arrives early waits for its predecessor), then the
+    /// subscription starts, then presence records it.
+    pub async fn subscribe(
+        &self,
+        caller: &UserId,
+        session: u64,
+        key: &str,
+        room: RoomId,
+        sub_id: &str,
+    ) -> Result<(), ChatError> {
+        let entered = self.enter(caller, &room).await?;
+        self.sequencer
+            .watch(room, entered.last_message.map(|m| m.id));
+        self.subscriptions.add(room, session, sub_id);
+        advisory("joined", self.presence.joined(key, &room).await);
+        Ok(())
+    }
+
+    /// Ends one subscription; `last_in_room` says the session holds no other one to the room,
+    /// so presence no longer counts it in the room.
+    pub async fn unsubscribe(
+        &self,
+        session: u64,
+        key: &str,
+        room: &RoomId,
+        sub_id: &str,
+        last_in_room: bool,
+    ) {
+        self.subscriptions.remove(room, session, sub_id);
+        if last_in_room {
+            advisory("left", self.presence.left(key, room).await);
+        }
+    }
+
+    /// The server ended a session's subscriptions to `room` (its user left, or the room was
+    /// deleted); presence no longer counts the session in the room.
+    pub async fn subscription_revoked(&self, key: &str, room: &RoomId) {
+        advisory("left", self.presence.left(key, room).await);
+    }
+
+    /// Which of the room's members are online and who has the room open; members only.
+    pub async fn room_presence(
+        &self,
+        caller: &UserId,
+        room: &RoomId,
+    ) -> Result<RoomPresence, ChatError> {
+        let room = self.enter(caller, room).await?;
+        let members: Vec<UserId> = room.members().into_iter().cloned().collect();
+        let unavailable = |e: PresenceError| {
+            tracing::warn!(error = %e, room = %room.id, "presence query failed");
+            ChatError::Unavailable
+        };
+        let online = self.presence.online(&members).await.map_err(unavailable)?;
+        let in_room = self.presence.in_room(&room.id).await.map_err(unavailable)?;
+        Ok(RoomPresence { online, in_room })
     }
 
     /// Opens (or returns) the 1:1 room between `caller` (buyer) and the seller about a product.
@@ -285,15 +389,18 @@ impl ChatService {
         req: OpenRoomRequest,
     ) -> Result<(Room, bool), ChatError> {
         let new = req.validate(&self.limits, caller)?;
-        Ok(self.store.open_room(&new).await?)
+        self.store
+            .open_room(&new)
+            .await
+            .map_err(|e| e.into_chat_error("open_room", Some(&new.id)))
     }
 
     /// The caller's rooms, most recent activity first.
     pub async fn list_rooms(&self, caller: &UserId) -> Result<Vec<Room>, ChatError> {
-        Ok(self
-            .store
+        self.store
             .rooms_of(caller, self.limits.max_rooms_listed)
-            .await?)
+            .await
+            .map_err(|e| e.into_chat_error("list_rooms", None))
     }
 
     /// The room, if the caller is a member: the check behind enter, subscribe and history.
@@ -301,7 +408,8 @@ impl ChatService {
         let room = self
             .store
             .room(room)
-            .await?
+            .await
+            .map_err(|e| e.into_chat_error("enter", Some(room)))?
             .ok_or(ChatError::RoomNotFound)?;
         if !room.is_member(caller) {
             return Err(ChatError::NotMember);
@@ -316,7 +424,8 @@ impl ChatService {
         let outcome = self
             .store
             .leave(room, caller, &notice, Millis::now())
-            .await?;
+            .await
+            .map_err(|e| e.into_chat_error("leave", Some(room)))?;
         let events = match outcome {
             LeaveOutcome::NoSuchRoom => return Err(ChatError::RoomNotFound),
             LeaveOutcome::NotMember => return Err(ChatError::NotMember),
@@ -361,10 +470,10 @@ impl ChatService {
             _ => {}
         }
         self.enter(caller, room).await?;
-        Ok(self
-            .store
+        self.store
             .history(room, HistoryPage { cursor, limit })
-            .await?)
+            .await
+            .map_err(|e| e.into_chat_error("history", Some(room)))
     }
 
     /// Validates a `SEND` body for `room` from `caller` (see [`SendCommand::parse`]).
@@ -392,7 +501,11 @@ impl ChatService {
         body: &[u8],
     ) -> Result<i64, ChatError> {
         let inquiry = NewInquiry::parse(&self.limits, caller, body)?;
-        let id = self.store.save_inquiry(&inquiry).await?;
+        let id = self
+            .store
+            .save_inquiry(&inquiry)
+            .await
+            .map_err(|e| e.into_chat_error("save_inquiry", None))?;
         if let Some(signal) = &self.inquiry_signal {
             // A permit is kept when the mailer is busy, so this wake-up is never lost.
             signal.notify_one();

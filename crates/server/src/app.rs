@@ -9,7 +9,8 @@ use chat_bus_kafka::KafkaBus;
 use chat_core::memory::{LocalBus, MemoryPresence};
 use chat_core::ports::{Bus, Presence};
 use chat_core::sequencer::{Sequencer, SequencerOptions};
-use chat_core::{ChatService, DomainLimits, StoreError};
+use chat_core::service::ServiceParts;
+use chat_core::{ChatService, DomainLimits, StoreError, StoreErrorKind};
 use chat_mail::MailHealth;
 use chat_presence_redis::{RedisPresence, RedisPresenceOptions};
 use chat_store::{SqlStore, StoreOptions};
@@ -22,8 +23,8 @@ use tokio_util::task::TaskTracker;
 use crate::auth::Authenticator;
 use crate::config::{BusSetting, PresenceSetting, Settings};
 use crate::http::{router, AppState};
+use crate::stomp::context::{SessionLimits, WsContext};
 use crate::stomp::hub::Hub;
-use crate::stomp::session::{SessionLimits, WsContext};
 
 /// Why the server could not start or stopped abnormally.
 #[derive(Debug, Error)]
@@ -104,10 +105,11 @@ async fn open_presence(
 pub async fn open_store(settings: &Settings) -> Result<SqlStore, AppError> {
     if settings.database.starts_with("sqlite:") {
         std::fs::create_dir_all(&settings.data_dir).map_err(|e| {
-            AppError::Store(StoreError::Unavailable(format!(
-                "cannot create {}: {e}",
-                settings.data_dir.display()
-            )))
+            AppError::Store(StoreError::with_source(
+                StoreErrorKind::Unavailable,
+                format!("cannot create {}", settings.data_dir.display()),
+                e,
+            ))
         })?;
     }
     let options = StoreOptions {
@@ -153,7 +155,14 @@ impl App {
             history_default: 50.min(settings.history_max),
             ..DomainLimits::default()
         };
-        let (service, committer) = ChatService::new(store.clone(), bus, presence.clone(), limits);
+        let parts = ServiceParts {
+            store: store.clone(),
+            bus,
+            presence: presence.clone(),
+            sequencer,
+            subscriptions: hub.clone(),
+        };
+        let (service, committer) = ChatService::new(parts, limits);
         // Stored inquiries wake the mailer (when there is one) instead of waiting for its poll.
         let inquiry_signal = Arc::new(tokio::sync::Notify::new());
         let service = Arc::new(service.with_inquiry_signal(inquiry_signal.clone()));
@@ -182,13 +191,13 @@ impl App {
             max_transaction_frames: 100,
             drain_timeout: Duration::from_secs(10),
             write_timeout: settings.write_timeout,
+            max_message_bytes: settings.max_frame_bytes * 2,
         };
         let mail_health = settings.mail.as_ref().map(|_| MailHealth::default());
         let mail_node = node_id.clone();
         let ws = Arc::new(WsContext::new(
             service.clone(),
             hub.clone(),
-            sequencer,
             auth.clone(),
             session_limits,
             node_id,

@@ -2,7 +2,6 @@
 //! the JSON error shape in one place ([`ApiError`]).
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::extract::rejection::BytesRejection;
@@ -15,11 +14,13 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
 use chat_core::{ChatError, ChatService, HistoryCursor, OpenRoomRequest, RoomId, UserId};
+use futures::StreamExt;
 use serde_json::json;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::{bearer, AuthError, Authenticator};
-use crate::stomp::session::{self, WsContext};
+use crate::stomp::context::WsContext;
+use crate::stomp::session;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -274,16 +275,8 @@ async fn room_presence(
     Caller(user): Caller,
     RoomPath(room): RoomPath,
 ) -> Result<Response, ApiError> {
-    let room = st.service.enter(&user, &room).await?;
-    let members: Vec<UserId> = room.members().into_iter().cloned().collect();
-    let presence = st.service.presence();
-    let unavailable = |e: chat_core::ports::PresenceError| {
-        tracing::warn!(error = %e, "presence query failed");
-        ApiError::Chat(ChatError::Unavailable)
-    };
-    let online = presence.online(&members).await.map_err(unavailable)?;
-    let in_room = presence.in_room(&room.id).await.map_err(unavailable)?;
-    Ok(Json(json!({"online": online, "inRoom": in_room})).into_response())
+    let p = st.service.room_presence(&user, &room).await?;
+    Ok(Json(json!({"online": p.online, "inRoom": p.in_room})).into_response())
 }
 
 fn parse_id(q: &HashMap<String, String>, key: &str) -> Result<Option<i64>, ApiError> {
@@ -391,13 +384,13 @@ async fn ws_stomp(
     if st.ws.shutdown.is_cancelled() {
         return Err(ApiError::Chat(ChatError::ShuttingDown));
     }
-    // Reserve a slot before upgrading, so the limit holds under a connection storm.
-    if st.ws.live.fetch_add(1, Ordering::AcqRel) >= st.max_sessions {
-        st.ws.live.fetch_sub(1, Ordering::AcqRel);
+    // Reserve a slot before upgrading, so the limit holds under a connection storm. The slot
+    // is freed when the session ends, also if its upgrade fails or its task panics.
+    let Some(slot) = st.ws.reserve(st.max_sessions) else {
         return Err(ApiError::Unavailable(
             "too many connections, retry later".into(),
         ));
-    }
+    };
     // Only meaningful in header mode, where a gateway authenticates the upgrade request.
     let gateway_user = headers
         .get("x-auth-user")
@@ -418,17 +411,12 @@ async fn ws_stomp(
         .max_write_buffer_size(max * 4)
         .max_message_size(max)
         .max_frame_size(max)
-        .on_failed_upgrade({
-            let ctx = ctx.clone();
-            move |e| {
-                ctx.live.fetch_sub(1, Ordering::AcqRel);
-                tracing::debug!(error = %e, "websocket upgrade failed");
-            }
-        })
+        .on_failed_upgrade(|e| tracing::debug!(error = %e, "websocket upgrade failed"))
         .on_upgrade(move |socket| async move {
+            let (writer, reader) = socket.split();
             tracker
-                .track_future(session::run(socket, ctx.clone(), gateway_user))
+                .track_future(session::run(reader, writer, ctx, gateway_user))
                 .await;
-            ctx.live.fetch_sub(1, Ordering::AcqRel);
+            drop(slot);
         }))
 }

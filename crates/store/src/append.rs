@@ -163,8 +163,9 @@ pub(crate) async fn append_once(
         for chunk in inserts.chunks(ROWS_PER_STATEMENT) {
             let mut sql = format!(
                 "INSERT INTO messages \
-                 (room_uuid, sender, content, kind, created_at, client_message_id) VALUES {}",
-                repeat("(?, ?, ?, ?, ?, ?)", chunk.len(), ", ")
+                 (room_uuid, sender, content, kind, created_at, client_message_id, notice) \
+                 VALUES {}",
+                repeat("(?, ?, ?, ?, ?, ?, ?)", chunk.len(), ", ")
             );
             if backend != Backend::MySql {
                 sql.push_str(
@@ -181,7 +182,8 @@ pub(crate) async fn append_once(
                     .bind(m.content.as_str())
                     .bind(m.kind.as_str())
                     .bind(m.created_at.0)
-                    .bind(m.client_message_id.as_ref().map(|c| c.as_str()));
+                    .bind(m.client_message_id.as_ref().map(|c| c.as_str()))
+                    .bind(m.notice.as_ref().map(|n| n.as_str()));
             }
             if backend == Backend::MySql {
                 // MySQL 8 has no `INSERT … RETURNING`. `LAST_INSERT_ID()` after a multi-row
@@ -198,7 +200,7 @@ pub(crate) async fn append_once(
                 // "Gaps in auto-increment values for bulk inserts").
                 let done = q.execute(&mut *tx).await.map_err(classify)?;
                 if done.rows_affected() != chunk.len() as u64 {
-                    return Err(StoreError::Internal(format!(
+                    return Err(StoreError::internal(format!(
                         "a multi-row insert of {} messages stored {}",
                         chunk.len(),
                         done.rows_affected()
@@ -227,7 +229,7 @@ pub(crate) async fn append_once(
                 }
                 by_id.sort_unstable_by_key(|(id, _)| *id);
                 if by_id.len() != chunk.len() {
-                    return Err(StoreError::Internal(format!(
+                    return Err(StoreError::internal(format!(
                         "a multi-row insert of {} messages returned {} ids",
                         chunk.len(),
                         by_id.len()
@@ -242,8 +244,8 @@ pub(crate) async fn append_once(
                         && row.opt_text("client_message_id")?.as_deref()
                             == m.client_message_id.as_ref().map(|c| c.as_str());
                     if !matches {
-                        return Err(StoreError::Internal(
-                            "a multi-row insert did not assign ids in VALUES order".into(),
+                        return Err(StoreError::internal(
+                            "a multi-row insert did not assign ids in VALUES order",
                         ));
                     }
                     ids.push(id);
@@ -258,11 +260,11 @@ pub(crate) async fn append_once(
             let msg = &batch[i];
             let room = room_texts[i].as_str();
             let Some((_, last)) = locked.get_mut(room) else {
-                return Err(StoreError::Internal("stored into a room not locked".into()));
+                return Err(StoreError::internal("stored into a room not locked"));
             };
             let prev = last.replace(id);
             if prev.is_some_and(|p| p >= id) {
-                return Err(StoreError::Internal(format!(
+                return Err(StoreError::internal(format!(
                     "message id {id} does not follow its room's previous message {prev:?}"
                 )));
             }
@@ -276,6 +278,7 @@ pub(crate) async fn append_once(
                     kind: msg.kind,
                     created_at: msg.created_at,
                     client_message_id: msg.client_message_id.clone(),
+                    notice: msg.notice.clone(),
                 },
                 prev,
             });
@@ -307,7 +310,7 @@ pub(crate) async fn append_once(
         let nth = |n: usize| {
             sequenced
                 .get(n)
-                .ok_or_else(|| StoreError::Internal(format!("no stored message #{n}")))
+                .ok_or_else(|| StoreError::internal(format!("no stored message #{n}")))
         };
         plans
             .into_iter()

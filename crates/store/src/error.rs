@@ -1,27 +1,29 @@
-//! Turning database errors into the domain's [`StoreError`]: "unreachable, try later" versus
-//! "something is wrong", with the details kept for the logs.
+//! Turning database errors into the domain's [`StoreError`]: "unreachable, try later", "lost a
+//! race, try again", or "something is wrong", with the database's own error kept as the source.
 
-use chat_core::StoreError;
-
-/// Marks a [`StoreError`] as a lost deadlock or serialization race, which is worth retrying.
-const RETRY_MARK: &str = "[retryable] ";
+use chat_core::{StoreError, StoreErrorKind};
 
 /// Classifies a database error. Connection-level failures (the server is down, the pool timed
-/// out, the connection broke) become `Unavailable`; everything else is `Internal`.
+/// out, the connection broke) are `Unavailable`; lost deadlock and serialization races are
+/// `Conflict`; everything else is `Internal`.
 pub fn classify(e: sqlx::Error) -> StoreError {
+    StoreError::with_source(kind_of(&e), "database", e)
+}
+
+fn kind_of(e: &sqlx::Error) -> StoreErrorKind {
     use sqlx::Error as E;
-    match &e {
+    match e {
         E::Io(_)
         | E::Tls(_)
         | E::Protocol(_)
         | E::PoolTimedOut
         | E::PoolClosed
-        | E::WorkerCrashed => StoreError::Unavailable(e.to_string()),
+        | E::WorkerCrashed => StoreErrorKind::Unavailable,
         E::Database(db) => {
             let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
             if code == "40001" || code == "40P01" {
                 // MySQL deadlock (1213) and PostgreSQL serialization failure / deadlock.
-                StoreError::Internal(format!("{RETRY_MARK}{e}"))
+                StoreErrorKind::Conflict
             } else if code.starts_with("08")
                 || code.starts_with("57P")
                 || code.starts_with("53")
@@ -29,16 +31,40 @@ pub fn classify(e: sqlx::Error) -> StoreError {
             {
                 // Connection exceptions, PostgreSQL shutdown and resource exhaustion, SQLite
                 // BUSY/LOCKED after its busy timeout.
-                StoreError::Unavailable(e.to_string())
+                StoreErrorKind::Unavailable
             } else {
-                StoreError::Internal(e.to_string())
+                StoreErrorKind::Internal
             }
         }
-        _ => StoreError::Internal(e.to_string()),
+        E::ColumnDecode { .. } | E::Decode(_) | E::ColumnNotFound(_) | E::TypeNotFound { .. } => {
+            StoreErrorKind::Corrupt
+        }
+        _ => StoreErrorKind::Internal,
     }
 }
 
-/// Whether a failed transaction lost a race that a retry can win.
-pub(crate) fn is_retry(e: &StoreError) -> bool {
-    matches!(e, StoreError::Internal(detail) if detail.starts_with(RETRY_MARK))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_failures_are_unavailable_and_keep_their_source() {
+        let e = classify(sqlx::Error::PoolTimedOut);
+        assert_eq!(e.kind(), StoreErrorKind::Unavailable);
+        assert!(std::error::Error::source(&e).is_some());
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        let e = classify(sqlx::Error::Io(io));
+        assert!(e.is_unavailable());
+        assert!(chat_core::ErrorChain(&e)
+            .to_string()
+            .contains("reset by peer"));
+        assert_eq!(
+            classify(sqlx::Error::RowNotFound).kind(),
+            StoreErrorKind::Internal
+        );
+        assert_eq!(
+            classify(sqlx::Error::ColumnNotFound("x".into())).kind(),
+            StoreErrorKind::Corrupt
+        );
+    }
 }

@@ -40,7 +40,7 @@ pub(crate) async fn save(store: &SqlStore, inquiry: &NewInquiry) -> Result<i64, 
 fn queued_from_row(row: &impl SqlRow) -> Result<QueuedInquiry, StoreError> {
     let user = match row.opt_text("user_id")? {
         Some(u) => Some(
-            UserId::parse(&u).map_err(|e| StoreError::Internal(format!("column user_id: {e}")))?,
+            UserId::parse(&u).map_err(|e| StoreError::internal(format!("column user_id: {e}")))?,
         ),
         None => None,
     };

@@ -22,7 +22,8 @@ use async_trait::async_trait;
 use chat_core::ports::ChatStore;
 use chat_core::{
     AppendOutcome, ChatMessage, HistoryCursor, HistoryPage, LeaveOutcome, MessageKind, Millis,
-    NewInquiry, NewMessage, NewRoom, Room, RoomId, Sequenced, StoreError, UserId,
+    NewInquiry, NewMessage, NewRoom, Notice, Room, RoomId, Sequenced, StoreError, StoreErrorKind,
+    UserId,
 };
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -116,13 +117,13 @@ const TX_ATTEMPTS: usize = 3;
 /// Message columns, in the order [`message_from_row`] reads them by name.
 const MESSAGE_COLS: &str =
     "id AS m_id, room_uuid AS m_room, sender AS m_sender, content AS m_content, kind AS m_kind, \
-     created_at AS m_created_at, client_message_id AS m_cmid";
+     created_at AS m_created_at, client_message_id AS m_cmid, notice AS m_notice";
 
 /// A room with its newest message, as [`room_from_row`] reads it.
 const ROOM_SELECT: &str = "SELECT r.uuid, r.name, r.product_id, r.buyer, r.seller, \
      r.buyer_active, r.seller_active, r.created_at, m.id AS m_id, m.room_uuid AS m_room, \
      m.sender AS m_sender, m.content AS m_content, m.kind AS m_kind, \
-     m.created_at AS m_created_at, m.client_message_id AS m_cmid \
+     m.created_at AS m_created_at, m.client_message_id AS m_cmid, m.notice AS m_notice \
      FROM rooms r LEFT JOIN messages m ON m.id = r.last_message_id";
 
 /// The SQL implementation of [`ChatStore`].
@@ -136,11 +137,13 @@ impl SqlStore {
     /// checks that the database answers.
     pub async fn connect(url: &str, options: StoreOptions) -> Result<SqlStore, StoreError> {
         let backend = Backend::from_url(url).ok_or_else(|| {
-            StoreError::Internal(
-                "unsupported database URL: expected sqlite://, mysql:// or postgres://".into(),
+            StoreError::internal(
+                "unsupported database URL: expected sqlite://, mysql:// or postgres://",
             )
         })?;
-        let bad_url = |e: sqlx::Error| StoreError::Internal(format!("invalid database URL: {e}"));
+        let bad_url = |e: sqlx::Error| {
+            StoreError::with_source(StoreErrorKind::Internal, "invalid database URL", e)
+        };
         let pools = match backend {
             Backend::Sqlite => {
                 let opts = SqliteConnectOptions::from_str(url)
@@ -220,7 +223,7 @@ impl SqlStore {
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let failed = |e: sqlx::migrate::MigrateError| match e {
             sqlx::migrate::MigrateError::Execute(e) => classify(e),
-            other => StoreError::Internal(format!("migration failed: {other}")),
+            other => StoreError::with_source(StoreErrorKind::Internal, "migration failed", other),
         };
         match &self.pools {
             Pools::Postgres(p) => sqlx::migrate!("./migrations/postgres")
@@ -236,8 +239,8 @@ impl SqlStore {
                 .await
                 .map_err(classify)?;
                 if got != Some(1) {
-                    return Err(StoreError::Unavailable(
-                        "another node held the migration lock for 120 s".into(),
+                    return Err(StoreError::unavailable(
+                        "another node held the migration lock for 120 s",
                     ));
                 }
                 let mut migrator = sqlx::migrate!("./migrations/mysql");
@@ -301,8 +304,9 @@ impl SqlStore {
             backend.for_update()
         ));
         let insert = self.sql(
-            "INSERT INTO messages (room_uuid, sender, content, kind, created_at, client_message_id) \
-             VALUES (?, ?, ?, ?, ?, NULL)",
+            "INSERT INTO messages \
+             (room_uuid, sender, content, kind, created_at, client_message_id, notice) \
+             VALUES (?, ?, ?, ?, ?, NULL, ?)",
         );
         let leave_buyer = self.sql(
             "UPDATE rooms SET buyer_active = 0, last_message_id = ?, last_activity_at = ? \
@@ -357,7 +361,8 @@ impl SqlStore {
                 .bind(user_s)
                 .bind(notice)
                 .bind(kind.as_str())
-                .bind(at.0));
+                .bind(at.0)
+                .bind(Notice::MemberLeft.as_str()));
             let update = if is_buyer {
                 &leave_buyer
             } else {
@@ -380,6 +385,7 @@ impl SqlStore {
                     kind,
                     created_at: at,
                     client_message_id: None,
+                    notice: Some(Notice::MemberLeft),
                 },
                 prev,
             }))
@@ -482,8 +488,8 @@ impl ChatStore for SqlStore {
                 return Ok((room, true));
             }
         }
-        Err(StoreError::Internal(
-            "open_room: the room kept changing under concurrent requests".into(),
+        Err(StoreError::internal(
+            "open_room: the room kept changing under concurrent requests",
         ))
     }
 
@@ -531,7 +537,7 @@ impl ChatStore for SqlStore {
         loop {
             attempt += 1;
             match self.leave_once(room, user, notice, at).await {
-                Err(e) if attempt < TX_ATTEMPTS && error::is_retry(&e) => continue,
+                Err(e) if attempt < TX_ATTEMPTS && e.is_retryable() => continue,
                 other => return other,
             }
         }
@@ -545,7 +551,7 @@ impl ChatStore for SqlStore {
         loop {
             attempt += 1;
             match append::append_once(self, batch).await {
-                Err(e) if attempt < TX_ATTEMPTS && error::is_retry(&e) => continue,
+                Err(e) if attempt < TX_ATTEMPTS && e.is_retryable() => continue,
                 other => return other,
             }
         }

@@ -1,7 +1,8 @@
 //! Reading rows back into domain values, the same way for every backend.
 
 use chat_core::{
-    ChatMessage, ClientMessageId, MessageKind, Millis, Room, RoomId, StoreError, UserId,
+    ChatMessage, ClientMessageId, MessageKind, Millis, Notice, Room, RoomId, StoreError,
+    StoreErrorKind, UserId,
 };
 use sqlx::mysql::MySqlRow;
 use sqlx::postgres::PgRow;
@@ -29,7 +30,7 @@ pub(crate) trait SqlRow {
 }
 
 fn corrupt(col: &str, what: impl std::fmt::Display) -> StoreError {
-    StoreError::Internal(format!("column {col}: {what}"))
+    StoreError::new(StoreErrorKind::Corrupt, format!("column {col}: {what}"))
 }
 
 macro_rules! impl_sql_row {
@@ -76,6 +77,10 @@ pub(crate) fn message_from_row(row: &impl SqlRow) -> Result<ChatMessage, StoreEr
             Some(c) => Some(ClientMessageId::parse(&c).map_err(|e| corrupt("m_cmid", e))?),
             None => None,
         },
+        notice: row
+            .opt_text("m_notice")?
+            .as_deref()
+            .map(Notice::from_stored),
     })
 }
 

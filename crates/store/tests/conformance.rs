@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chat_core::ports::ChatStore;
 use chat_core::{
     AppendOutcome, ChatMessage, ClientMessageId, HistoryCursor, HistoryPage, LeaveOutcome,
-    MessageKind, Millis, NewInquiry, NewMessage, NewRoom, Room, RoomId, UserId,
+    MessageKind, Millis, NewInquiry, NewMessage, NewRoom, Notice, Room, RoomId, UserId,
 };
 use chat_store::testing::TestDatabase;
 use chat_store::{Backend, SqlStore, StoreOptions};
@@ -47,6 +47,7 @@ fn text(room: &RoomId, sender: &str, content: &str, cmid: Option<&str>) -> NewMe
         kind: MessageKind::Text,
         created_at: Millis::now(),
         client_message_id: cmid.map(|c| ClientMessageId::parse(c).unwrap()),
+        notice: None,
     }
 }
 
@@ -334,6 +335,7 @@ async fn leaving_notifies_then_deletes(store: SqlStore) {
         other => panic!("expected Left, got {other:?}"),
     };
     assert_eq!(notice.kind, MessageKind::System);
+    assert_eq!(notice.notice, Some(Notice::MemberLeft));
     assert_eq!(notice.sender, u("alice"));
     // Alice is out: she can no longer write, the list no longer shows the room, leaving again
     // is refused; Bob still sees the room, with the notice as its last message.
@@ -393,6 +395,51 @@ async fn leaving_notifies_then_deletes(store: SqlStore) {
     let (fresh, created) = store.open_room(&respec).await.unwrap();
     assert!(created);
     assert_ne!(fresh.id, room.id);
+}
+
+async fn notices_are_stored_and_read_back(store: SqlStore) {
+    let room = open(&store, "alice", "bob", "notices").await;
+    let status = NewMessage {
+        kind: MessageKind::System,
+        notice: Some(Notice::from_stored("PRODUCT_STATUS")),
+        ..text(
+            &room.id,
+            "bob",
+            "판매자가 상품을 예약중으로 변경했습니다.",
+            None,
+        )
+    };
+    store
+        .append(&[status, text(&room.id, "alice", "hi", None)])
+        .await
+        .unwrap();
+    store
+        .leave(
+            &room.id,
+            &u("alice"),
+            "alice님이 채팅방을 나갔습니다.",
+            Millis::now(),
+        )
+        .await
+        .unwrap();
+    let got: Vec<(MessageKind, Option<Notice>)> = store
+        .history(&room.id, page(HistoryCursor::Latest, 50))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.kind, m.notice))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                MessageKind::System,
+                Some(Notice::from_stored("PRODUCT_STATUS"))
+            ),
+            (MessageKind::Text, None),
+            (MessageKind::System, Some(Notice::MemberLeft)),
+        ]
+    );
 }
 
 async fn stores_inquiries(store: SqlStore) {
@@ -731,6 +778,7 @@ suite!(
     pages_history_with_cursors,
     lists_rooms_by_recent_activity,
     leaving_notifies_then_deletes,
+    notices_are_stored_and_read_back,
     stores_inquiries,
     concurrent_writers_keep_room_order,
     concurrent_migrations_are_safe,

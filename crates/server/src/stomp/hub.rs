@@ -7,10 +7,12 @@ use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use axum::extract::ws::Utf8Bytes;
 use bytes::Bytes;
-use chat_core::ports::EventSink;
+use chat_core::ports::{EventSink, LocalSubscriptions};
 use chat_core::{ChatMessage, RoomEvent, RoomId, UserId};
 use reuse_stomp::{encode_to_bytes, Command, Frame, Version};
 use tokio::sync::{mpsc, Notify};
+
+use super::destination::room_messages;
 
 /// What a session's writer receives from the rest of the node.
 #[derive(Debug, Clone)]
@@ -30,10 +32,12 @@ pub enum CloseReason {
 }
 
 impl CloseReason {
-    /// The `message` header and body of the `ERROR` frame that tells the client.
-    pub fn describe(self) -> (&'static str, &'static str) {
+    /// The `code` and `message` headers and the body of the `ERROR` frame that tells the
+    /// client.
+    pub fn describe(self) -> (&'static str, &'static str, &'static str) {
         match self {
             CloseReason::SlowConsumer => (
+                "slow_consumer",
                 "slow consumer",
                 "the connection could not keep up with its messages and was closed; \
                  reconnect and read the history with after={last id seen}",
@@ -118,17 +122,13 @@ pub struct HubStats {
     pub encoded: AtomicU64,
 }
 
-/// The subscriptions of this node, by room.
+/// The live sessions of this node and their subscriptions, by room.
 #[derive(Default)]
 pub struct Hub {
     rooms: RwLock<HashMap<RoomId, Vec<Subscriber>>>,
+    sessions: RwLock<HashMap<u64, Arc<SessionHandle>>>,
     /// Delivery counters.
     pub stats: HubStats,
-}
-
-/// The destination a room's messages are delivered to.
-pub fn room_destination(room: &RoomId) -> String {
-    format!("/sub/chat/room/{room}")
 }
 
 impl Hub {
@@ -145,12 +145,36 @@ impl Hub {
         self.rooms.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Adds a subscription.
-    pub fn subscribe(&self, room: RoomId, session: Arc<SessionHandle>, sub_id: Arc<str>) {
-        self.write()
-            .entry(room)
-            .or_default()
-            .push(Subscriber { session, sub_id });
+    /// A session starts: subscriptions may name it from now on.
+    pub fn attach(&self, session: Arc<SessionHandle>) {
+        self.session_map().insert(session.id, session);
+    }
+
+    /// A session ended (after its subscriptions were removed).
+    pub fn detach(&self, session_id: u64) {
+        self.session_map().remove(&session_id);
+    }
+
+    fn session_map(&self) -> RwLockWriteGuard<'_, HashMap<u64, Arc<SessionHandle>>> {
+        self.sessions.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a subscription of an attached session.
+    pub fn subscribe(&self, room: RoomId, session_id: u64, sub_id: &str) {
+        let session = self
+            .sessions
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&session_id)
+            .cloned();
+        let Some(session) = session else {
+            tracing::warn!(session_id, "subscription of a session that is not attached");
+            return;
+        };
+        self.write().entry(room).or_default().push(Subscriber {
+            session,
+            sub_id: Arc::from(sub_id),
+        });
     }
 
     /// Removes one subscription of a session.
@@ -190,7 +214,7 @@ impl Hub {
                 return;
             }
         };
-        let destination = room_destination(&m.room);
+        let destination = room_messages(&m.room);
         let message_id = m.id.to_string();
         let rooms = self.read();
         let Some(subs) = rooms.get(&m.room) else {
@@ -267,6 +291,20 @@ pub fn to_text(bytes: Bytes) -> Utf8Bytes {
     }
 }
 
+impl LocalSubscriptions for Hub {
+    fn add(&self, room: RoomId, session: u64, sub_id: &str) {
+        self.subscribe(room, session, sub_id);
+    }
+
+    fn remove(&self, room: &RoomId, session: u64, sub_id: &str) {
+        self.unsubscribe(room, session, sub_id);
+    }
+
+    fn remove_session(&self, session: u64, rooms: &[RoomId]) {
+        Hub::remove_session(self, session, rooms);
+    }
+}
+
 impl EventSink for Hub {
     fn deliver(&self, event: &RoomEvent) {
         match event {
@@ -278,6 +316,10 @@ impl EventSink for Hub {
             }
             RoomEvent::RoomDeleted { room } => self.revoke(room, None),
         }
+    }
+
+    fn has_subscribers(&self, room: &RoomId) -> bool {
+        self.subscribers(room) > 0
     }
 }
 
@@ -315,6 +357,7 @@ mod tests {
                 kind: MessageKind::Text,
                 created_at: Millis(0),
                 client_message_id: None,
+                notice: None,
             },
             prev: None,
         })
@@ -334,11 +377,13 @@ mod tests {
         let mut rxs = Vec::new();
         for i in 0..3 {
             let (h, rx) = session(i, "alice", 8);
-            hub.subscribe(room, h, Arc::from("sub-0"));
+            hub.attach(h.clone());
+            hub.subscribe(room, h.id, "sub-0");
             rxs.push(rx);
         }
         let (h, mut odd) = session(9, "bob", 8);
-        hub.subscribe(room, h, Arc::from("other"));
+        hub.attach(h.clone());
+        hub.subscribe(room, h.id, "other");
         hub.deliver(&message(room, 7));
         assert_eq!(hub.stats.encoded.load(Ordering::Relaxed), 2);
         assert_eq!(hub.stats.delivered.load(Ordering::Relaxed), 4);
@@ -362,8 +407,10 @@ mod tests {
         let room = RoomId::new_random();
         let (slow, _rx) = session(1, "bob", 2);
         let (fast, mut fast_rx) = session(2, "alice", 16);
-        hub.subscribe(room, slow.clone(), Arc::from("s"));
-        hub.subscribe(room, fast.clone(), Arc::from("s"));
+        hub.attach(slow.clone());
+        hub.subscribe(room, slow.id, "s");
+        hub.attach(fast.clone());
+        hub.subscribe(room, fast.id, "s");
         for id in 0..3 {
             hub.deliver(&message(room, id));
         }
@@ -380,9 +427,12 @@ mod tests {
         let room = RoomId::new_random();
         let (a, mut arx) = session(1, "alice", 8);
         let (b, mut brx) = session(2, "bob", 8);
-        hub.subscribe(room, a.clone(), Arc::from("x"));
-        hub.subscribe(room, a, Arc::from("y"));
-        hub.subscribe(room, b, Arc::from("x"));
+        hub.attach(a.clone());
+        hub.subscribe(room, a.id, "x");
+        hub.attach(a.clone());
+        hub.subscribe(room, a.id, "y");
+        hub.attach(b.clone());
+        hub.subscribe(room, b.id, "x");
         let RoomEvent::Message(mut notice) = message(room, 9) else {
             unreachable!()
         };

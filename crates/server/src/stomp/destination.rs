@@ -1,0 +1,98 @@
+//! The STOMP destinations of the contract, in one routing table that parsing (what a client
+//! may send to or subscribe to) and formatting (what the hub writes in `MESSAGE` frames) share.
+
+use chat_core::RoomId;
+
+/// A destination the server knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// `/sub/chat/room/{roomUUID}`: where a room's messages are delivered.
+    RoomMessages(RoomId),
+    /// `/pub/room/{roomUUID}/message`: where a member sends a message to a room.
+    RoomSend(RoomId),
+}
+
+/// Which destination a route stands for, before its room is known.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Route {
+    RoomMessages,
+    RoomSend,
+}
+
+/// The routing table: (route, prefix, suffix) with the room's UUID between prefix and suffix.
+const ROUTES: &[(Route, &str, &str)] = &[
+    (Route::RoomMessages, "/sub/chat/room/", ""),
+    (Route::RoomSend, "/pub/room/", "/message"),
+];
+
+impl Destination {
+    /// Reads a destination header; `None` for anything not in the table (or a bad room id).
+    pub fn parse(s: &str) -> Option<Destination> {
+        ROUTES.iter().find_map(|(route, prefix, suffix)| {
+            let room = s.strip_prefix(prefix)?.strip_suffix(suffix)?;
+            let room = RoomId::parse(room).ok()?;
+            Some(match route {
+                Route::RoomMessages => Destination::RoomMessages(room),
+                Route::RoomSend => Destination::RoomSend(room),
+            })
+        })
+    }
+
+    fn route(&self) -> (Route, &RoomId) {
+        match self {
+            Destination::RoomMessages(r) => (Route::RoomMessages, r),
+            Destination::RoomSend(r) => (Route::RoomSend, r),
+        }
+    }
+}
+
+impl std::fmt::Display for Destination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (route, room) = self.route();
+        let (_, prefix, suffix) = ROUTES
+            .iter()
+            .find(|(r, _, _)| *r == route)
+            .ok_or(std::fmt::Error)?;
+        write!(f, "{prefix}{room}{suffix}")
+    }
+}
+
+/// The destination a room's messages are delivered to.
+pub fn room_messages(room: &RoomId) -> String {
+    Destination::RoomMessages(*room).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_parses_what_it_formats() {
+        let room = RoomId::new_random();
+        for d in [Destination::RoomMessages(room), Destination::RoomSend(room)] {
+            assert_eq!(Destination::parse(&d.to_string()), Some(d));
+        }
+        assert_eq!(room_messages(&room), format!("/sub/chat/room/{room}"));
+        assert_eq!(
+            Destination::parse(&format!("/pub/room/{room}/message")),
+            Some(Destination::RoomSend(room))
+        );
+    }
+
+    #[test]
+    fn anything_else_is_unknown() {
+        let room = RoomId::new_random();
+        for bad in [
+            String::new(),
+            "/sub/chat/room/".into(),
+            "/sub/chat/room/not-a-uuid".into(),
+            format!("/sub/chat/room/{room}/extra"),
+            format!("/pub/room/{room}"),
+            format!("/pub/room/{room}/messages"),
+            format!("/topic/{room}"),
+            format!("/user/queue/{room}"),
+        ] {
+            assert_eq!(Destination::parse(&bad), None, "{bad}");
+        }
+    }
+}
