@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::rejection::BytesRejection;
-use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
@@ -21,6 +20,8 @@ use tokio_util::task::TaskTracker;
 use crate::auth::{bearer, AuthError, Authenticator};
 use crate::stomp::context::WsContext;
 use crate::stomp::session;
+use crate::websocket;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -372,14 +373,12 @@ async fn ready(State(st): State<AppState>) -> Response {
 
 async fn ws_stomp(
     State(st): State<AppState>,
-    headers: HeaderMap,
-    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+    mut req: axum::extract::Request,
 ) -> Result<Response, ApiError> {
-    let ws = ws.map_err(|e| {
-        ApiError::BadRequest(
-            "not_a_websocket",
-            format!("{}: connect with a WebSocket", e.body_text()),
-        )
+    let on_upgrade = req.extensions_mut().remove::<hyper::upgrade::OnUpgrade>();
+    let headers = req.headers();
+    let accepted = websocket::accept(headers, on_upgrade).map_err(|e| {
+        ApiError::BadRequest("not_a_websocket", format!("{e}: connect with a WebSocket"))
     })?;
     if st.ws.shutdown.is_cancelled() {
         return Err(ApiError::Chat(ChatError::ShuttingDown));
@@ -398,10 +397,8 @@ async fn ws_stomp(
         .map(str::to_owned)
         .filter(|_| st.auth.is_header_mode());
     let ctx = st.ws.clone();
-    let tracker = st.tracker.clone();
     let max = st.max_ws_message;
-    Ok(ws
-        .protocols(["v12.stomp", "v11.stomp", "v10.stomp"])
+    let config = WebSocketConfig::default()
         // Allocated up front for every session and never shrunk: most sessions idle, chat
         // frames are a few hundred bytes, and a larger frame is read in more steps.
         .read_buffer_size(1024)
@@ -409,14 +406,24 @@ async fn ws_stomp(
         // per system call, a bound small enough for what a busy session keeps allocated.
         .write_buffer_size(4 * 1024)
         .max_write_buffer_size(max * 4)
-        .max_message_size(max)
-        .max_frame_size(max)
-        .on_failed_upgrade(|e| tracing::debug!(error = %e, "websocket upgrade failed"))
-        .on_upgrade(move |socket| async move {
-            let (writer, reader) = socket.split();
-            tracker
-                .track_future(session::run(reader, writer, ctx, gateway_user))
-                .await;
-            drop(slot);
-        }))
+        .max_message_size(Some(max))
+        .max_frame_size(Some(max));
+    st.tracker.spawn(async move {
+        let socket = match websocket::upgraded(accepted.on_upgrade, config).await {
+            Ok(socket) => socket,
+            Err(e) => {
+                tracing::debug!(error = %e, "websocket upgrade failed");
+                return;
+            }
+        };
+        let (writer, reader) = socket.split();
+        let ended = session::run(reader, writer, ctx, gateway_user).await;
+        if ended.unread_input {
+            if let Ok(mut socket) = ended.reader.reunite(ended.writer) {
+                websocket::drain(&mut socket).await;
+            }
+        }
+        drop(slot);
+    });
+    Ok(accepted.response)
 }

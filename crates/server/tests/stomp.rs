@@ -699,3 +699,128 @@ async fn garbage_input_never_takes_the_server_down() {
     let mut c = s.stomp("alice").await;
     c.say(&room, "alice", "alive", "r").await;
 }
+
+/// What the server sent on a raw WebSocket: text payloads and the close code.
+struct RawOutcome {
+    texts: Vec<String>,
+    close_code: Option<u16>,
+}
+
+/// Plays the attack on a raw TCP connection: the upgrade by hand, then (after a CONNECT, if
+/// `connect`) either one 10 MiB text message or 160 unfinished 64 KiB fragments, written by
+/// one task while another reads what the server says, as a misbehaving client would.
+async fn raw_oversized(port: u16, connect: bool, fragments: bool) -> RawOutcome {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tcp.write_all(
+        format!(
+            "GET /ws-stomp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: v12.stomp\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(tcp.read_u8().await.unwrap());
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    // A client frame: FIN and opcode, then the masked length (mask key 0: payload as is).
+    fn frame(fin: bool, opcode: u8, len: usize) -> Vec<u8> {
+        let mut f = vec![(u8::from(fin) << 7) | opcode];
+        if len < 126 {
+            f.push(0x80 | len as u8);
+        } else if len <= 0xffff {
+            f.push(0x80 | 126);
+            f.extend_from_slice(&(len as u16).to_be_bytes());
+        } else {
+            f.push(0x80 | 127);
+            f.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+        f.extend_from_slice(&[0, 0, 0, 0]);
+        f
+    }
+    let (mut rd, mut wr) = tcp.into_split();
+    let writer = tokio::spawn(async move {
+        if connect {
+            let c = b"CONNECT\naccept-version:1.2\nX-Auth-User:alice\n\n\0";
+            let mut m = frame(true, 1, c.len());
+            m.extend_from_slice(c);
+            wr.write_all(&m).await?;
+        }
+        if fragments {
+            let chunk = vec![b'x'; 64 << 10];
+            for i in 0..160 {
+                wr.write_all(&frame(false, if i == 0 { 1 } else { 0 }, chunk.len()))
+                    .await?;
+                wr.write_all(&chunk).await?;
+            }
+        } else {
+            let len = 10 << 20;
+            wr.write_all(&frame(true, 1, len)).await?;
+            wr.write_all(&vec![b'x'; len]).await?;
+        }
+        Ok::<_, std::io::Error>(wr)
+    });
+    let mut out = RawOutcome {
+        texts: Vec::new(),
+        close_code: None,
+    };
+    let read = async {
+        loop {
+            let Ok(b0) = rd.read_u8().await else { return };
+            let Ok(b1) = rd.read_u8().await else { return };
+            let len = match b1 & 0x7f {
+                126 => rd.read_u16().await.map(usize::from),
+                127 => rd.read_u64().await.map(|n| n as usize),
+                n => Ok(usize::from(n)),
+            };
+            let Ok(len) = len else { return };
+            let mut payload = vec![0; len];
+            if rd.read_exact(&mut payload).await.is_err() {
+                return;
+            }
+            match b0 & 0x0f {
+                1 => out
+                    .texts
+                    .push(String::from_utf8_lossy(&payload).into_owned()),
+                8 => {
+                    out.close_code = payload.get(..2).map(|c| u16::from_be_bytes([c[0], c[1]]));
+                    return;
+                }
+                _ => {}
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), read)
+        .await
+        .expect("the server answers within 20 s");
+    writer.abort();
+    out
+}
+
+#[tokio::test]
+async fn an_oversized_websocket_message_closes_with_1009() {
+    let server = TestServer::start().await;
+    for (connect, fragments) in [(false, false), (true, false), (false, true), (true, true)] {
+        let case = format!("after CONNECT: {connect}, fragments: {fragments}");
+        let out = raw_oversized(server.port, connect, fragments).await;
+        assert_eq!(out.close_code, Some(1009), "{case}: {:?}", out.texts);
+        let error = out.texts.iter().find(|t| t.starts_with("ERROR\n"));
+        assert!(
+            error.is_some_and(|e| e.contains("\ncode:too_large\n")),
+            "{case}: {:?}",
+            out.texts
+        );
+    }
+    // The server is fine afterwards.
+    Stomp::connect(server.port, "alice").await;
+}

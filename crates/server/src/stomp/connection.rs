@@ -4,12 +4,13 @@
 
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
 use bytes::BytesMut;
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use reuse_stomp::{encode_to_bytes, Decoded, Frame, Limits, StompDecoder, Version};
 use thiserror::Error;
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 
 use super::failure::Failure;
 use super::hub::to_text;
@@ -27,18 +28,15 @@ pub trait TransportError: std::error::Error + Send + Sync + 'static {
     fn is_closed(&self) -> bool;
 }
 
-impl TransportError for axum::Error {
+impl TransportError for tungstenite::Error {
     fn is_too_large(&self) -> bool {
-        matches!(
-            tungstenite_error(self),
-            Some(tungstenite::Error::Capacity(_))
-        )
+        matches!(self, tungstenite::Error::Capacity(_))
     }
 
     fn is_closed(&self) -> bool {
-        match tungstenite_error(self) {
-            Some(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => true,
-            Some(tungstenite::Error::Io(e)) => matches!(
+        match self {
+            tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => true,
+            tungstenite::Error::Io(e) => matches!(
                 e.kind(),
                 std::io::ErrorKind::BrokenPipe
                     | std::io::ErrorKind::ConnectionReset
@@ -48,11 +46,6 @@ impl TransportError for axum::Error {
             _ => false,
         }
     }
-}
-
-/// The WebSocket library's error inside axum's (axum boxes it).
-fn tungstenite_error(e: &axum::Error) -> Option<&tungstenite::Error> {
-    std::error::Error::source(e).and_then(|s| s.downcast_ref::<tungstenite::Error>())
 }
 
 /// Why a write to the client failed.
@@ -155,7 +148,10 @@ where
         match msg {
             Some(Ok(Message::Text(t))) => self.buf.extend_from_slice(t.as_bytes()),
             Some(Ok(Message::Binary(b))) => self.buf.extend_from_slice(&b),
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => return Ok(Received::Control),
+            // Raw frames are never read (only written), so they count as control traffic.
+            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {
+                return Ok(Received::Control)
+            }
             Some(Ok(Message::Close(_))) | None => return Err(ReadError::Closed),
             Some(Err(e)) if e.is_too_large() => return Err(ReadError::TooLarge),
             Some(Err(e)) if e.is_closed() => return Err(ReadError::Closed),
@@ -222,6 +218,11 @@ where
         self.write(Message::Text(text)).await
     }
 
+    /// Gives back the transport, for the caller to drain or drop.
+    pub fn into_parts(self) -> (R, W) {
+        (self.reader, self.writer)
+    }
+
     /// Sends the closing `ERROR` (if any) and closes the WebSocket with `code`. Best effort:
     /// the client may already be gone, which is why it is ending.
     pub async fn finish(&mut self, failure: Option<&Failure>, code: u16) {
@@ -229,7 +230,7 @@ where
             let _ = self.write_frame(&f.to_frame()).await;
         }
         let close = Message::Close(Some(CloseFrame {
-            code,
+            code: code.into(),
             reason: Utf8Bytes::from_static(""),
         }));
         let _ = self.write(close).await;

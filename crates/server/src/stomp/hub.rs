@@ -5,12 +5,12 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use axum::extract::ws::Utf8Bytes;
 use bytes::Bytes;
 use chat_core::ports::{EventSink, LocalSubscriptions};
 use chat_core::{ChatMessage, RoomEvent, RoomId, UserId};
 use reuse_stomp::{encode_to_bytes, Command, Frame, Version};
 use tokio::sync::{mpsc, Notify};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::destination::room_messages;
 

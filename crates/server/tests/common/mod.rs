@@ -340,6 +340,8 @@ pub struct Stomp {
     /// Heart-beats received so far.
     pub beats: usize,
     pub closed: bool,
+    /// The code of the server's close frame, once it closed with one.
+    pub close_code: Option<u16>,
 }
 
 impl Stomp {
@@ -366,6 +368,7 @@ impl Stomp {
             buf: Vec::new(),
             beats: 0,
             closed: false,
+            close_code: None,
         }
     }
 
@@ -407,7 +410,11 @@ impl Stomp {
             match msg {
                 Some(Ok(Message::Text(t))) => self.buf.extend_from_slice(t.as_bytes()),
                 Some(Ok(Message::Binary(b))) => self.buf.extend_from_slice(&b),
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => self.closed = true,
+                Some(Ok(Message::Close(c))) => {
+                    self.close_code = c.map(|c| u16::from(c.code));
+                    self.closed = true;
+                }
+                None | Some(Err(_)) => self.closed = true,
                 Some(Ok(_)) => {}
             }
         }
@@ -432,7 +439,11 @@ impl Stomp {
                 Err(_) => return None,
                 Ok(Some(Ok(Message::Text(t)))) => self.buf.extend_from_slice(t.as_bytes()),
                 Ok(Some(Ok(Message::Binary(b)))) => self.buf.extend_from_slice(&b),
-                Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => self.closed = true,
+                Ok(Some(Ok(Message::Close(c)))) => {
+                    self.close_code = c.map(|c| u16::from(c.code));
+                    self.closed = true;
+                }
+                Ok(None) | Ok(Some(Err(_))) => self.closed = true,
                 Ok(Some(Ok(_))) => {}
             }
         }

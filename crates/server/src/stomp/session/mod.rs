@@ -9,27 +9,30 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{Message, Utf8Bytes};
 use chat_core::ports::SessionInfo;
-use chat_core::{PendingSend, RoomId, SendCommand};
+use chat_core::{RoomId, SendCommand};
 use futures::stream::FuturesOrdered;
 use futures::{Sink, Stream, StreamExt};
 use reuse_stomp::{Command, Frame};
 use thiserror::Error;
 use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use super::command::ClientCommand;
 use super::connection::{
     Connection, ReadError, Received, TransportError, WriteError, CLOSE_NORMAL, CLOSE_TOO_BIG,
 };
 use super::context::WsContext;
-use super::destination::Destination;
 use super::failure::Failure;
 use super::handshake::{handshake, Handshake, Heartbeat};
 use super::hub::{CloseReason, Outbound, SessionHandle};
 use super::transactions::Transactions;
 use crate::auth::{unix_now, Identity};
+
+mod handlers;
+#[cfg(test)]
+mod tests;
 
 /// Outbound frames written per flush at most, so one busy session cannot starve its own
 /// input and timers.
@@ -68,9 +71,26 @@ enum Ending {
     Gone(Lost),
 }
 
-/// Serves one WebSocket (any stream and sink of WebSocket messages) until it ends.
-/// `gateway_user` is the `X-Auth-User` a gateway set on the upgrade request, if any.
-pub async fn run<R, W, E>(reader: R, writer: W, ctx: Arc<WsContext>, gateway_user: Option<String>)
+/// What a session hands back when it is over.
+pub struct Ended<R, W> {
+    /// The transport's reading half.
+    pub reader: R,
+    /// The transport's writing half.
+    pub writer: W,
+    /// The client may still be sending (its message was refused as too large): read and
+    /// discard before closing, or the close frame can be lost to a connection reset.
+    pub unread_input: bool,
+}
+
+/// Serves one WebSocket (any stream and sink of WebSocket messages) until it ends, and gives
+/// the transport back. `gateway_user` is the `X-Auth-User` a gateway set on the upgrade
+/// request, if any.
+pub async fn run<R, W, E>(
+    reader: R,
+    writer: W,
+    ctx: Arc<WsContext>,
+    gateway_user: Option<String>,
+) -> Ended<R, W>
 where
     R: Stream<Item = Result<Message, E>> + Unpin,
     W: Sink<Message, Error = E> + Unpin,
@@ -81,8 +101,7 @@ where
     let first = tokio::select! {
         r = tokio::time::timeout(limits.connect_timeout, conn.next_frame()) => r,
         _ = ctx.shutdown.cancelled() => {
-            conn.finish(Some(&Failure::shutting_down()), CLOSE_NORMAL).await;
-            return;
+            return say_goodbye(conn, &ctx, Ending::Error(Failure::shutting_down()), None).await;
         }
     };
     let frame = match first {
@@ -93,10 +112,9 @@ where
                 "no CONNECT frame arrived in time",
                 None,
             );
-            conn.finish(Some(&f), CLOSE_NORMAL).await;
-            return;
+            return say_goodbye(conn, &ctx, Ending::Error(f), None).await;
         }
-        Ok(Err(e)) => return say_goodbye(&mut conn, &ctx, reading_ended(e), None).await,
+        Ok(Err(e)) => return say_goodbye(conn, &ctx, reading_ended(e), None).await,
         Ok(Ok(frame)) => frame,
     };
     let Handshake {
@@ -105,7 +123,7 @@ where
         heartbeat,
     } = match handshake(&frame, gateway_user.as_deref(), &ctx.auth, limits.heartbeat) {
         Ok(h) => h,
-        Err(f) => return conn.finish(Some(&f), CLOSE_NORMAL).await,
+        Err(f) => return say_goodbye(conn, &ctx, Ending::Error(f), None).await,
     };
     conn.set_version(version);
 
@@ -122,8 +140,7 @@ where
     // handshake frames and the gateway header are done with (idle sessions must be small).
     drop((connected, frame, gateway_user));
     if let Err(e) = written {
-        tracing::debug!(session = %key, error = %e, "connection lost during the handshake");
-        return;
+        return say_goodbye(conn, &ctx, Ending::Gone(e.into()), Some(&key)).await;
     }
 
     let (tx, rx) = mpsc::channel(limits.outbound_queue);
@@ -157,7 +174,7 @@ where
     let rooms: Vec<RoomId> = session.subs.values().copied().collect();
     ctx.service.session_closed(id, &key, &rooms).await;
     ctx.hub.detach(id);
-    say_goodbye(&mut conn, &ctx, ending, Some(&key)).await;
+    say_goodbye(conn, &ctx, ending, Some(&key)).await
 }
 
 /// The ending for a read that failed before or during the session.
@@ -171,15 +188,17 @@ fn reading_ended(e: ReadError) -> Ending {
 
 /// The last words of a session, and the one log line for a connection that was lost.
 async fn say_goodbye<R, W, E>(
-    conn: &mut Connection<R, W>,
+    mut conn: Connection<R, W>,
     ctx: &WsContext,
     ending: Ending,
     key: Option<&str>,
-) where
+) -> Ended<R, W>
+where
     R: Stream<Item = Result<Message, E>> + Unpin,
     W: Sink<Message, Error = E> + Unpin,
     E: TransportError,
 {
+    let unread_input = matches!(ending, Ending::TooLarge);
     match ending {
         Ending::Error(f) => conn.finish(Some(&f), CLOSE_NORMAL).await,
         Ending::TooLarge => {
@@ -203,6 +222,12 @@ async fn say_goodbye<R, W, E>(
         Ending::Gone(lost) => {
             tracing::debug!(session = key.unwrap_or("-"), error = %lost, "connection lost");
         }
+    }
+    let (reader, writer) = conn.into_parts();
+    Ended {
+        reader,
+        writer,
+        unread_input,
     }
 }
 
@@ -444,162 +469,4 @@ impl Session {
             }
         }
     }
-
-    fn accept(&mut self, done: Completion) {
-        self.inflight.push_back(done);
-    }
-
-    fn receipt_only(&mut self, receipt: Option<String>) {
-        if receipt.is_some() {
-            self.accept(Box::pin(std::future::ready(Done::Ok(receipt))));
-        }
-    }
-
-    /// Queues a failure behind what is in flight, so earlier receipts still go out first.
-    fn fail(&mut self, f: Failure) {
-        self.halted = true;
-        self.accept(Box::pin(std::future::ready(Done::Failed(f))));
-    }
-
-    /// Answers a step that either succeeded (a receipt if asked for) or was refused.
-    fn settle(&mut self, outcome: Result<(), Failure>, receipt: Option<String>) {
-        match outcome {
-            Ok(()) => self.receipt_only(receipt),
-            Err(f) => self.fail(f),
-        }
-    }
-
-    async fn execute(&mut self, command: ClientCommand) {
-        match command {
-            ClientCommand::Send {
-                room,
-                body,
-                transaction,
-                receipt,
-            } => self.on_send(room, &body, transaction, receipt).await,
-            ClientCommand::Subscribe { id, room, receipt } => {
-                self.on_subscribe(id, room, receipt).await
-            }
-            ClientCommand::Unsubscribe { id, receipt } => {
-                if let Some(room) = self.subs.remove(&id) {
-                    let last = !self.subs.values().any(|r| *r == room);
-                    let (session, key) = (self.handle.id, &self.handle.key);
-                    self.ctx
-                        .service
-                        .unsubscribe(session, key, &room, &id, last)
-                        .await;
-                }
-                // Unsubscribing from something not subscribed is harmless: the goal holds.
-                self.receipt_only(receipt)
-            }
-            ClientCommand::Acknowledge { receipt } => self.receipt_only(receipt),
-            ClientCommand::Begin {
-                transaction,
-                receipt,
-            } => {
-                let began = self.transactions.begin(&transaction, receipt.clone());
-                self.settle(began, receipt);
-            }
-            ClientCommand::Commit {
-                transaction,
-                receipt,
-            } => self.on_commit(&transaction, receipt).await,
-            ClientCommand::Abort {
-                transaction,
-                receipt,
-            } => {
-                let aborted = self.transactions.abort(&transaction, receipt.clone());
-                self.settle(aborted, receipt);
-            }
-            ClientCommand::Disconnect { receipt } => self.end(Ending::Disconnect(receipt)),
-        }
-    }
-
-    async fn on_send(
-        &mut self,
-        room: RoomId,
-        body: &[u8],
-        transaction: Option<String>,
-        receipt: Option<String>,
-    ) {
-        let context = format!("SEND to {}", Destination::RoomSend(room));
-        let cmd = match self.ctx.service.parse_send(&self.identity.user, room, body) {
-            Ok(cmd) => cmd,
-            Err(e) => return self.fail(Failure::chat(&context, &e, receipt)),
-        };
-        if let Some(tx) = transaction {
-            let held = self.transactions.hold(&tx, cmd, receipt.clone());
-            return self.settle(held, receipt);
-        }
-        match self.ctx.service.submit(cmd).await {
-            Ok(pending) => self.accept(Box::pin(finish_sends(vec![pending], context, receipt))),
-            Err(e) => self.fail(Failure::chat(&context, &e, receipt)),
-        }
-    }
-
-    async fn on_subscribe(&mut self, id: String, room: RoomId, receipt: Option<String>) {
-        if self.subs.contains_key(&id) {
-            return self.fail(Failure::new(
-                "duplicate_subscription",
-                "duplicate subscription id",
-                format!("subscription id '{id}' is already in use on this connection"),
-                receipt,
-            ));
-        }
-        let limit = self.ctx.limits.max_subscriptions;
-        if self.subs.len() >= limit {
-            return self.fail(Failure::new(
-                "too_many_subscriptions",
-                "too many subscriptions",
-                format!("a connection may hold at most {limit} subscriptions (max-subscriptions)"),
-                receipt,
-            ));
-        }
-        let (user, session, key) = (&self.identity.user, self.handle.id, &self.handle.key);
-        match self
-            .ctx
-            .service
-            .subscribe(user, session, key, room, &id)
-            .await
-        {
-            Ok(()) => {
-                self.subs.insert(id, room);
-                self.receipt_only(receipt);
-            }
-            Err(e) => {
-                let context = format!("SUBSCRIBE to {}", Destination::RoomMessages(room));
-                self.fail(Failure::chat(&context, &e, receipt));
-            }
-        }
-    }
-
-    async fn on_commit(&mut self, transaction: &str, receipt: Option<String>) {
-        let sends = match self.transactions.commit(transaction, receipt.clone()) {
-            Ok(sends) => sends,
-            Err(f) => return self.fail(f),
-        };
-        let context = format!("COMMIT of transaction '{transaction}'");
-        let mut pending = Vec::with_capacity(sends.len());
-        for cmd in sends {
-            match self.ctx.service.submit(cmd).await {
-                Ok(p) => pending.push(p),
-                Err(e) => {
-                    // Those already queued still commit; the session reports the failure.
-                    self.accept(Box::pin(finish_sends(pending, context.clone(), None)));
-                    return self.fail(Failure::chat(&context, &e, receipt));
-                }
-            }
-        }
-        self.accept(Box::pin(finish_sends(pending, context, receipt)));
-    }
-}
-
-/// Waits for queued sends (in order) and turns their outcome into a receipt or a failure.
-async fn finish_sends(pending: Vec<PendingSend>, context: String, receipt: Option<String>) -> Done {
-    for p in pending {
-        if let Err(e) = p.await {
-            return Done::Failed(Failure::chat(&context, &e, receipt));
-        }
-    }
-    Done::Ok(receipt)
 }
