@@ -22,7 +22,7 @@ use async_trait::async_trait;
 use chat_core::envelope;
 use chat_core::ports::{Bus, BusError, EventSink};
 use chat_core::sequencer::Sequencer;
-use chat_core::RoomEvent;
+use chat_core::{Millis, RoomEvent};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::{ClientContext, DefaultClientContext};
 use rdkafka::config::ClientConfig;
@@ -136,6 +136,12 @@ impl ProducerContext for Watch {
     type DeliveryOpaque = ();
 
     fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        if let Ok(m) = result {
+            if let Some(produced) = m.timestamp().to_millis() {
+                let lag = Millis::now().0.saturating_sub(produced).max(0);
+                metrics::histogram!(PUBLISH_LAG_SECONDS).record(lag as f64 / 1000.0);
+            }
+        }
         if let Err((e, _)) = result {
             // Stored already, so not lost: the other nodes read it from storage when they
             // notice the gap or resync.
@@ -144,6 +150,11 @@ impl ProducerContext for Watch {
         }
     }
 }
+
+/// Histogram: seconds from produce to the broker's acknowledgement.
+pub const PUBLISH_LAG_SECONDS: &str = "reuse_chat_kafka_publish_lag_seconds";
+/// Histogram: seconds from a message's commit (on another node) to its consumption here.
+pub const CONSUME_LAG_SECONDS: &str = "reuse_chat_kafka_consume_lag_seconds";
 
 /// Events waiting in the producer while the broker is away; beyond this, publishing fails
 /// (the message is stored all the same, and other nodes fill the gap from storage).
@@ -334,6 +345,7 @@ async fn consume(
     let mut check = tokio::time::interval(Duration::from_secs(1));
     check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut second_resync: Option<tokio::time::Instant> = None;
+    let consume_lag = metrics::histogram!(CONSUME_LAG_SECONDS);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -342,7 +354,13 @@ async fn consume(
                     let Some(payload) = m.payload() else { continue };
                     match envelope::decode(payload) {
                         Ok((from, _)) if from == node => {}
-                        Ok((_, event)) => sink.deliver(&event),
+                        Ok((_, event)) => {
+                            if let RoomEvent::Message(s) | RoomEvent::MemberLeft(s) = &event {
+                                let lag = Millis::now().0.saturating_sub(s.message.created_at.0);
+                                consume_lag.record(lag.max(0) as f64 / 1000.0);
+                            }
+                            sink.deliver(&event)
+                        }
                         Err(e) => tracing::warn!(error = %e, offset = m.offset(), "kafka: skipping a bad event"),
                     }
                 }

@@ -4,10 +4,20 @@
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 
 use crate::error::ChatError;
 use crate::model::{AppendOutcome, ChatMessage, Millis, NewMessage, RoomEvent};
 use crate::ports::{Bus, ChatStore};
+
+/// Counter: chat messages stored (duplicates excluded).
+pub const MESSAGES_STORED: &str = "reuse_chat_messages_stored_total";
+/// Histogram: messages per group commit.
+pub const COMMIT_BATCH_SIZE: &str = "reuse_chat_commit_batch_size";
+/// Histogram: seconds to store one batch.
+pub const COMMIT_SECONDS: &str = "reuse_chat_commit_seconds";
+/// Histogram: seconds to hand one stored message to the bus.
+pub const PUBLISH_SECONDS: &str = "reuse_chat_bus_publish_seconds";
 
 /// What a committed send resolved to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,6 +75,11 @@ async fn run(
 ) {
     let mut batch: Vec<CommitRequest> = Vec::with_capacity(max_batch);
     let mut messages: Vec<NewMessage> = Vec::with_capacity(max_batch);
+    // Registered once: recording then costs an atomic operation per batch or message.
+    let stored_total = metrics::counter!(MESSAGES_STORED);
+    let batch_size = metrics::histogram!(COMMIT_BATCH_SIZE);
+    let commit_seconds = metrics::histogram!(COMMIT_SECONDS);
+    let publish_seconds = metrics::histogram!(PUBLISH_SECONDS);
     while rx.recv_many(&mut batch, max_batch).await > 0 {
         // Senders that gave up (closed connection) still get their message stored: it may
         // have been seen by nobody, but dropping it would make a retry with the same
@@ -75,13 +90,21 @@ async fn run(
             created_at: now,
             ..r.message.clone()
         }));
-        match store.append(&messages).await {
+        let started = Instant::now();
+        let appended = store.append(&messages).await;
+        commit_seconds.record(started.elapsed().as_secs_f64());
+        batch_size.record(messages.len() as f64);
+        match appended {
             Ok(outcomes) if outcomes.len() == batch.len() => {
                 for (req, outcome) in batch.drain(..).zip(outcomes) {
                     let result = match outcome {
                         AppendOutcome::Stored(s) => {
+                            stored_total.increment(1);
                             let m = s.message.clone();
-                            if let Err(e) = bus.publish(RoomEvent::Message(s)).await {
+                            let publishing = Instant::now();
+                            let published = bus.publish(RoomEvent::Message(s)).await;
+                            publish_seconds.record(publishing.elapsed().as_secs_f64());
+                            if let Err(e) = published {
                                 // Stored is stored: the receipt stands, and subscribers that
                                 // missed the live copy find it in history.
                                 tracing::warn!(error = %e, id = m.id, "publish failed");

@@ -51,6 +51,9 @@ pub trait ChatStore: Send + Sync + 'static {
     /// Stores an inquiry for the mailer; returns its id.
     async fn save_inquiry(&self, inquiry: &NewInquiry) -> Result<i64, StoreError>;
 
+    /// How many stored inquiries are not mailed yet: the outbox's depth, for operators.
+    async fn unsent_inquiries(&self) -> Result<u64, StoreError>;
+
     /// Checks that the database answers (for `/ready`).
     async fn ping(&self) -> Result<(), StoreError>;
 }

@@ -484,6 +484,9 @@ mod tests {
         async fn save_inquiry(&self, _: &NewInquiry) -> Result<i64, StoreError> {
             unimplemented!("not used by the sequencer")
         }
+        async fn unsent_inquiries(&self) -> Result<u64, StoreError> {
+            unimplemented!("not used by the sequencer")
+        }
         async fn ping(&self) -> Result<(), StoreError> {
             Ok(())
         }

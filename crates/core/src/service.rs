@@ -513,6 +513,14 @@ impl ChatService {
         Ok(id)
     }
 
+    /// How many inquiries wait to be mailed (for operators' metrics).
+    pub async fn outbox_depth(&self) -> Result<u64, ChatError> {
+        self.store
+            .unsent_inquiries()
+            .await
+            .map_err(|e| e.into_chat_error("outbox_depth", None))
+    }
+
     /// Each configured backend and whether it answers, for `/ready`.
     pub async fn readiness(&self) -> Vec<(&'static str, Result<(), String>)> {
         let store = self.store.ping().await.map_err(|e| e.to_string());

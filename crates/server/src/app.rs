@@ -124,6 +124,8 @@ pub async fn open_store(settings: &Settings) -> Result<SqlStore, AppError> {
 impl App {
     /// Builds every part and binds the listen address (port 0 picks a free port).
     pub async fn build(settings: Settings) -> Result<App, AppError> {
+        // First, so that every counter registered below reports to it.
+        let metrics = crate::telemetry::install();
         let store = Arc::new(open_store(&settings).await?);
         let hub = Arc::new(Hub::new());
         // Unique in the cluster: it prefixes session keys and names this node in presence
@@ -211,6 +213,7 @@ impl App {
             max_ws_message: settings.max_frame_bytes * 2,
             max_sessions: settings.max_sessions,
             mail: mail_health.clone(),
+            metrics,
         };
         let listener =
             TcpListener::bind(settings.listen)

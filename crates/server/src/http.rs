@@ -20,6 +20,7 @@ use tokio_util::task::TaskTracker;
 use crate::auth::{bearer, AuthError, Authenticator};
 use crate::stomp::context::WsContext;
 use crate::stomp::session;
+use crate::telemetry;
 use crate::websocket;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
@@ -40,6 +41,8 @@ pub struct AppState {
     pub max_sessions: usize,
     /// The inquiry mailer's latest status, when `--smtp` is set (for `/ready`).
     pub mail: Option<chat_mail::MailHealth>,
+    /// Renders `/metrics` (`None` if another Prometheus recorder owns the process).
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 /// Every way a REST call can fail, mapped to a status and `{"error","message"}` in one place.
@@ -222,9 +225,11 @@ pub fn router(state: AppState, max_body: usize) -> Router {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/ws-stomp", get(ws_stomp))
+        .route("/metrics", get(metrics_page))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(telemetry::track_http))
         .with_state(state)
 }
 
@@ -332,6 +337,28 @@ async fn inquiry(
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({"id": id, "status": "queued"})),
+    )
+        .into_response())
+}
+
+/// Prometheus text exposition of this node's metrics.
+async fn metrics_page(State(st): State<AppState>) -> Result<Response, ApiError> {
+    let Some(handle) = &st.metrics else {
+        return Err(ApiError::Unavailable(
+            "metrics are not recorded by this process".into(),
+        ));
+    };
+    // Read at scrape time: it is a database count, not something worth updating per send.
+    match st.service.outbox_depth().await {
+        Ok(n) => metrics::gauge!(telemetry::OUTBOX_DEPTH).set(n as f64),
+        Err(e) => tracing::debug!(error = %e, "outbox depth unavailable for /metrics"),
+    }
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        handle.render(),
     )
         .into_response())
 }

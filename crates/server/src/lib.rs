@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod http;
 pub mod stomp;
+pub mod telemetry;
 pub mod websocket;
 
 pub use app::App;

@@ -596,6 +596,16 @@ impl ChatStore for SqlStore {
         inquiries::save(self, inquiry).await
     }
 
+    async fn unsent_inquiries(&self) -> Result<u64, StoreError> {
+        on_pool!(self, read, |pool| {
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inquiries WHERE sent_at IS NULL")
+                .fetch_one(pool)
+                .await
+                .map_err(classify)?;
+            Ok(n.max(0) as u64)
+        })
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         on_pool!(self, read, |pool| {
             sqlx::query("SELECT 1")

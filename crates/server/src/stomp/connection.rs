@@ -14,6 +14,7 @@ use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 
 use super::failure::Failure;
 use super::hub::to_text;
+use crate::telemetry::FRAMES_OUT_BY_COMMAND;
 
 /// Close code for a WebSocket message larger than the server accepts (RFC 6455 §7.4.1).
 pub const CLOSE_TOO_BIG: u16 = 1009;
@@ -214,6 +215,7 @@ where
 
     /// Encodes and writes one frame.
     pub async fn write_frame(&mut self, frame: &Frame) -> Result<(), WriteError> {
+        FRAMES_OUT_BY_COMMAND.count(frame.command);
         let text = to_text(encode_to_bytes(frame, self.version));
         self.write(Message::Text(text)).await
     }

@@ -14,6 +14,11 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::destination::room_messages;
 
+/// Counter: frames queued to sessions by the fan-out.
+pub const DELIVERIES: &str = "reuse_chat_fanout_deliveries_total";
+/// Counter: sessions closed because their outbound queue was full.
+pub const SLOW_CONSUMER_CLOSES: &str = "reuse_chat_slow_consumer_closes_total";
+
 /// What a session's writer receives from the rest of the node.
 #[derive(Debug, Clone)]
 pub enum Outbound {
@@ -88,6 +93,9 @@ impl SessionHandle {
         let mut r = self.close_reason.lock().unwrap_or_else(|e| e.into_inner());
         if r.is_none() {
             *r = Some(reason);
+            match reason {
+                CloseReason::SlowConsumer => metrics::counter!(SLOW_CONSUMER_CLOSES).increment(1),
+            }
             self.closing.notify_one();
         }
     }
@@ -123,12 +131,24 @@ pub struct HubStats {
 }
 
 /// The live sessions of this node and their subscriptions, by room.
-#[derive(Default)]
 pub struct Hub {
     rooms: RwLock<HashMap<RoomId, Vec<Subscriber>>>,
     sessions: RwLock<HashMap<u64, Arc<SessionHandle>>>,
     /// Delivery counters.
     pub stats: HubStats,
+    /// The Prometheus side of `stats.delivered`, registered once.
+    deliveries: metrics::Counter,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub {
+            rooms: RwLock::default(),
+            sessions: RwLock::default(),
+            stats: HubStats::default(),
+            deliveries: metrics::counter!(DELIVERIES),
+        }
+    }
 }
 
 impl Hub {
@@ -237,8 +257,11 @@ impl Hub {
                 }
             };
             sub.session.offer(Outbound::Frame(frame));
-            self.stats.delivered.fetch_add(1, Ordering::Relaxed);
         }
+        self.stats
+            .delivered
+            .fetch_add(subs.len() as u64, Ordering::Relaxed);
+        self.deliveries.increment(subs.len() as u64);
     }
 
     fn revoke(&self, room: &RoomId, only_user: Option<&UserId>) {

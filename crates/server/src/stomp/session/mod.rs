@@ -29,6 +29,7 @@ use super::handshake::{handshake, Handshake, Heartbeat};
 use super::hub::{CloseReason, Outbound, SessionHandle};
 use super::transactions::Transactions;
 use crate::auth::{unix_now, Identity};
+use crate::telemetry::{FRAMES_IN_BY_COMMAND, FRAMES_OUT_BY_COMMAND};
 
 mod handlers;
 #[cfg(test)]
@@ -115,7 +116,10 @@ where
             return say_goodbye(conn, &ctx, Ending::Error(f), None).await;
         }
         Ok(Err(e)) => return say_goodbye(conn, &ctx, reading_ended(e), None).await,
-        Ok(Ok(frame)) => frame,
+        Ok(Ok(frame)) => {
+            FRAMES_IN_BY_COMMAND.count(frame.command);
+            frame
+        }
     };
     let Handshake {
         identity,
@@ -395,7 +399,10 @@ impl Session {
         E: TransportError,
     {
         match out {
-            Outbound::Frame(text) => conn.feed(Message::Text(text)).await,
+            Outbound::Frame(text) => {
+                FRAMES_OUT_BY_COMMAND.count(Command::Message);
+                conn.feed(Message::Text(text)).await
+            }
             Outbound::Revoked(room) => {
                 self.revoked(room).await;
                 Ok(())
@@ -460,10 +467,13 @@ impl Session {
     {
         while self.ending.is_none() && !self.halted {
             match conn.decode() {
-                Ok(Some(frame)) => match ClientCommand::from_frame(frame, self.handle.version) {
-                    Ok(command) => self.execute(command).await,
-                    Err(f) => self.fail(f),
-                },
+                Ok(Some(frame)) => {
+                    FRAMES_IN_BY_COMMAND.count(frame.command);
+                    match ClientCommand::from_frame(frame, self.handle.version) {
+                        Ok(command) => self.execute(command).await,
+                        Err(f) => self.fail(f),
+                    }
+                }
                 Ok(None) => break,
                 Err(e) => self.end(reading_ended(e)),
             }
