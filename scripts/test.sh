@@ -19,6 +19,10 @@ python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet aiosm
 
 command -v node >/dev/null || { echo "error: Node.js is required for the @stomp/stompjs end-to-end test" >&2; exit 1; }
 
+echo "== cargo fmt --check, cargo clippy (warnings are errors)"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
 echo "== cargo build"
 cargo build --workspace --all-targets --locked
 

@@ -16,6 +16,7 @@
 //! The key layout and the scripts are in the `scripts` module.
 
 mod scripts;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 use std::collections::{BTreeSet, HashMap, HashSet};

@@ -10,7 +10,7 @@ mod common;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,13 +19,6 @@ use chat_store::Backend;
 use common::*;
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 fn tansu_binary() -> PathBuf {
     if let Ok(p) = std::env::var("REUSE_CHAT_TANSU") {
@@ -131,12 +124,13 @@ impl Node {
     async fn start(cluster: &Cluster, name: &str) -> Node {
         let port = free_port();
         let log = cluster.dir.path().join(format!("{name}.log"));
-        let file = std::fs::File::create(&log).expect("node log");
-        let child = Command::new(env!("CARGO_BIN_EXE_reuse-chat"))
-            .args([
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
+        let bus = format!(
+            "kafka://127.0.0.1:{}?topic={}&partitions=4",
+            cluster.broker_port, cluster.topic
+        );
+        let child = spawn_node(
+            port,
+            &[
                 "--database",
                 cluster.storage.db.url(),
                 "--presence",
@@ -144,19 +138,13 @@ impl Node {
                 "--presence-prefix",
                 &cluster.prefix,
                 "--bus",
-                &format!(
-                    "kafka://127.0.0.1:{}?topic={}&partitions=4",
-                    cluster.broker_port, cluster.topic
-                ),
+                &bus,
                 "--heartbeat-ms",
                 "0",
-            ])
-            .env("REUSE_CHAT_LOG", "info,librdkafka=warn")
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().expect("log"))
-            .stderr(file)
-            .spawn()
-            .expect("reuse-chat starts");
+            ],
+            &[("REUSE_CHAT_LOG", "info,librdkafka=warn")],
+            Some(&log),
+        );
         let node = Node {
             port,
             child: Some(child),
@@ -167,22 +155,7 @@ impl Node {
     }
 
     async fn wait_ready(&self) {
-        let client = reqwest::Client::new();
-        for _ in 0..400 {
-            let r = client
-                .get(format!("http://127.0.0.1:{}/ready", self.port))
-                .send()
-                .await;
-            if r.is_ok_and(|r| r.status() == 200) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!(
-            "node on port {} not ready; its log:\n{}",
-            self.port,
-            std::fs::read_to_string(&self.log).unwrap_or_default()
-        );
+        wait_ready(self.port, Some(&self.log)).await;
     }
 
     fn api(&self, user: &str) -> Api {

@@ -41,13 +41,6 @@ fn require_aiosmtpd() {
     );
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 /// A real SMTP server on a fixed port that can be stopped and started again; every message it
 /// accepted stays in one directory across its runs.
 struct SmtpSink {

@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use chat_presence_redis::testing::TestPrefix;
@@ -213,29 +213,26 @@ impl Drop for Node {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 #[tokio::test]
 async fn a_node_killed_with_sigkill_leaves_presence_within_30_seconds() {
     let keys = test_prefix();
     let storage = Storage::fresh().await;
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_reuse-chat"))
-        .args(["serve", "--listen", &listen, "--log", "warn"])
-        .arg("--data-dir")
-        .arg(storage.dir.path())
-        .args(["--database", storage.db.url()])
-        .args(["--presence", keys.url(), "--presence-prefix", keys.prefix()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the binary starts");
+    let data_dir = storage.dir.path().display().to_string();
+    let args = [
+        "--log",
+        "warn",
+        "--data-dir",
+        &data_dir,
+        "--database",
+        storage.db.url(),
+        "--presence",
+        keys.url(),
+        "--presence-prefix",
+        keys.prefix(),
+    ];
+    let child = spawn_node(port, &args, &[], None);
     let mut node_a = Node(child);
     let started = Instant::now();
     while std::net::TcpStream::connect(&listen).is_err() {

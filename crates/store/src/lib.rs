@@ -13,6 +13,7 @@ mod error;
 pub mod inquiries;
 mod rows;
 mod sql;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 use std::str::FromStr;

@@ -611,3 +611,62 @@ impl Drop for CuttableProxy {
         self.task.abort();
     }
 }
+
+/// A TCP port that was free on 127.0.0.1 a moment ago, for a server started as a process.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Starts the `reuse-chat` binary as `reuse-chat serve --listen 127.0.0.1:{port} {args}`,
+/// its output to `log` (discarded when `None`): a node that a test can kill with SIGKILL.
+pub fn spawn_node(
+    port: u16,
+    args: &[&str],
+    env: &[(&str, &str)],
+    log: Option<&std::path::Path>,
+) -> std::process::Child {
+    use std::process::Stdio;
+    let (out, err) = match log {
+        Some(path) => {
+            let file = std::fs::File::create(path).expect("node log");
+            (
+                Stdio::from(file.try_clone().expect("node log")),
+                Stdio::from(file),
+            )
+        }
+        None => (Stdio::null(), Stdio::null()),
+    };
+    std::process::Command::new(env!("CARGO_BIN_EXE_reuse-chat"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .expect("reuse-chat starts")
+}
+
+/// Waits until the node on `port` answers `/ready` with 200 (at most 20 s), failing with its
+/// log (if it has one) otherwise.
+pub async fn wait_ready(port: u16, log: Option<&std::path::Path>) {
+    let client = reqwest::Client::new();
+    for _ in 0..400 {
+        let r = client
+            .get(format!("http://127.0.0.1:{port}/ready"))
+            .send()
+            .await;
+        if r.is_ok_and(|r| r.status() == 200) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "node on port {port} not ready; its log:\n{}",
+        log.map(|l| std::fs::read_to_string(l).unwrap_or_default())
+            .unwrap_or_default()
+    );
+}
