@@ -22,6 +22,7 @@ use tokio_util::task::TaskTracker;
 use crate::auth::Authenticator;
 use crate::config::{BusSetting, PresenceSetting, Settings};
 use crate::http::{router, AppState};
+use crate::serve::{serve, ConnLimits};
 use crate::stomp::hub::Hub;
 use crate::stomp::session::{SessionLimits, WsContext};
 
@@ -60,6 +61,7 @@ pub enum AppError {
 pub struct App {
     listener: TcpListener,
     router: axum::Router,
+    conn_limits: ConnLimits,
     shutdown: CancellationToken,
     tracker: TaskTracker,
     committer: JoinHandle<()>,
@@ -231,6 +233,11 @@ impl App {
         Ok(App {
             listener,
             router: router(state, 64 * 1024),
+            conn_limits: ConnLimits {
+                header_timeout: settings.header_timeout,
+                max_per_address: settings.max_connections_per_ip,
+                max_total: settings.max_connections,
+            },
             shutdown,
             tracker,
             committer,
@@ -266,6 +273,7 @@ impl App {
         let App {
             listener,
             router,
+            conn_limits,
             shutdown,
             tracker,
             committer,
@@ -278,9 +286,7 @@ impl App {
             bus_task,
         } = self;
         tracing::info!(addr = ?listener.local_addr().ok(), "serving");
-        let result = axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .await;
+        serve(listener, router, conn_limits, shutdown.clone()).await;
         shutdown.cancel();
         tracker.close();
         if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait())
@@ -317,6 +323,6 @@ impl App {
         }
         store.close().await;
         tracing::info!("stopped");
-        result.map_err(AppError::Serve)
+        Ok(())
     }
 }

@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use axum::extract::rejection::BytesRejection;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
@@ -20,6 +21,13 @@ use tokio_util::task::TaskTracker;
 
 use crate::auth::{bearer, AuthError, Authenticator};
 use crate::stomp::session::{self, WsContext};
+
+/// The longest request target (path and query) taken; a longer one is `414 uri_too_long`.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
+/// The most bytes of request header fields (names, values and their separators) taken; more is
+/// `431 headers_too_large`.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -51,6 +59,10 @@ pub enum ApiError {
     BadRequest(&'static str, String),
     /// A body over the limit.
     TooLarge(String),
+    /// A request target over [`MAX_URI_BYTES`].
+    UriTooLong,
+    /// Request header fields over [`MAX_HEADER_BYTES`].
+    HeadersTooLarge,
     /// No such route.
     NotFound,
     /// Route exists, method does not.
@@ -84,6 +96,16 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(e) => (StatusCode::UNAUTHORIZED, "unauthorized", e.to_string()),
             ApiError::BadRequest(code, m) => (StatusCode::BAD_REQUEST, code, m),
             ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", m),
+            ApiError::UriTooLong => (
+                StatusCode::URI_TOO_LONG,
+                "uri_too_long",
+                format!("the request target is over {MAX_URI_BYTES} bytes"),
+            ),
+            ApiError::HeadersTooLarge => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "headers_too_large",
+                format!("the request headers are over {MAX_HEADER_BYTES} bytes or 100 fields"),
+            ),
             ApiError::NotFound => (
                 StatusCode::NOT_FOUND,
                 "not_found",
@@ -207,6 +229,33 @@ fn body_error(e: BytesRejection) -> ApiError {
     }
 }
 
+/// Refuses, before any handler runs or any body is read, a request whose target, header fields
+/// or declared body length (`Content-Length`) is over its limit.
+async fn request_limits(State(max_body): State<usize>, req: Request, next: Next) -> Response {
+    let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if target > MAX_URI_BYTES {
+        return ApiError::UriTooLong.into_response();
+    }
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        return ApiError::HeadersTooLarge.into_response();
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max_body as u64) {
+        return ApiError::TooLarge(format!("the request body is over {max_body} bytes"))
+            .into_response();
+    }
+    next.run(req).await
+}
+
 /// Builds the router.
 pub fn router(state: AppState, max_body: usize) -> Router {
     Router::new()
@@ -223,6 +272,10 @@ pub fn router(state: AppState, max_body: usize) -> Router {
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn_with_state(
+            max_body,
+            request_limits,
+        ))
         .with_state(state)
 }
 

@@ -5,6 +5,7 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod http;
+pub mod serve;
 pub mod stomp;
 
 pub use app::App;

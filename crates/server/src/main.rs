@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use reuse_chat::config::{Cli, Command, Settings};
+use reuse_chat::config::{Cli, Command, LogFormat, Settings};
 use reuse_chat::App;
 
 fn main() -> ExitCode {
@@ -19,9 +19,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(&settings.log))
-        .init();
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&settings.log));
+    match settings.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
