@@ -205,13 +205,10 @@ impl App {
             max_sessions: settings.max_sessions,
             mail: mail_health.clone(),
         };
-        let listener =
-            TcpListener::bind(settings.listen)
-                .await
-                .map_err(|source| AppError::Bind {
-                    addr: settings.listen,
-                    source,
-                })?;
+        let listener = crate::serve::bind(settings.listen).map_err(|source| AppError::Bind {
+            addr: settings.listen,
+            source,
+        })?;
         let mail = match (&settings.mail, mail_health) {
             (Some(config), Some(health)) => {
                 let task = chat_mail::spawn(
