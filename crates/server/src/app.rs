@@ -229,7 +229,7 @@ impl App {
         };
         Ok(App {
             listener,
-            router: router(state, 64 * 1024),
+            router: router(state, crate::http::MAX_BODY_BYTES),
             conn_limits: ConnLimits {
                 header_timeout: settings.header_timeout,
                 max_per_address: settings.max_connections_per_ip,
