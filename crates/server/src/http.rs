@@ -238,30 +238,35 @@ fn body_error(e: BytesRejection) -> ApiError {
 }
 
 /// Refuses, before any handler runs or any body is read, a request whose target, header fields
-/// or declared body length (`Content-Length`) is over its limit.
+/// or declared body length (`Content-Length`) is over its limit, and closes the connection
+/// after the answer (the unread body makes the rest of the stream meaningless).
 async fn request_limits(State(max_body): State<usize>, req: Request, next: Next) -> Response {
     let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
-    if target > MAX_URI_BYTES {
-        return ApiError::UriTooLong.into_response();
-    }
     let header_bytes: usize = req
         .headers()
         .iter()
         .map(|(name, value)| name.as_str().len() + value.len() + 4)
         .sum();
-    if header_bytes > MAX_HEADER_BYTES {
-        return ApiError::HeadersTooLarge.into_response();
-    }
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max_body as u64) {
-        return ApiError::TooLarge(format!("the request body is over {max_body} bytes"))
-            .into_response();
-    }
-    next.run(req).await
+    let refusal = if target > MAX_URI_BYTES {
+        ApiError::UriTooLong
+    } else if header_bytes > MAX_HEADER_BYTES {
+        ApiError::HeadersTooLarge
+    } else if declared.is_some_and(|n| n > max_body as u64) {
+        ApiError::TooLarge(format!("the request body is over {max_body} bytes"))
+    } else {
+        return next.run(req).await;
+    };
+    let mut response = refusal.into_response();
+    response.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
+    response
 }
 
 /// This API's OpenAPI 3.1 document.

@@ -75,6 +75,22 @@ async fn a_declared_body_over_the_limit_is_413_at_once() {
         started.elapsed() < Duration::from_secs(3),
         "answered at once"
     );
+    // Also without a body at all, and a Content-Length that is no number is invalid HTTP.
+    let (st, body, closed) = exchange(
+        s.port,
+        b"POST /inquiry HTTP/1.1\r\nhost: x\r\ncontent-length: 65537\r\n\r\n",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_error(st, &body, 413, "too_large");
+    assert!(closed, "the connection is closed after the answer");
+    let (st, body, _) = exchange(
+        s.port,
+        b"POST /inquiry HTTP/1.1\r\nhost: x\r\ncontent-length: lots\r\n\r\n",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_error(st, &body, 400, "invalid_request");
 }
 
 #[tokio::test]
@@ -99,6 +115,11 @@ async fn long_targets_and_large_heads_get_json_errors() {
         let (st, body, _) = exchange(s.port, req.as_bytes(), wait).await;
         assert_error(st, &body, 431, "headers_too_large");
     }
+    // The router's own refusals close the connection too.
+    let req = format!("GET /{} HTTP/1.1\r\nhost: x\r\n\r\n", "a".repeat(9_000));
+    let (st, _, closed) = exchange(s.port, req.as_bytes(), wait).await;
+    assert_eq!(st, 414);
+    assert!(closed, "closed after the 414");
     // More header fields than hyper takes.
     let many: String = (0..150).map(|i| format!("x-h{i}: v\r\n")).collect();
     let req = format!("GET /health HTTP/1.1\r\nhost: x\r\n{many}\r\n");
