@@ -49,7 +49,7 @@ for wait_ms in $FETCH_WAITS; do
       --database "mysql://root@127.0.0.1:3306/$db" \
       --presence redis://127.0.0.1:6379 --presence-prefix "$db" \
       --bus "kafka://127.0.0.1:19092?topic=$db&fetch-wait-ms=$wait_ms" \
-      --log warn >"$work/node-$port.log" 2>&1 &
+      --max-connections-per-ip 0 --log warn >"$work/node-$port.log" 2>&1 &
     pids+=($!)
   done
   wait_ready 18071

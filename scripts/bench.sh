@@ -86,7 +86,9 @@ wait_http() {
 
 # Starts reuse-chat on $1 (database URL, empty for SQLite); sets RC_PID.
 start_reuse_chat() {
-  local db=$1 args=(serve --listen 127.0.0.1:18070 --data-dir "$WORK/data-$RANDOM" --log warn)
+  # Every simulated client connects from loopback: no per-address cap.
+  local db=$1 args=(serve --listen 127.0.0.1:18070 --data-dir "$WORK/data-$RANDOM" --log warn
+    --max-connections-per-ip 0)
   [ -n "$db" ] && args+=(--database "$db")
   "$BIN/reuse-chat" "${args[@]}" &
   RC_PID=$!

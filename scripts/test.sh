@@ -17,6 +17,13 @@ python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet aiosm
   exit 1
 }
 
+# The API fuzzing step runs schemathesis (4.x: its CLI changed in 4.0), from PyPI.
+schemathesis --version 2>/dev/null | grep -q 'version 4\.' \
+  || python3 -m pip install --quiet 'schemathesis>=4.32,<5' || {
+  echo "error: the API fuzzing step needs schemathesis 4 (python3 -m pip install 'schemathesis>=4.32,<5'), which could not be installed" >&2
+  exit 1
+}
+
 command -v node >/dev/null || { echo "error: Node.js is required for the @stomp/stompjs end-to-end test" >&2; exit 1; }
 
 echo "== cargo fmt --check, cargo clippy (warnings are errors)"
@@ -34,6 +41,9 @@ for backend in mysql postgres; do
   echo "== integration suite on $backend"
   REUSE_CHAT_TEST_BACKEND=$backend cargo test -p reuse-chat --locked --test rest --test stomp --test jwt --test mail
 done
+
+echo "== schemathesis: every REST route against the server's own /openapi.json"
+scripts/schemathesis.sh target/debug/reuse-chat
 
 echo "== end-to-end with @stomp/stompjs"
 (

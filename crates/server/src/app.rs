@@ -23,6 +23,7 @@ use tokio_util::task::TaskTracker;
 use crate::auth::Authenticator;
 use crate::config::{BusSetting, PresenceSetting, Settings};
 use crate::http::{router, AppState};
+use crate::serve::{serve, ConnLimits};
 use crate::stomp::context::{SessionLimits, WsContext};
 use crate::stomp::hub::Hub;
 
@@ -61,6 +62,7 @@ pub enum AppError {
 pub struct App {
     listener: TcpListener,
     router: axum::Router,
+    conn_limits: ConnLimits,
     shutdown: CancellationToken,
     tracker: TaskTracker,
     committer: JoinHandle<()>,
@@ -215,13 +217,10 @@ impl App {
             mail: mail_health.clone(),
             metrics,
         };
-        let listener =
-            TcpListener::bind(settings.listen)
-                .await
-                .map_err(|source| AppError::Bind {
-                    addr: settings.listen,
-                    source,
-                })?;
+        let listener = crate::serve::bind(settings.listen).map_err(|source| AppError::Bind {
+            addr: settings.listen,
+            source,
+        })?;
         let mail = match (&settings.mail, mail_health) {
             (Some(config), Some(health)) => {
                 let task = chat_mail::spawn(
@@ -242,7 +241,12 @@ impl App {
         };
         Ok(App {
             listener,
-            router: router(state, 64 * 1024),
+            router: router(state, crate::http::MAX_BODY_BYTES),
+            conn_limits: ConnLimits {
+                header_timeout: settings.header_timeout,
+                max_per_address: settings.max_connections_per_ip,
+                max_total: settings.max_connections,
+            },
             shutdown,
             tracker,
             committer,
@@ -278,6 +282,7 @@ impl App {
         let App {
             listener,
             router,
+            conn_limits,
             shutdown,
             tracker,
             committer,
@@ -290,9 +295,7 @@ impl App {
             bus_task,
         } = self;
         tracing::info!(addr = ?listener.local_addr().ok(), "serving");
-        let result = axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .await;
+        serve(listener, router, conn_limits, shutdown.clone()).await;
         shutdown.cancel();
         tracker.close();
         if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait())
@@ -329,6 +332,6 @@ impl App {
         }
         store.close().await;
         tracing::info!("stopped");
-        result.map_err(AppError::Serve)
+        Ok(())
     }
 }

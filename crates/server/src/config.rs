@@ -107,9 +107,24 @@ pub struct RawSettings {
     /// Time allowed for one write to a client before it is dropped, in ms [default: 10000].
     #[arg(long, env = "REUSE_CHAT_WRITE_TIMEOUT_MS")]
     pub write_timeout_ms: Option<u64>,
+    /// Most open connections from one client address, WebSocket sessions included; 0 is no
+    /// cap (behind a gateway every client has its address) [default: 256].
+    #[arg(long, env = "REUSE_CHAT_MAX_CONNECTIONS_PER_IP")]
+    pub max_connections_per_ip: Option<usize>,
+    /// Most open connections in all; when reached, the connection idle longest is closed for a
+    /// new one [default: the open-descriptor limit less a tenth].
+    #[arg(long, env = "REUSE_CHAT_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Time allowed for a request head, from the connection's start or the end of the
+    /// previous response (so also the idle keep-alive time), in ms [default: 5000].
+    #[arg(long, env = "REUSE_CHAT_HEADER_TIMEOUT_MS")]
+    pub header_timeout_ms: Option<u64>,
     /// Log filter in `RUST_LOG` syntax [default: info].
     #[arg(long, env = "REUSE_CHAT_LOG")]
     pub log: Option<String>,
+    /// Log line format: `text` or `json` (one JSON object a line) [default: text].
+    #[arg(long, env = "REUSE_CHAT_LOG_FORMAT")]
+    pub log_format: Option<String>,
 }
 
 /// A setting that cannot be used; the message names it so the operator knows what to fix.
@@ -261,8 +276,26 @@ pub struct Settings {
     pub max_sessions: usize,
     /// Time allowed for one write to a client.
     pub write_timeout: Duration,
+    /// Most open connections from one client address (0: no cap).
+    pub max_connections_per_ip: usize,
+    /// Most open connections in all (`None`: from the descriptor limit).
+    pub max_connections: Option<usize>,
+    /// Time allowed for a request head, and the idle keep-alive time.
+    pub header_timeout: Duration,
     /// Log filter.
     pub log: String,
+    /// Log line format.
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable text.
+    #[default]
+    Text,
+    /// One JSON object a line.
+    Json,
 }
 
 impl Settings {
@@ -417,6 +450,25 @@ impl Settings {
         let presence = presence_setting(raw.presence, raw.presence_prefix)?;
         let bus = bus_setting(raw.bus)?;
         let mail = mail_setting(raw.smtp, raw.inquiry_to, raw.inquiry_from)?;
+        let max_connections_per_ip = raw.max_connections_per_ip.unwrap_or(256);
+        let max_connections = raw.max_connections;
+        if max_connections == Some(0) {
+            return Err(bad("--max-connections", "must be at least 1"));
+        }
+        let header_timeout = Duration::from_millis(raw.header_timeout_ms.unwrap_or(5_000));
+        if !(Duration::from_millis(100)..=Duration::from_secs(600)).contains(&header_timeout) {
+            return Err(bad("--header-timeout-ms", "must be between 100 and 600000"));
+        }
+        let log_format = match raw.log_format.as_deref().unwrap_or("text") {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(bad(
+                    "--log-format",
+                    format!("'{other}' is not one of: text, json"),
+                ))
+            }
+        };
         let log = raw.log.unwrap_or_else(|| "info".to_owned());
         if tracing_subscriber::EnvFilter::try_new(&log).is_err() {
             return Err(bad("--log", format!("'{log}' is not a valid log filter")));
@@ -438,7 +490,11 @@ impl Settings {
             outbound_queue,
             max_sessions,
             write_timeout,
+            max_connections_per_ip,
+            max_connections,
+            header_timeout,
             log,
+            log_format,
         })
     }
 }
@@ -469,7 +525,11 @@ impl RawSettings {
             outbound_queue: self.outbound_queue.or(other.outbound_queue),
             max_sessions: self.max_sessions.or(other.max_sessions),
             write_timeout_ms: self.write_timeout_ms.or(other.write_timeout_ms),
+            max_connections_per_ip: self.max_connections_per_ip.or(other.max_connections_per_ip),
+            max_connections: self.max_connections.or(other.max_connections),
+            header_timeout_ms: self.header_timeout_ms.or(other.header_timeout_ms),
             log: self.log.or(other.log),
+            log_format: self.log_format.or(other.log_format),
         }
     }
 }
@@ -491,6 +551,10 @@ mod tests {
         assert_eq!(s.max_frame_bytes, 65536);
         assert_eq!(s.max_content_chars, 4000);
         assert_eq!(s.history_max, 200);
+        assert_eq!(s.max_connections_per_ip, 256);
+        assert_eq!(s.max_connections, None);
+        assert_eq!(s.header_timeout, Duration::from_secs(5));
+        assert_eq!(s.log_format, LogFormat::Text);
     }
 
     #[test]
@@ -546,6 +610,27 @@ mod tests {
                 ..Default::default()
             }),
             "--max-frame-bytes"
+        );
+        assert_eq!(
+            name(RawSettings {
+                log_format: Some("xml".into()),
+                ..Default::default()
+            }),
+            "--log-format"
+        );
+        assert_eq!(
+            name(RawSettings {
+                header_timeout_ms: Some(0),
+                ..Default::default()
+            }),
+            "--header-timeout-ms"
+        );
+        assert_eq!(
+            name(RawSettings {
+                max_connections: Some(0),
+                ..Default::default()
+            }),
+            "--max-connections"
         );
     }
 

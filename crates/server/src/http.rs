@@ -5,9 +5,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
@@ -18,11 +19,26 @@ use serde_json::json;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::{bearer, AuthError, Authenticator};
+use crate::openapi::{
+    self, ChatMessageSchema, ErrorBody, HealthBody, InquiryAccepted, InquiryRequest, PresenceBody,
+    ReadyBody, ReadyError, RoomSchema,
+};
 use crate::stomp::context::WsContext;
 use crate::stomp::session;
 use crate::telemetry;
 use crate::websocket;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+/// The largest request body taken (`POST /inquiry`); a larger one is `413 too_large`, answered
+/// from a declared `Content-Length` before the body is read.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The longest request target (path and query) taken; a longer one is `414 uri_too_long`.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
+/// The most bytes of request header fields (names, values and their separators) taken; more is
+/// `431 headers_too_large`.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -56,6 +72,10 @@ pub enum ApiError {
     BadRequest(&'static str, String),
     /// A body over the limit.
     TooLarge(String),
+    /// A request target over [`MAX_URI_BYTES`].
+    UriTooLong,
+    /// Request header fields over [`MAX_HEADER_BYTES`].
+    HeadersTooLarge,
     /// No such route.
     NotFound,
     /// Route exists, method does not.
@@ -89,6 +109,16 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(e) => (StatusCode::UNAUTHORIZED, "unauthorized", e.to_string()),
             ApiError::BadRequest(code, m) => (StatusCode::BAD_REQUEST, code, m),
             ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", m),
+            ApiError::UriTooLong => (
+                StatusCode::URI_TOO_LONG,
+                "uri_too_long",
+                format!("the request target is over {MAX_URI_BYTES} bytes"),
+            ),
+            ApiError::HeadersTooLarge => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "headers_too_large",
+                format!("the request headers are over {MAX_HEADER_BYTES} bytes or 100 fields"),
+            ),
             ApiError::NotFound => (
                 StatusCode::NOT_FOUND,
                 "not_found",
@@ -212,6 +242,58 @@ fn body_error(e: BytesRejection) -> ApiError {
     }
 }
 
+/// Refuses, before any handler runs or any body is read, a request whose target, header fields
+/// or declared body length (`Content-Length`) is over its limit, and closes the connection
+/// after the answer (the unread body makes the rest of the stream meaningless).
+async fn request_limits(State(max_body): State<usize>, req: Request, next: Next) -> Response {
+    let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let refusal = if target > MAX_URI_BYTES {
+        ApiError::UriTooLong
+    } else if header_bytes > MAX_HEADER_BYTES {
+        ApiError::HeadersTooLarge
+    } else if declared.is_some_and(|n| n > max_body as u64) {
+        ApiError::TooLarge(format!("the request body is over {max_body} bytes"))
+    } else {
+        return next.run(req).await;
+    };
+    let mut response = refusal.into_response();
+    response.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
+    response
+}
+
+/// This API's OpenAPI 3.1 document.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "service",
+    responses((status = 200, description = "The OpenAPI 3.1 document of this API", content_type = "application/json", body = Object))
+)]
+pub(crate) async fn openapi_json() -> Response {
+    static DOCUMENT: std::sync::LazyLock<Bytes> = std::sync::LazyLock::new(|| {
+        serde_json::to_vec(&openapi::document_json())
+            .map(Bytes::from)
+            .unwrap_or_default()
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        DOCUMENT.clone(),
+    )
+        .into_response()
+}
+
 /// Builds the router.
 pub fn router(state: AppState, max_body: usize) -> Router {
     Router::new()
@@ -226,14 +308,52 @@ pub fn router(state: AppState, max_body: usize) -> Router {
         .route("/ready", get(ready))
         .route("/ws-stomp", get(ws_stomp))
         .route("/metrics", get(metrics_page))
+        .route("/openapi.json", get(openapi_json))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn_with_state(
+            max_body,
+            request_limits,
+        ))
         .layer(axum::middleware::from_fn(telemetry::track_http))
         .with_state(state)
 }
 
-async fn create_room(
+/// Opens a 1:1 room with `user`, or finds it again.
+///
+/// The caller is the buyer. The same two users (in either role) and the same product (`productId` if given, else
+/// `name`) always get the same room. A caller who had left it rejoins it.
+#[utoipa::path(
+    post,
+    path = "/room/create",
+    tag = "rooms",
+    security(("gatewayUser" = []), ("bearer" = [])),
+    params(
+        ("user" = String, Query, pattern = "^[A-Za-z0-9._@:-]{1,128}$", description = "The seller: a user id (1-128 of `A-Za-z0-9-_.@:`)"),
+        ("name" = String, Query, min_length = 1, max_length = 100, description = "The product's name, trimmed, 1-100 printable characters"),
+        ("productId" = Option<String>, Query, max_length = 64, description = "The product's id, at most 64 printable characters"),
+    ),
+    responses(
+        (status = 201, description = "A new room", body = RoomSchema, links(
+            ("enter" = (operation_id = "enter_room", parameters(("roomUUID" = "$response.body#/roomUUID")))),
+            ("history" = (operation_id = "history", parameters(("roomUUID" = "$response.body#/roomUUID")))),
+            ("presence" = (operation_id = "room_presence", parameters(("roomUUID" = "$response.body#/roomUUID")))),
+            ("leave" = (operation_id = "leave_room", parameters(("roomUUID" = "$response.body#/roomUUID")))),
+        )),
+        (status = 200, description = "The existing room of this pair and product", body = RoomSchema, links(
+            ("enter" = (operation_id = "enter_room", parameters(("roomUUID" = "$response.body#/roomUUID")))),
+            ("history" = (operation_id = "history", parameters(("roomUUID" = "$response.body#/roomUUID")))),
+            ("presence" = (operation_id = "room_presence", parameters(("roomUUID" = "$response.body#/roomUUID")))),
+            ("leave" = (operation_id = "leave_room", parameters(("roomUUID" = "$response.body#/roomUUID")))),
+        )),
+        (status = 400, description = "`missing_user`, `missing_name`, `self_chat`, `invalid_user`, `invalid_name`, `invalid_product_id`, `invalid_query` (a value not UTF-8, over 32 parameters)", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no identity, or an invalid one", body = ErrorBody),
+        (status = 500, description = "`internal`: a backend answered something unexpected (logged, never shown)", body = ErrorBody),
+        (status = 503, description = "`backend_unavailable` (a backend is unreachable; retry later) or `shutting_down`", body = ErrorBody),
+    )
+)]
+pub(crate) async fn create_room(
     State(st): State<AppState>,
     Caller(user): Caller,
     Params(q): Params,
@@ -252,14 +372,44 @@ async fn create_room(
     Ok((status, Json(room)).into_response())
 }
 
-async fn list_rooms(
+/// The caller's rooms (not left), most recent activity first, at most 1,000.
+#[utoipa::path(
+    get,
+    path = "/room/list",
+    tag = "rooms",
+    security(("gatewayUser" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The rooms, each with its newest message", body = Vec<RoomSchema>),
+        (status = 401, description = "`unauthorized`: no identity, or an invalid one", body = ErrorBody),
+        (status = 500, description = "`internal`: a backend answered something unexpected (logged, never shown)", body = ErrorBody),
+        (status = 503, description = "`backend_unavailable` (a backend is unreachable; retry later) or `shutting_down`", body = ErrorBody),
+    )
+)]
+pub(crate) async fn list_rooms(
     State(st): State<AppState>,
     Caller(user): Caller,
 ) -> Result<Response, ApiError> {
     Ok(Json(st.service.list_rooms(&user).await?).into_response())
 }
 
-async fn enter_room(
+/// One room, for its members.
+#[utoipa::path(
+    get,
+    path = "/room/enter/{roomUUID}",
+    tag = "rooms",
+    security(("gatewayUser" = []), ("bearer" = [])),
+    params(("roomUUID" = String, Path, format = Uuid, description = "The room's id")),
+    responses(
+        (status = 200, description = "The room", body = RoomSchema),
+        (status = 400, description = "`invalid_room_id`: the roomUUID is not a UUID", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no identity, or an invalid one", body = ErrorBody),
+        (status = 403, description = "`not_a_member`: the caller is not (or no longer) a member", body = ErrorBody),
+        (status = 404, description = "`room_not_found`: no such room (or it was deleted when its last member left)", body = ErrorBody),
+        (status = 500, description = "`internal`: a backend answered something unexpected (logged, never shown)", body = ErrorBody),
+        (status = 503, description = "`backend_unavailable` (a backend is unreachable; retry later) or `shutting_down`", body = ErrorBody),
+    )
+)]
+pub(crate) async fn enter_room(
     State(st): State<AppState>,
     Caller(user): Caller,
     RoomPath(room): RoomPath,
@@ -267,7 +417,27 @@ async fn enter_room(
     Ok(Json(st.service.enter(&user, &room).await?).into_response())
 }
 
-async fn leave_room(
+/// The caller leaves the room.
+///
+/// The other member gets a `SYSTEM` message. The last member leaving deletes the room and its
+/// messages.
+#[utoipa::path(
+    delete,
+    path = "/room/delete/{roomUUID}",
+    tag = "rooms",
+    security(("gatewayUser" = []), ("bearer" = [])),
+    params(("roomUUID" = String, Path, format = Uuid, description = "The room's id")),
+    responses(
+        (status = 204, description = "Left"),
+        (status = 400, description = "`invalid_room_id`: the roomUUID is not a UUID", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no identity, or an invalid one", body = ErrorBody),
+        (status = 403, description = "`not_a_member`: the caller is not (or no longer) a member", body = ErrorBody),
+        (status = 404, description = "`room_not_found`: no such room (or it was deleted when its last member left)", body = ErrorBody),
+        (status = 500, description = "`internal`: a backend answered something unexpected (logged, never shown)", body = ErrorBody),
+        (status = 503, description = "`backend_unavailable` (a backend is unreachable; retry later) or `shutting_down`", body = ErrorBody),
+    )
+)]
+pub(crate) async fn leave_room(
     State(st): State<AppState>,
     Caller(user): Caller,
     RoomPath(room): RoomPath,
@@ -276,7 +446,24 @@ async fn leave_room(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn room_presence(
+/// Who of the room's members is online, and who is subscribed to the room now.
+#[utoipa::path(
+    get,
+    path = "/room/{roomUUID}/presence",
+    tag = "rooms",
+    security(("gatewayUser" = []), ("bearer" = [])),
+    params(("roomUUID" = String, Path, format = Uuid, description = "The room's id")),
+    responses(
+        (status = 200, description = "Presence", body = PresenceBody),
+        (status = 400, description = "`invalid_room_id`: the roomUUID is not a UUID", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no identity, or an invalid one", body = ErrorBody),
+        (status = 403, description = "`not_a_member`: the caller is not (or no longer) a member", body = ErrorBody),
+        (status = 404, description = "`room_not_found`: no such room (or it was deleted when its last member left)", body = ErrorBody),
+        (status = 500, description = "`internal`: a backend answered something unexpected (logged, never shown)", body = ErrorBody),
+        (status = 503, description = "`backend_unavailable` (storage or presence unreachable; chat itself keeps working) or `shutting_down`", body = ErrorBody),
+    )
+)]
+pub(crate) async fn room_presence(
     State(st): State<AppState>,
     Caller(user): Caller,
     RoomPath(room): RoomPath,
@@ -298,7 +485,32 @@ fn parse_id(q: &HashMap<String, String>, key: &str) -> Result<Option<i64>, ApiEr
         .transpose()
 }
 
-async fn history(
+/// A page of a room's history, ascending by id.
+///
+/// The newest `limit` messages, or the `limit` just before `before`, or just after `after`
+/// (catch-up after a reconnect).
+#[utoipa::path(
+    get,
+    path = "/chat/room/{roomUUID}",
+    tag = "chat",
+    security(("gatewayUser" = []), ("bearer" = [])),
+    params(
+        ("roomUUID" = String, Path, format = Uuid, description = "The room's id"),
+        ("before" = Option<i64>, Query, minimum = 0, description = "The messages just before this id"),
+        ("after" = Option<i64>, Query, minimum = 0, description = "The messages just after this id (not with `before`)"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "Page size, default 50, at most `--history-max` (200 by default)"),
+    ),
+    responses(
+        (status = 200, description = "The messages, ascending by id", body = Vec<ChatMessageSchema>),
+        (status = 400, description = "`invalid_room_id`, `invalid_limit` (not 1 to the maximum), `invalid_cursor` (not an id, or both cursors), `invalid_query`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no identity, or an invalid one", body = ErrorBody),
+        (status = 403, description = "`not_a_member`: the caller is not (or no longer) a member", body = ErrorBody),
+        (status = 404, description = "`room_not_found`: no such room (or it was deleted when its last member left)", body = ErrorBody),
+        (status = 500, description = "`internal`: a backend answered something unexpected (logged, never shown)", body = ErrorBody),
+        (status = 503, description = "`backend_unavailable` (a backend is unreachable; retry later) or `shutting_down`", body = ErrorBody),
+    )
+)]
+pub(crate) async fn history(
     State(st): State<AppState>,
     Caller(user): Caller,
     RoomPath(room): RoomPath,
@@ -327,7 +539,26 @@ async fn history(
     Ok(Json(page).into_response())
 }
 
-async fn inquiry(
+/// Stores an inquiry for the operators.
+///
+/// Stored durably, then mailed when `--smtp` is set. Needs no identity; one that is sent must
+/// be valid.
+#[utoipa::path(
+    post,
+    path = "/inquiry",
+    tag = "inquiry",
+    security((), ("gatewayUser" = []), ("bearer" = [])),
+    request_body(content = InquiryRequest, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Stored (and queued for mail)", body = InquiryAccepted),
+        (status = 400, description = "`invalid_body` (not a JSON object), `missing_field` (a field absent, empty or not a string), `invalid_email`, `invalid_title` (not one line of printable characters), `invalid_field` (a NUL character)", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no identity, or an invalid one", body = ErrorBody),
+        (status = 413, description = "`too_large` (the body is over 64 KiB; answered from `Content-Length` before the body is read) or `field_too_long` (email over 254, title over 200, content over 10,000 characters)", body = ErrorBody),
+        (status = 500, description = "`internal`: a backend answered something unexpected (logged, never shown)", body = ErrorBody),
+        (status = 503, description = "`backend_unavailable` (a backend is unreachable; retry later) or `shutting_down`", body = ErrorBody),
+    )
+)]
+pub(crate) async fn inquiry(
     State(st): State<AppState>,
     MaybeCaller(user): MaybeCaller,
     body: Result<Bytes, BytesRejection>,
@@ -341,8 +572,21 @@ async fn inquiry(
         .into_response())
 }
 
-/// Prometheus text exposition of this node's metrics.
-async fn metrics_page(State(st): State<AppState>) -> Result<Response, ApiError> {
+/// Prometheus metrics of this node.
+///
+/// The text exposition format (version 0.0.4): sessions open, STOMP frames in and out by
+/// command, messages stored, group-commit batch sizes and latency, bus publish and Kafka lags,
+/// fan-out deliveries, slow-consumer closes, outbox depth, HTTP requests by route and status.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "service",
+    responses(
+        (status = 200, description = "Prometheus text exposition", content_type = "text/plain", body = String),
+        (status = 503, description = "`unavailable`: this process records no metrics", body = ErrorBody),
+    )
+)]
+pub(crate) async fn metrics_page(State(st): State<AppState>) -> Result<Response, ApiError> {
     let Some(handle) = &st.metrics else {
         return Err(ApiError::Unavailable(
             "metrics are not recorded by this process".into(),
@@ -363,11 +607,28 @@ async fn metrics_page(State(st): State<AppState>) -> Result<Response, ApiError> 
         .into_response())
 }
 
-async fn health() -> Response {
+/// Liveness: the process runs.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "service",
+    responses((status = 200, description = "Always, while the process runs", body = HealthBody))
+)]
+pub(crate) async fn health() -> Response {
     Json(json!({"status": "ok"})).into_response()
 }
 
-async fn ready(State(st): State<AppState>) -> Response {
+/// Readiness: whether every configured backend answers.
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = "service",
+    responses(
+        (status = 200, description = "Every backend answers", body = ReadyBody),
+        (status = 503, description = "`backend_unavailable`: `backends` names which is `unavailable`", body = ReadyError),
+    )
+)]
+pub(crate) async fn ready(State(st): State<AppState>) -> Response {
     let checks = st.service.readiness().await;
     let all_ok = checks.iter().all(|(_, r)| r.is_ok());
     let mut backends: serde_json::Map<String, serde_json::Value> = checks
@@ -398,7 +659,30 @@ async fn ready(State(st): State<AppState>) -> Response {
     }
 }
 
-async fn ws_stomp(
+/// The STOMP endpoint: a WebSocket upgrade.
+///
+/// An RFC 6455 upgrade (`GET` with `Connection: Upgrade`,
+/// `Upgrade: websocket`, `Sec-WebSocket-Version: 13`, `Sec-WebSocket-Key`, and
+/// `Sec-WebSocket-Protocol` offering `v12.stomp`, `v11.stomp` and/or `v10.stomp`). After the
+/// `101` the connection speaks STOMP frames in WebSocket messages (see API.md): identity comes in
+/// the `CONNECT` frame, or from a gateway's `X-Auth-User` on this request in header mode. No
+/// HTTP timeout applies to an upgraded connection.
+#[utoipa::path(
+    get,
+    path = "/ws-stomp",
+    tag = "websocket",
+    responses(
+        (status = 101, description = "Switched to WebSocket; the STOMP session begins", headers(
+            ("Upgrade" = String, description = "`websocket`"),
+            ("Connection" = String, description = "`upgrade`"),
+            ("Sec-WebSocket-Accept" = String, description = "The RFC 6455 answer to the key"),
+            ("Sec-WebSocket-Protocol" = String, description = "The chosen subprotocol, the highest offered of `v12.stomp`, `v11.stomp`, `v10.stomp`"),
+        )),
+        (status = 400, description = "`not_a_websocket`: not a WebSocket upgrade request", body = ErrorBody),
+        (status = 503, description = "`unavailable` (the node has `--max-sessions` sessions) or `shutting_down`", body = ErrorBody),
+    )
+)]
+pub(crate) async fn ws_stomp(
     State(st): State<AppState>,
     mut req: axum::extract::Request,
 ) -> Result<Response, ApiError> {

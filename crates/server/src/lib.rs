@@ -5,6 +5,8 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod http;
+pub mod openapi;
+pub mod serve;
 pub mod stomp;
 pub mod telemetry;
 pub mod websocket;

@@ -1,9 +1,10 @@
 //! The `reuse-chat` binary: parses the command line and runs the chosen subcommand.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use reuse_chat::config::{Cli, Command, Settings};
+use reuse_chat::config::{Cli, Command, LogFormat, Settings};
 use reuse_chat::App;
 
 fn main() -> ExitCode {
@@ -19,9 +20,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(&settings.log))
-        .init();
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&settings.log));
+    match settings.log_format {
+        LogFormat::Text => logs.with_ansi(std::io::stdout().is_terminal()).init(),
+        LogFormat::Json => logs.json().init(),
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

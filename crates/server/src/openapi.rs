@@ -1,0 +1,503 @@
+//! The OpenAPI 3.1 document of the HTTP API, served at `GET /openapi.json`. The operations come
+//! from the `#[utoipa::path]` annotations on the handlers in [`crate::http`]; the wire shapes
+//! from the schema types here (the domain crate knows nothing of OpenAPI, so its JSON shapes are
+//! described here and a test holds them to what the domain serializes); the security schemes
+//! and the answers every operation shares (the request limits) are added by [`Shared`].
+//!
+//! A new route is documented by annotating its handler and naming it in [`ApiDoc`]'s `paths`.
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use crate::http;
+
+/// The whole document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "reuse-chat",
+        description = "The REST API of reuse-chat, the Re:Use marketplace chat, and the upgrade to \
+            its STOMP-over-WebSocket endpoint. Every error is JSON `{\"error\": code, \"message\": \
+            sentence}`. Besides the answers listed with each operation: an unknown path is `404` \
+            `not_found`, a known path with another method `405` `method_not_allowed`, a request \
+            that is not valid HTTP/1.1 `400` `invalid_request`, and a connection over the \
+            connection limits is answered `503` `unavailable` before any request is read. A \
+            request head must arrive within the header timeout (5 s by default), which is also \
+            how long an idle keep-alive connection stays open.",
+        license(name = "MIT")
+    ),
+    paths(
+        http::create_room,
+        http::list_rooms,
+        http::enter_room,
+        http::leave_room,
+        http::room_presence,
+        http::history,
+        http::inquiry,
+        http::health,
+        http::ready,
+        http::ws_stomp,
+        http::openapi_json,
+        http::metrics_page,
+    ),
+    components(schemas(
+        ErrorBody,
+        ChatMessageSchema,
+        RoomSchema,
+        PresenceBody,
+        InquiryRequest,
+        InquiryAccepted,
+        HealthBody,
+        ReadyBody,
+        ReadyError,
+        Backends,
+    )),
+    modifiers(&Shared),
+    tags(
+        (name = "rooms", description = "Opening, listing, entering and leaving 1:1 rooms"),
+        (name = "chat", description = "Message history"),
+        (name = "inquiry", description = "Inquiries to the operators"),
+        (name = "service", description = "Liveness, readiness and this document"),
+        (name = "websocket", description = "STOMP 1.0-1.2 over WebSocket (see API.md)"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document as built by utoipa.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// The document as served: [`document`] as JSON, with the Link Objects' field names put right
+/// (utoipa 5 writes `operation_id`, `operation_ref` and `request_body` where OpenAPI names them
+/// `operationId`, `operationRef` and `requestBody`; utoipa 6 fixes it).
+pub fn document_json() -> serde_json::Value {
+    let mut doc = serde_json::to_value(document()).unwrap_or_default();
+    fix_links(&mut doc);
+    doc
+}
+
+fn fix_links(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::Object(links)) = map.get_mut("links") {
+                for link in links.values_mut() {
+                    if let serde_json::Value::Object(link) = link {
+                        for (from, to) in [
+                            ("operation_id", "operationId"),
+                            ("operation_ref", "operationRef"),
+                            ("request_body", "requestBody"),
+                        ] {
+                            if let Some(x) = link.remove(from) {
+                                link.insert(to.to_owned(), x);
+                            }
+                        }
+                    }
+                }
+            }
+            map.values_mut().for_each(fix_links);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(fix_links),
+        _ => {}
+    }
+}
+
+/// The name of the security scheme of `--auth header`.
+pub const GATEWAY_USER: &str = "gatewayUser";
+/// The name of the security scheme of `--auth jwt`.
+pub const BEARER: &str = "bearer";
+
+/// Adds the security schemes and, to every operation, the answers of the request limits.
+pub struct Shared;
+
+impl Modify for Shared {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            GATEWAY_USER,
+            utoipa::openapi::security::SecurityScheme::ApiKey(ApiKey::Header(
+                ApiKeyValue::with_description(
+                    "X-Auth-User",
+                    "`--auth header` (default): the user id, set by a gateway that authenticated \
+                     the user (1-128 of `A-Za-z0-9-_.@:`)",
+                ),
+            )),
+        );
+        components.add_security_scheme(
+            BEARER,
+            utoipa::openapi::security::SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "`--auth jwt`: a JWT (HS256, RS256 or ES256 as configured) whose `sub` \
+                         is the user id and whose `exp` is enforced",
+                    ))
+                    .build(),
+            ),
+        );
+        let shared = [
+            (
+                "413",
+                "TooLarge",
+                format!(
+                    "`too_large`: the declared body length (`Content-Length`) is over {} bytes; \
+                     answered before the body is read",
+                    http::MAX_BODY_BYTES
+                ),
+            ),
+            (
+                "414",
+                "UriTooLong",
+                format!(
+                    "`uri_too_long`: the request target is over {} bytes",
+                    http::MAX_URI_BYTES
+                ),
+            ),
+            (
+                "431",
+                "HeadersTooLarge",
+                format!(
+                    "`headers_too_large`: the header fields are over {} bytes or 100 fields",
+                    http::MAX_HEADER_BYTES
+                ),
+            ),
+        ];
+        for (_, name, description) in &shared {
+            components.responses.insert(
+                (*name).to_owned(),
+                RefOr::T(
+                    ResponseBuilder::new()
+                        .description(description)
+                        .content(
+                            "application/json",
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name("Error")))
+                                .build(),
+                        )
+                        .build(),
+                ),
+            );
+        }
+        for item in doc.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                for (status, name, _) in &shared {
+                    operation
+                        .responses
+                        .responses
+                        .entry((*status).to_owned())
+                        .or_insert_with(|| RefOr::Ref(Ref::from_response_name(*name)));
+                }
+            }
+        }
+    }
+}
+
+/// Every REST error.
+#[derive(ToSchema)]
+#[schema(
+    as = Error,
+    example = json!({"error": "room_not_found", "message": "unknown room"})
+)]
+pub struct ErrorBody {
+    /// A stable machine-readable code; each response lists the codes it can carry.
+    pub error: String,
+    /// What went wrong, for people.
+    pub message: String,
+}
+
+/// Whether a message was written by a member or is the server's own notice.
+#[derive(ToSchema)]
+#[schema(as = MessageType)]
+pub enum MessageTypeSchema {
+    /// A member's message.
+    #[serde(rename = "TEXT")]
+    Text,
+    /// The server's notice: today only a member leaving (`sender` is who left).
+    #[serde(rename = "SYSTEM")]
+    System,
+}
+
+/// A stored chat message, as every reader sees it.
+#[derive(ToSchema)]
+#[schema(
+    as = ChatMessage,
+    example = json!({"id": 42, "roomUUID": "0b8e0000-0000-4000-8000-000000000000",
+        "sender": "alice", "content": "안녕하세요, 아직 판매중인가요?", "type": "TEXT",
+        "createdAt": "2026-11-24T05:48:17.123Z", "clientMessageId": "c-17"})
+)]
+pub struct ChatMessageSchema {
+    /// Unique in the service, strictly increasing within a room: the order every reader sees.
+    pub id: i64,
+    /// The room.
+    #[serde(rename = "roomUUID")]
+    #[schema(format = Uuid)]
+    pub room: String,
+    /// Who wrote it (for a `SYSTEM` notice: whom it is about).
+    pub sender: String,
+    /// The text (at most `--max-content-chars`, 4,000 by default).
+    pub content: String,
+    /// `TEXT` or `SYSTEM`.
+    #[serde(rename = "type")]
+    pub kind: MessageTypeSchema,
+    /// Commit time, RFC 3339, UTC, milliseconds.
+    #[serde(rename = "createdAt")]
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// The sender's idempotency key (1-64 printable characters), or null.
+    #[serde(rename = "clientMessageId")]
+    #[schema(required = true)]
+    pub client_message_id: Option<String>,
+    /// Why a `SYSTEM` message was written (`MEMBER_LEFT`; more kinds may come, and a reader
+    /// that does not know one shows `content`). Absent on members' messages.
+    #[schema(value_type = Option<String>, example = "MEMBER_LEFT")]
+    pub notice: Option<String>,
+}
+
+/// A 1:1 room between a buyer and a seller about one product.
+#[derive(ToSchema)]
+#[schema(as = Room)]
+pub struct RoomSchema {
+    /// The room's id.
+    #[serde(rename = "roomUUID")]
+    #[schema(format = Uuid)]
+    pub id: String,
+    /// The product's name, 1-100 characters.
+    pub name: String,
+    /// The product's id, or null when none was given.
+    #[serde(rename = "productId")]
+    #[schema(required = true)]
+    pub product_id: Option<String>,
+    /// Who opened the room.
+    pub buyer: String,
+    /// With whom.
+    pub seller: String,
+    /// Those who have not left, buyer first.
+    pub members: Vec<String>,
+    /// Creation time, RFC 3339, UTC, milliseconds.
+    #[serde(rename = "createdAt")]
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// The newest message, or null.
+    #[serde(rename = "lastMessage")]
+    #[schema(required = true)]
+    pub last_message: Option<ChatMessageSchema>,
+}
+
+/// Who of a room is online and who is in it now.
+#[derive(ToSchema)]
+#[schema(as = Presence, example = json!({"online": ["alice", "bob"], "inRoom": ["alice"]}))]
+pub struct PresenceBody {
+    /// Members with a live STOMP session, buyer first.
+    pub online: Vec<String>,
+    /// Users subscribed to the room now, sorted.
+    #[serde(rename = "inRoom")]
+    pub in_room: Vec<String>,
+}
+
+/// An inquiry to the operators.
+#[derive(ToSchema)]
+#[schema(
+    as = Inquiry,
+    example = json!({"email": "user@example.com", "title": "환불 문의", "content": "거래가 취소되었어요"})
+)]
+pub struct InquiryRequest {
+    /// A plain address (`local@domain.tld`, no spaces).
+    #[schema(format = Email, min_length = 3, max_length = 254)]
+    pub email: String,
+    /// One line, 1-200 characters.
+    #[schema(min_length = 1, max_length = 200)]
+    pub title: String,
+    /// 1-10,000 characters.
+    #[schema(min_length = 1, max_length = 10000)]
+    pub content: String,
+}
+
+/// A stored inquiry.
+#[derive(ToSchema)]
+#[schema(as = InquiryAccepted, example = json!({"id": 7, "status": "queued"}))]
+pub struct InquiryAccepted {
+    /// The inquiry's number (it names the mail: `[inquiry #{id}]`).
+    pub id: i64,
+    /// Always `queued`.
+    #[schema(pattern = "^queued$")]
+    pub status: String,
+}
+
+/// The process runs.
+#[derive(ToSchema)]
+#[schema(as = Health, example = json!({"status": "ok"}))]
+pub struct HealthBody {
+    /// Always `ok`.
+    #[schema(pattern = "^ok$")]
+    pub status: String,
+}
+
+/// Each backend's state.
+#[derive(ToSchema)]
+#[schema(example = json!({"storage": "ok", "presence": "ok", "bus": "ok", "mail": "disabled"}))]
+pub struct Backends {
+    /// The database: `ok` or `unavailable`.
+    #[schema(pattern = "^(ok|unavailable)$")]
+    pub storage: String,
+    /// Presence (this process or Redis): `ok` or `unavailable`.
+    #[schema(pattern = "^(ok|unavailable)$")]
+    pub presence: String,
+    /// The bus between nodes (this process or Kafka): `ok` or `unavailable`.
+    #[schema(pattern = "^(ok|unavailable)$")]
+    pub bus: String,
+    /// The inquiry mailer: `ok`, `unavailable`, `unknown` (no contact yet) or `disabled` (no
+    /// `--smtp`); it never makes the node unready.
+    #[schema(pattern = "^(ok|unavailable|unknown|disabled)$")]
+    pub mail: String,
+}
+
+/// Every configured backend answers.
+#[derive(ToSchema)]
+#[schema(as = Ready)]
+pub struct ReadyBody {
+    /// Always `ready`.
+    #[schema(pattern = "^ready$")]
+    pub status: String,
+    /// Each backend's state.
+    pub backends: Backends,
+}
+
+/// A configured backend does not answer: the error shape with the backends' states.
+#[derive(ToSchema)]
+#[schema(as = NotReady)]
+pub struct ReadyError {
+    /// Always `backend_unavailable`.
+    #[schema(pattern = "^backend_unavailable$")]
+    pub error: String,
+    /// What went wrong, for people.
+    pub message: String,
+    /// Each backend's state.
+    pub backends: Backends,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chat_core::{ChatMessage, ClientMessageId, MessageKind, Millis, Room, RoomId, UserId};
+    use serde_json::Value;
+
+    /// The properties and required properties of component schema `name`.
+    fn shape(doc: &Value, name: &str) -> (Vec<String>, Vec<String>) {
+        let schema = &doc["components"]["schemas"][name];
+        let mut props: Vec<String> = schema["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{name} has properties"))
+            .keys()
+            .cloned()
+            .collect();
+        let mut required: Vec<String> = schema["required"]
+            .as_array()
+            .map(|r| {
+                r.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        props.sort();
+        required.sort();
+        (props, required)
+    }
+
+    fn keys(v: &Value) -> Vec<String> {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    }
+
+    #[test]
+    fn the_schemas_name_exactly_the_fields_the_domain_serializes() {
+        let doc = document_json();
+        assert_eq!(doc["openapi"], "3.1.0");
+        let message = ChatMessage {
+            id: 1,
+            room: RoomId::new_random(),
+            sender: UserId::parse("alice").unwrap(),
+            content: "hi".into(),
+            kind: MessageKind::Text,
+            created_at: Millis(0),
+            client_message_id: Some(ClientMessageId::parse("c-1").unwrap()),
+            notice: None,
+        };
+        let notice = ChatMessage {
+            kind: MessageKind::System,
+            notice: Some(chat_core::Notice::MemberLeft),
+            ..message.clone()
+        };
+        let room = Room {
+            id: RoomId::new_random(),
+            name: "bike".into(),
+            product_id: None,
+            buyer: UserId::parse("alice").unwrap(),
+            seller: UserId::parse("bob").unwrap(),
+            buyer_active: true,
+            seller_active: true,
+            created_at: Millis(0),
+            last_message: Some(message.clone()),
+        };
+        // A member's message has every field but `notice`; a notice has them all.
+        let (props, required) = shape(&doc, "ChatMessage");
+        assert_eq!(props, keys(&serde_json::to_value(&notice).unwrap()));
+        assert_eq!(required, keys(&serde_json::to_value(&message).unwrap()));
+        let (props, required) = shape(&doc, "Room");
+        let value = serde_json::to_value(&room).unwrap();
+        assert_eq!(props, keys(&value), "Room: properties");
+        assert_eq!(
+            required,
+            keys(&value),
+            "Room: every field is always present"
+        );
+    }
+
+    #[test]
+    fn every_operation_answers_the_limits_and_documents_its_errors_as_json() {
+        let doc = document_json();
+        let link = &doc["paths"]["/room/create"]["post"]["responses"]["201"]["links"]["enter"];
+        assert_eq!(link["operationId"], "enter_room", "{link}");
+        assert!(link.get("operation_id").is_none(), "{link}");
+        let paths = doc["paths"].as_object().unwrap();
+        for path in [
+            "/room/create",
+            "/room/list",
+            "/room/enter/{roomUUID}",
+            "/room/delete/{roomUUID}",
+            "/room/{roomUUID}/presence",
+            "/chat/room/{roomUUID}",
+            "/inquiry",
+            "/health",
+            "/ready",
+            "/ws-stomp",
+            "/openapi.json",
+        ] {
+            let item = paths
+                .get(path)
+                .unwrap_or_else(|| panic!("{path} is documented"));
+            for (method, op) in item.as_object().unwrap() {
+                let responses = op["responses"].as_object().unwrap();
+                for status in ["413", "414", "431"] {
+                    assert!(responses.contains_key(status), "{method} {path}: {status}");
+                }
+                for (status, response) in responses {
+                    if status.starts_with('4') || status.starts_with('5') {
+                        let json = response.get("$ref").is_some()
+                            || response["content"]["application/json"].is_object();
+                        assert!(json, "{method} {path} {status} is JSON");
+                    }
+                }
+            }
+        }
+    }
+}
