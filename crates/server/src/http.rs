@@ -20,8 +20,9 @@ use tokio_util::task::TaskTracker;
 
 use crate::auth::{bearer, AuthError, Authenticator};
 use crate::openapi::{
-    self, ChatMessageSchema, ErrorBody, HealthBody, InquiryAccepted, InquiryRequest, PresenceBody,
-    ReadyBody, ReadyError, RoomSchema,
+    self, BackendUnavailable, ChatMessageSchema, ErrorBody, HealthBody, InquiryAccepted,
+    InquiryRequest, Internal, InvalidRoomId, NotAMember, PresenceBody, ReadyBody, ReadyError,
+    RoomNotFound, RoomSchema, Unauthorized,
 };
 use crate::stomp::context::WsContext;
 use crate::stomp::session;
@@ -348,9 +349,7 @@ pub fn router(state: AppState, max_body: usize) -> Router {
             ("leave" = (operation_id = "leave_room", parameters(("roomUUID" = "$response.body#/roomUUID")))),
         )),
         (status = 400, description = "`missing_user`, `missing_name`, `self_chat`, `invalid_user`, `invalid_name`, `invalid_product_id`, `invalid_query` (a value not UTF-8, over 32 parameters)", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: no identity, or an invalid one", body = ErrorBody),
-        (status = 500, description = "`internal`: a backend answered something unexpected (logged, never shown)", body = ErrorBody),
-        (status = 503, description = "`backend_unavailable` (a backend is unreachable; retry later) or `shutting_down`", body = ErrorBody),
+        Unauthorized, Internal, BackendUnavailable,
     )
 )]
 pub(crate) async fn create_room(
@@ -380,9 +379,7 @@ pub(crate) async fn create_room(
     security(("gatewayUser" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "The rooms, each with its newest message", body = Vec<RoomSchema>),
-        (status = 401, description = "`unauthorized`: no identity, or an invalid one", body = ErrorBody),
-        (status = 500, description = "`internal`: a backend answered something unexpected (logged, never shown)", body = ErrorBody),
-        (status = 503, description = "`backend_unavailable` (a backend is unreachable; retry later) or `shutting_down`", body = ErrorBody),
+        Unauthorized, Internal, BackendUnavailable,
     )
 )]
 pub(crate) async fn list_rooms(
@@ -401,12 +398,7 @@ pub(crate) async fn list_rooms(
     params(("roomUUID" = String, Path, format = Uuid, description = "The room's id")),
     responses(
         (status = 200, description = "The room", body = RoomSchema),
-        (status = 400, description = "`invalid_room_id`: the roomUUID is not a UUID", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: no identity, or an invalid one", body = ErrorBody),
-        (status = 403, description = "`not_a_member`: the caller is not (or no longer) a member", body = ErrorBody),
-        (status = 404, description = "`room_not_found`: no such room (or it was deleted when its last member left)", body = ErrorBody),
-        (status = 500, description = "`internal`: a backend answered something unexpected (logged, never shown)", body = ErrorBody),
-        (status = 503, description = "`backend_unavailable` (a backend is unreachable; retry later) or `shutting_down`", body = ErrorBody),
+        InvalidRoomId, Unauthorized, NotAMember, RoomNotFound, Internal, BackendUnavailable,
     )
 )]
 pub(crate) async fn enter_room(
@@ -429,12 +421,7 @@ pub(crate) async fn enter_room(
     params(("roomUUID" = String, Path, format = Uuid, description = "The room's id")),
     responses(
         (status = 204, description = "Left"),
-        (status = 400, description = "`invalid_room_id`: the roomUUID is not a UUID", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: no identity, or an invalid one", body = ErrorBody),
-        (status = 403, description = "`not_a_member`: the caller is not (or no longer) a member", body = ErrorBody),
-        (status = 404, description = "`room_not_found`: no such room (or it was deleted when its last member left)", body = ErrorBody),
-        (status = 500, description = "`internal`: a backend answered something unexpected (logged, never shown)", body = ErrorBody),
-        (status = 503, description = "`backend_unavailable` (a backend is unreachable; retry later) or `shutting_down`", body = ErrorBody),
+        InvalidRoomId, Unauthorized, NotAMember, RoomNotFound, Internal, BackendUnavailable,
     )
 )]
 pub(crate) async fn leave_room(
@@ -455,12 +442,8 @@ pub(crate) async fn leave_room(
     params(("roomUUID" = String, Path, format = Uuid, description = "The room's id")),
     responses(
         (status = 200, description = "Presence", body = PresenceBody),
-        (status = 400, description = "`invalid_room_id`: the roomUUID is not a UUID", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: no identity, or an invalid one", body = ErrorBody),
-        (status = 403, description = "`not_a_member`: the caller is not (or no longer) a member", body = ErrorBody),
-        (status = 404, description = "`room_not_found`: no such room (or it was deleted when its last member left)", body = ErrorBody),
-        (status = 500, description = "`internal`: a backend answered something unexpected (logged, never shown)", body = ErrorBody),
         (status = 503, description = "`backend_unavailable` (storage or presence unreachable; chat itself keeps working) or `shutting_down`", body = ErrorBody),
+        InvalidRoomId, Unauthorized, NotAMember, RoomNotFound, Internal,
     )
 )]
 pub(crate) async fn room_presence(
@@ -503,11 +486,7 @@ fn parse_id(q: &HashMap<String, String>, key: &str) -> Result<Option<i64>, ApiEr
     responses(
         (status = 200, description = "The messages, ascending by id", body = Vec<ChatMessageSchema>),
         (status = 400, description = "`invalid_room_id`, `invalid_limit` (not 1 to the maximum), `invalid_cursor` (not an id, or both cursors), `invalid_query`", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: no identity, or an invalid one", body = ErrorBody),
-        (status = 403, description = "`not_a_member`: the caller is not (or no longer) a member", body = ErrorBody),
-        (status = 404, description = "`room_not_found`: no such room (or it was deleted when its last member left)", body = ErrorBody),
-        (status = 500, description = "`internal`: a backend answered something unexpected (logged, never shown)", body = ErrorBody),
-        (status = 503, description = "`backend_unavailable` (a backend is unreachable; retry later) or `shutting_down`", body = ErrorBody),
+        Unauthorized, NotAMember, RoomNotFound, Internal, BackendUnavailable,
     )
 )]
 pub(crate) async fn history(
@@ -552,10 +531,8 @@ pub(crate) async fn history(
     responses(
         (status = 202, description = "Stored (and queued for mail)", body = InquiryAccepted),
         (status = 400, description = "`invalid_body` (not a JSON object), `missing_field` (a field absent, empty or not a string), `invalid_email`, `invalid_title` (not one line of printable characters), `invalid_field` (a NUL character)", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: no identity, or an invalid one", body = ErrorBody),
         (status = 413, description = "`too_large` (the body is over 64 KiB; answered from `Content-Length` before the body is read) or `field_too_long` (email over 254, title over 200, content over 10,000 characters)", body = ErrorBody),
-        (status = 500, description = "`internal`: a backend answered something unexpected (logged, never shown)", body = ErrorBody),
-        (status = 503, description = "`backend_unavailable` (a backend is unreachable; retry later) or `shutting_down`", body = ErrorBody),
+        Unauthorized, Internal, BackendUnavailable,
     )
 )]
 pub(crate) async fn inquiry(

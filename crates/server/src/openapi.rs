@@ -2,13 +2,15 @@
 //! from the `#[utoipa::path]` annotations on the handlers in [`crate::http`]; the wire shapes
 //! from the schema types here (the domain crate knows nothing of OpenAPI, so its JSON shapes are
 //! described here and a test holds them to what the domain serializes); the security schemes
-//! and the answers every operation shares (the request limits) are added by [`Shared`].
+//! and the answers every operation shares (the request limits) are added by [`Shared`]; the
+//! error answers several operations share ([`Unauthorized`], [`Internal`] …) are declared once
+//! here and named in each handler's `responses`.
 //!
 //! A new route is documented by annotating its handler and naming it in [`ApiDoc`]'s `paths`.
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
 
 use crate::http;
 
@@ -213,6 +215,58 @@ pub struct ErrorBody {
     /// What went wrong, for people.
     pub message: String,
 }
+
+// The error answers that several operations share, each declared once here and named in the
+// `responses(...)` of every handler that can give it (an operation whose answer says more, such
+// as a `400` with its own codes, keeps its own tuple instead). Never built: they only describe.
+
+/// `400 invalid_room_id`, of the operations on `{roomUUID}`.
+#[derive(IntoResponses)]
+#[response(
+    status = 400,
+    description = "`invalid_room_id`: the roomUUID is not a UUID"
+)]
+pub struct InvalidRoomId(pub ErrorBody);
+
+/// `401 unauthorized`, of the operations that take an identity.
+#[derive(IntoResponses)]
+#[response(
+    status = 401,
+    description = "`unauthorized`: no identity, or an invalid one"
+)]
+pub struct Unauthorized(pub ErrorBody);
+
+/// `403 not_a_member`, of the operations on one room.
+#[derive(IntoResponses)]
+#[response(
+    status = 403,
+    description = "`not_a_member`: the caller is not (or no longer) a member"
+)]
+pub struct NotAMember(pub ErrorBody);
+
+/// `404 room_not_found`, of the operations on one room.
+#[derive(IntoResponses)]
+#[response(
+    status = 404,
+    description = "`room_not_found`: no such room (or it was deleted when its last member left)"
+)]
+pub struct RoomNotFound(pub ErrorBody);
+
+/// `500 internal`, of the operations that reach a backend.
+#[derive(IntoResponses)]
+#[response(
+    status = 500,
+    description = "`internal`: a backend answered something unexpected (logged, never shown)"
+)]
+pub struct Internal(pub ErrorBody);
+
+/// `503 backend_unavailable` or `shutting_down`, of the operations that reach a backend.
+#[derive(IntoResponses)]
+#[response(
+    status = 503,
+    description = "`backend_unavailable` (a backend is unreachable; retry later) or `shutting_down`"
+)]
+pub struct BackendUnavailable(pub ErrorBody);
 
 /// Whether a message was written by a member or is the server's own notice.
 #[derive(ToSchema)]
