@@ -1,6 +1,6 @@
 //! The `reuse-chat` binary itself: settings errors, `migrate`, and a clean stop on SIGTERM.
 
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_reuse-chat");
@@ -96,24 +96,19 @@ fn migrate_runs_alone() {
     assert!(dir.path().join("reuse-chat.db").exists());
 }
 
-#[test]
-fn sigterm_stops_the_server_cleanly() {
-    let dir = tempfile::tempdir().unwrap();
+/// `reuse-chat serve` on a free loopback port with its data in `data_dir`, `env` set and its
+/// standard output to `stdout` (standard error discarded), once it accepts connections.
+fn serve(data_dir: &str, env: &[(&str, &str)], stdout: Stdio) -> Child {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
     let listen = format!("127.0.0.1:{port}");
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            &listen,
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-        ])
-        .stdout(Stdio::null())
+    let child = Command::new(BIN)
+        .args(["serve", "--listen", &listen, "--data-dir", data_dir])
+        .envs(env.iter().copied())
+        .stdout(stdout)
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -125,11 +120,23 @@ fn sigterm_stops_the_server_cleanly() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    child
+}
+
+/// Sends SIGTERM to `child`, as a service manager stops it.
+fn sigterm(child: &Child) {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = serve(dir.path().to_str().unwrap(), &[], Stdio::null());
+    sigterm(&child);
     let stopped = Instant::now();
     loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -152,32 +159,8 @@ fn log_format_json_writes_one_json_object_a_line() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("--log-format"), "{stderr}");
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let child = Command::new(BIN)
-        .args(["serve", "--listen", &listen, "--data-dir", d])
-        .env("REUSE_CHAT_LOG_FORMAT", "json")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while std::net::TcpStream::connect(&listen).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let child = serve(d, &[("REUSE_CHAT_LOG_FORMAT", "json")], Stdio::piped());
+    sigterm(&child);
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "exit status {}", out.status);
     let text = String::from_utf8(out.stdout).unwrap();

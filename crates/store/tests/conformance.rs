@@ -11,6 +11,9 @@ use chat_core::{
 use chat_store::testing::TestDatabase;
 use chat_store::{Backend, SqlStore, StoreOptions};
 
+/// The notice text the service writes when alice leaves.
+const ALICE_LEFT: &str = "alice님이 채팅방을 나갔습니다.";
+
 fn u(s: &str) -> UserId {
     UserId::parse(s).unwrap()
 }
@@ -322,12 +325,7 @@ async fn leaving_notifies_then_deletes(store: SqlStore) {
         LeaveOutcome::NotMember
     );
     let notice = match store
-        .leave(
-            &room.id,
-            &u("alice"),
-            "alice님이 채팅방을 나갔습니다.",
-            Millis::now(),
-        )
+        .leave(&room.id, &u("alice"), ALICE_LEFT, Millis::now())
         .await
         .unwrap()
     {
@@ -414,12 +412,7 @@ async fn notices_are_stored_and_read_back(store: SqlStore) {
         .await
         .unwrap();
     store
-        .leave(
-            &room.id,
-            &u("alice"),
-            "alice님이 채팅방을 나갔습니다.",
-            Millis::now(),
-        )
+        .leave(&room.id, &u("alice"), ALICE_LEFT, Millis::now())
         .await
         .unwrap();
     let got: Vec<(MessageKind, Option<Notice>)> = store

@@ -63,12 +63,13 @@ pub enum WriteError {
     Io(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// Turns a timed write's outcome into the connection's error.
-fn written<E: TransportError>(
-    outcome: Result<Result<(), E>, tokio::time::error::Elapsed>,
+/// Runs one write to the transport (a send, a feed or a flush) within `timeout`, with its
+/// outcome as the connection's error.
+async fn written<E: TransportError>(
+    write: impl std::future::Future<Output = Result<(), E>>,
     timeout: Duration,
 ) -> Result<(), WriteError> {
-    match outcome {
+    match tokio::time::timeout(timeout, write).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) if e.is_closed() => Err(WriteError::Closed),
         Ok(Err(e)) => Err(WriteError::Io(Box::new(e))),
@@ -187,30 +188,18 @@ where
     /// Writes one message and flushes.
     pub async fn write(&mut self, msg: Message) -> Result<(), WriteError> {
         self.last_write = Instant::now();
-        let timeout = self.write_timeout;
-        written(
-            tokio::time::timeout(timeout, self.writer.send(msg)).await,
-            timeout,
-        )
+        written(self.writer.send(msg), self.write_timeout).await
     }
 
     /// Queues a message in the writer's buffer; [`Connection::flush`] sends it.
     pub async fn feed(&mut self, msg: Message) -> Result<(), WriteError> {
         self.last_write = Instant::now();
-        let timeout = self.write_timeout;
-        written(
-            tokio::time::timeout(timeout, self.writer.feed(msg)).await,
-            timeout,
-        )
+        written(self.writer.feed(msg), self.write_timeout).await
     }
 
     /// Sends what [`Connection::feed`] queued.
     pub async fn flush(&mut self) -> Result<(), WriteError> {
-        let timeout = self.write_timeout;
-        written(
-            tokio::time::timeout(timeout, self.writer.flush()).await,
-            timeout,
-        )
+        written(self.writer.flush(), self.write_timeout).await
     }
 
     /// Encodes and writes one frame.
