@@ -16,8 +16,6 @@ pub const MESSAGES_STORED: &str = "reuse_chat_messages_stored_total";
 pub const COMMIT_BATCH_SIZE: &str = "reuse_chat_commit_batch_size";
 /// Histogram: seconds to store one batch.
 pub const COMMIT_SECONDS: &str = "reuse_chat_commit_seconds";
-/// Histogram: seconds to hand one stored message to the bus.
-pub const PUBLISH_SECONDS: &str = "reuse_chat_bus_publish_seconds";
 
 /// What a committed send resolved to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,7 +77,6 @@ async fn run(
     let stored_total = metrics::counter!(MESSAGES_STORED);
     let batch_size = metrics::histogram!(COMMIT_BATCH_SIZE);
     let commit_seconds = metrics::histogram!(COMMIT_SECONDS);
-    let publish_seconds = metrics::histogram!(PUBLISH_SECONDS);
     while rx.recv_many(&mut batch, max_batch).await > 0 {
         // Senders that gave up (closed connection) still get their message stored: it may
         // have been seen by nobody, but dropping it would make a retry with the same
@@ -96,15 +93,13 @@ async fn run(
         batch_size.record(messages.len() as f64);
         match appended {
             Ok(outcomes) if outcomes.len() == batch.len() => {
+                let mut stored = 0u64;
                 for (req, outcome) in batch.drain(..).zip(outcomes) {
                     let result = match outcome {
                         AppendOutcome::Stored(s) => {
-                            stored_total.increment(1);
+                            stored += 1;
                             let m = s.message.clone();
-                            let publishing = Instant::now();
-                            let published = bus.publish(RoomEvent::Message(s)).await;
-                            publish_seconds.record(publishing.elapsed().as_secs_f64());
-                            if let Err(e) = published {
+                            if let Err(e) = bus.publish(RoomEvent::Message(s)).await {
                                 // Stored is stored: the receipt stands, and subscribers that
                                 // missed the live copy find it in history.
                                 tracing::warn!(error = %e, id = m.id, "publish failed");
@@ -123,6 +118,7 @@ async fn run(
                     };
                     let _ = req.reply.send(result);
                 }
+                stored_total.increment(stored);
             }
             Ok(outcomes) => {
                 tracing::error!(

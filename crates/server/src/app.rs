@@ -179,6 +179,9 @@ impl App {
             );
         }
         let shutdown = CancellationToken::new();
+        if let Some(handle) = &metrics {
+            crate::telemetry::spawn_upkeep(handle.clone(), shutdown.clone());
+        }
         let tracker = TaskTracker::new();
         let session_limits = SessionLimits {
             frame: reuse_stomp::Limits {

@@ -74,7 +74,6 @@ async fn counters_move_with_traffic() {
     moved("reuse_chat_fanout_deliveries_total", &[], 6.0);
     moved("reuse_chat_commit_batch_size_count", &[], 1.0);
     moved("reuse_chat_commit_seconds_count", &[], 1.0);
-    moved("reuse_chat_bus_publish_seconds_count", &[], 3.0);
     moved(
         "reuse_chat_http_requests_total",
         &["route=\"/room/list\"", "status=\"200\""],

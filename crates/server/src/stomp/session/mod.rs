@@ -399,10 +399,7 @@ impl Session {
         E: TransportError,
     {
         match out {
-            Outbound::Frame(text) => {
-                FRAMES_OUT_BY_COMMAND.count(Command::Message);
-                conn.feed(Message::Text(text)).await
-            }
+            Outbound::Frame(text) => conn.feed(Message::Text(text)).await,
             Outbound::Revoked(room) => {
                 self.revoked(room).await;
                 Ok(())
@@ -423,11 +420,15 @@ impl Session {
         W: Sink<Message, Error = E> + Unpin,
         E: TransportError,
     {
+        let mut frames = u64::from(matches!(first, Outbound::Frame(_)));
         self.write_outbound(conn, first).await?;
         for _ in 1..MAX_BURST {
             let Ok(out) = self.rx.try_recv() else { break };
+            frames += u64::from(matches!(out, Outbound::Frame(_)));
             self.write_outbound(conn, out).await?;
         }
+        // Counted once per burst: an atomic add per delivered frame is measurable.
+        FRAMES_OUT_BY_COMMAND.add(Command::Message, frames);
         conn.flush().await
     }
 
@@ -440,9 +441,12 @@ impl Session {
         W: Sink<Message, Error = E> + Unpin,
         E: TransportError,
     {
+        let mut frames = 0;
         while let Ok(out) = self.rx.try_recv() {
+            frames += u64::from(matches!(out, Outbound::Frame(_)));
             self.write_outbound(conn, out).await?;
         }
+        FRAMES_OUT_BY_COMMAND.add(Command::Message, frames);
         conn.flush().await
     }
 
