@@ -89,6 +89,42 @@ pub fn stomp_decoder(data: &[u8]) {
             check_roundtrip(frame, *version);
         }
     }
+    if setup.limits != Limits::default() {
+        check_limits_only_cut_short(stream, &setup, &whole);
+    }
+}
+
+/// The small limits a setup can pick are all below the defaults, and limits may only make the
+/// decoder stop earlier: under the defaults the same stream yields the same items, then more
+/// where a limit stopped it, and the same end where none did.
+fn check_limits_only_cut_short(stream: &[u8], setup: &Setup, limited: &Outcome) {
+    let defaults = Setup {
+        limits: Limits::default(),
+        cuts: Vec::new(),
+        ..setup.clone()
+    };
+    let unlimited = run(stream, &[], &defaults);
+    let limit_error = matches!(
+        limited.error,
+        Some(
+            DecodeError::FrameTooLarge { .. }
+                | DecodeError::TooManyHeaders { .. }
+                | DecodeError::HeadersTooLarge { .. }
+        )
+    );
+    if limit_error {
+        assert!(
+            unlimited.items.starts_with(&limited.items),
+            "the default limits decode {:?}, not starting with {:?}",
+            unlimited.items,
+            limited.items
+        );
+    } else {
+        assert_eq!(
+            &unlimited, limited,
+            "the default limits decode differently although no limit was hit"
+        );
+    }
 }
 
 /// Everything one feed of a stream produced.
@@ -295,4 +331,44 @@ pub fn representable(frame: &Frame, version: Version) -> bool {
         let raw_ok = !raw || !n.contains([':', '\n']) && !v.contains('\n');
         cr_ok && raw_ok
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setup_layout() {
+        let data = [0b1101, 40, 10, 20, 3, 1, 2, 250, b'x', b'y'];
+        let (setup, stream) = Setup::parse(&data).expect("a setup");
+        assert_eq!(setup.version, Version::V1_1);
+        assert!(setup.negotiate);
+        let small = Limits {
+            max_frame_bytes: 40,
+            max_headers: 2,
+            max_header_bytes: 20,
+        };
+        assert_eq!(setup.limits, small);
+        assert_eq!(setup.cuts, [1, 3, 253]);
+        assert_eq!(stream, b"xy");
+
+        let (setup, stream) = Setup::parse(&[2, 0, 0, 0, 200, 9]).expect("a setup");
+        assert_eq!(setup.version, Version::V1_2);
+        assert!(!setup.negotiate);
+        assert_eq!(setup.limits, Limits::default());
+        assert_eq!(setup.cuts, [9]);
+        assert!(stream.is_empty());
+        assert!(Setup::parse(&[0; 4]).is_none());
+    }
+
+    #[test]
+    fn decodes_the_stream_after_the_setup() {
+        // Two frames and a heart-beat, cut once inside the first frame.
+        let mut input = vec![2, 0, 0, 0, 1, 3];
+        input.extend_from_slice(b"SEND\nd:1\n\nhi\0\r\nACK\nid:7\n\n\0");
+        stomp_decoder(&input);
+        let whole = run(&input[6..], &[], &Setup::parse(&input).expect("a setup").0);
+        assert_eq!(whole.items.len(), 3, "{whole:?}");
+        assert_eq!(whole.error, None);
+    }
 }
