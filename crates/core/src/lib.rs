@@ -8,6 +8,8 @@
 pub mod committer;
 pub mod envelope;
 pub mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod ids;
 pub mod limits;
 pub mod memory;

@@ -96,7 +96,7 @@ impl OpenRoomRequest {
 /// A validated `SEND`: ready to be submitted to the committer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SendCommand {
-    message: NewMessage,
+    pub(crate) message: NewMessage,
 }
 
 impl SendCommand {

@@ -14,7 +14,7 @@ use crate::frame::{Command, Frame, Limits, Version};
 /// Longest command line accepted, EOL included. `UNSUBSCRIBE\r\n` is 13 bytes; the slack only
 /// serves to report the garbage in [`DecodeError::UnknownCommand`] without buffering a whole
 /// frame's worth of it first.
-const MAX_COMMAND_LINE: usize = 32;
+pub(crate) const MAX_COMMAND_LINE: usize = 32;
 
 /// What one successful [`StompDecoder::decode`] call produced.
 #[derive(Debug, PartialEq, Eq)]

@@ -7,6 +7,8 @@
 mod decode;
 mod encode;
 mod frame;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 
 pub use decode::{DecodeError, Decoded, StompDecoder};
 pub use encode::{encode, encode_to_bytes};
