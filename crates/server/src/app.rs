@@ -215,7 +215,6 @@ impl App {
             auth,
             ws,
             tracker: tracker.clone(),
-            max_ws_message: settings.max_frame_bytes * 2,
             max_sessions: settings.max_sessions,
             mail: mail_health.clone(),
             metrics,

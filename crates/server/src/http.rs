@@ -52,8 +52,6 @@ pub struct AppState {
     pub ws: Arc<WsContext>,
     /// Tracks session tasks so shutdown can wait for them.
     pub tracker: TaskTracker,
-    /// Largest WebSocket message accepted (twice the frame limit: a frame plus heart-beats).
-    pub max_ws_message: usize,
     /// Most concurrent sessions.
     pub max_sessions: usize,
     /// The inquiry mailer's latest status, when `--smtp` is set (for `/ready`).
@@ -685,7 +683,7 @@ pub(crate) async fn ws_stomp(
         .map(str::to_owned)
         .filter(|_| st.auth.is_header_mode());
     let ctx = st.ws.clone();
-    let max = st.max_ws_message;
+    let max = ctx.limits.max_message_bytes;
     let config = WebSocketConfig::default()
         // Allocated up front for every session and never shrunk: most sessions idle, chat
         // frames are a few hundred bytes, and a larger frame is read in more steps.
