@@ -33,6 +33,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo build"
 cargo build --workspace --all-targets --locked
 
+# (The outage, crash and cluster tests choose their databases themselves: crash.rs runs on all three.)
 echo "== cargo test (integration suite on SQLite)"
 cargo test --workspace --locked
 
