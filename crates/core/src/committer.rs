@@ -7,7 +7,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use crate::error::ChatError;
-use crate::model::{AppendOutcome, ChatMessage, Millis, NewMessage, RoomEvent};
+use crate::model::{AppendOutcome, Millis, NewMessage, RoomEvent};
 use crate::ports::{Bus, ChatStore};
 
 /// Counter: chat messages stored (duplicates excluded).
@@ -18,17 +18,20 @@ pub const COMMIT_BATCH_SIZE: &str = "reuse_chat_commit_batch_size";
 pub const COMMIT_SECONDS: &str = "reuse_chat_commit_seconds";
 
 /// What a committed send resolved to.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SendOutcome {
-    /// The stored message (for a duplicate: the one stored the first time).
-    pub message: ChatMessage,
+    /// The stored message's id (for a duplicate: the one stored the first time).
+    pub id: i64,
     /// True when the `clientMessageId` was seen before and nothing new was stored or broadcast.
     pub duplicate: bool,
 }
 
+/// Where a send's outcome goes.
+type Reply = oneshot::Sender<Result<SendOutcome, ChatError>>;
+
 pub(crate) struct CommitRequest {
     pub(crate) message: NewMessage,
-    pub(crate) reply: oneshot::Sender<Result<SendOutcome, ChatError>>,
+    pub(crate) reply: Reply,
 }
 
 /// The sending half of the committer's queue.
@@ -73,6 +76,7 @@ async fn run(
 ) {
     let mut batch: Vec<CommitRequest> = Vec::with_capacity(max_batch);
     let mut messages: Vec<NewMessage> = Vec::with_capacity(max_batch);
+    let mut replies: Vec<Reply> = Vec::with_capacity(max_batch);
     // Registered once: recording then costs an atomic operation per batch or message.
     let stored_total = metrics::counter!(MESSAGES_STORED);
     let batch_size = metrics::histogram!(COMMIT_BATCH_SIZE);
@@ -81,61 +85,64 @@ async fn run(
         // Senders that gave up (closed connection) still get their message stored: it may
         // have been seen by nobody, but dropping it would make a retry with the same
         // clientMessageId behave differently from the first attempt.
-        messages.clear();
         let now = Millis::now();
-        messages.extend(batch.iter().map(|r| NewMessage {
-            created_at: now,
-            ..r.message.clone()
-        }));
+        for req in batch.drain(..) {
+            messages.push(NewMessage {
+                created_at: now,
+                ..req.message
+            });
+            replies.push(req.reply);
+        }
         let started = Instant::now();
         let appended = store.append(&messages).await;
         commit_seconds.record(started.elapsed().as_secs_f64());
         batch_size.record(messages.len() as f64);
         match appended {
-            Ok(outcomes) if outcomes.len() == batch.len() => {
+            Ok(outcomes) if outcomes.len() == replies.len() => {
                 let mut stored = 0u64;
-                for (req, outcome) in batch.drain(..).zip(outcomes) {
+                for (reply, outcome) in replies.drain(..).zip(outcomes) {
                     let result = match outcome {
                         AppendOutcome::Stored(s) => {
                             stored += 1;
-                            let m = s.message.clone();
+                            let id = s.message.id;
                             if let Err(e) = bus.publish(RoomEvent::Message(s)).await {
                                 // Stored is stored: the receipt stands, and subscribers that
                                 // missed the live copy find it in history.
-                                tracing::warn!(error = %e, id = m.id, "publish failed");
+                                tracing::warn!(error = %e, id, "publish failed");
                             }
                             Ok(SendOutcome {
-                                message: m,
+                                id,
                                 duplicate: false,
                             })
                         }
                         AppendOutcome::Duplicate(m) => Ok(SendOutcome {
-                            message: m,
+                            id: m.id,
                             duplicate: true,
                         }),
                         AppendOutcome::NoSuchRoom => Err(ChatError::RoomNotFound),
                         AppendOutcome::NotMember => Err(ChatError::NotMember),
                     };
-                    let _ = req.reply.send(result);
+                    let _ = reply.send(result);
                 }
                 stored_total.increment(stored);
             }
             Ok(outcomes) => {
                 tracing::error!(
-                    expected = batch.len(),
+                    expected = replies.len(),
                     got = outcomes.len(),
                     "storage answered a batch with the wrong number of outcomes"
                 );
-                for req in batch.drain(..) {
-                    let _ = req.reply.send(Err(ChatError::Internal));
+                for reply in replies.drain(..) {
+                    let _ = reply.send(Err(ChatError::Internal));
                 }
             }
             Err(e) => {
                 let err = e.into_chat_error("append", messages.first().map(|m| &m.room));
-                for req in batch.drain(..) {
-                    let _ = req.reply.send(Err(err.clone()));
+                for reply in replies.drain(..) {
+                    let _ = reply.send(Err(err.clone()));
                 }
             }
         }
+        messages.clear();
     }
 }

@@ -16,7 +16,9 @@ pub struct DomainLimits {
     pub max_product_id_chars: usize,
     /// Most rooms one `GET /room/list` returns (the most recent ones).
     pub max_rooms_listed: u32,
-    /// Most messages committed in one storage transaction.
+    /// Most messages committed in one storage transaction. Under load a batch is whatever
+    /// queued while the previous one committed; a large cap lets it take all of that, so each
+    /// index page a batch rewrites carries more messages (docs/BENCHMARKS.md, issue 11).
     pub commit_batch: usize,
     /// Sends waiting for the committer before senders are made to wait.
     pub commit_queue: usize,
@@ -35,7 +37,7 @@ impl Default for DomainLimits {
             max_room_name_chars: 100,
             max_product_id_chars: 64,
             max_rooms_listed: 1000,
-            commit_batch: 256,
+            commit_batch: 4096,
             commit_queue: 4096,
             max_inquiry_title_chars: 200,
             max_inquiry_content_chars: 10_000,

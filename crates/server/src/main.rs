@@ -7,6 +7,17 @@ use clap::Parser;
 use reuse_chat::config::{Cli, Command, LogFormat, Settings};
 use reuse_chat::App;
 
+// Most of what a message costs besides SQLite is small short-lived allocations made on one
+// worker thread and freed on another; glibc's malloc spent a fifth of the server's CPU on
+// them (docs/BENCHMARKS.md, "Allocator").
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[cfg(all(feature = "jemalloc", not(feature = "mimalloc")))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let (raw, serve) = match cli.command {

@@ -1,16 +1,18 @@
-//! The group commit of chat messages: one transaction per batch with a constant number of
-//! statements per batch (lock the rooms, look up the idempotency keys, insert the messages,
-//! touch the rooms), however many messages and rooms the batch holds.
+//! The group commit of chat messages through sqlx (MySQL/MariaDB, PostgreSQL, in-memory SQLite;
+//! a SQLite file has its own writer thread, `crate::sqlite_writer`): one transaction per batch
+//! with a constant number of statements per batch (lock the rooms, look up the idempotency
+//! keys, insert the messages, touch the rooms), however many messages and rooms it holds. The
+//! rules of the batch are `crate::plan`'s.
 //!
 //! Why: every statement is a round trip — to sqlx's SQLite worker thread, or over the network
 //! to MySQL/PostgreSQL — and with one to three statements per message those round trips, not
 //! the databases, bounded persisted throughput (docs/BENCHMARKS.md, "What limits each number").
 
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use chat_core::{AppendOutcome, ChatMessage, NewMessage, Sequenced, StoreError};
+use chat_core::{AppendOutcome, ChatMessage, NewMessage, StoreError};
 
+use crate::plan::{key, keys_to_look_up, rooms_to_lock, BatchPlan, LockedRooms};
 use crate::rows::{message_from_row, Membership, SqlRow};
 use crate::{classify, on_pool, Backend, Pools, SqlStore, MESSAGE_COLS};
 
@@ -26,27 +28,6 @@ fn repeat(group: &str, n: usize, sep: &str) -> String {
     vec![group; n].join(sep)
 }
 
-/// An idempotency key as the unique index `messages_idempotency` compares it. MySQL/MariaDB
-/// collations (`utf8mb4_bin` included) are PAD SPACE: trailing spaces do not count there, so
-/// `"c-1 "` is the key `"c-1"`; the other backends compare exactly.
-fn key(backend: Backend, room: &str, sender: &str, cmid: &str) -> (String, String, String) {
-    let cmid = match backend {
-        Backend::MySql => cmid.trim_end_matches(' '),
-        Backend::Sqlite | Backend::Postgres => cmid,
-    };
-    (room.to_owned(), sender.to_owned(), cmid.to_owned())
-}
-
-/// What becomes of one message of the batch, decided under the rooms' locks before the insert.
-enum Plan {
-    /// Not stored: the outcome is known already.
-    Decided(AppendOutcome),
-    /// Stored, as the n-th inserted row of this batch.
-    Insert(usize),
-    /// Its idempotency key was first stored by this batch, as the n-th inserted row.
-    SameAs(usize),
-}
-
 /// Stores a batch in one transaction; the outcome of each message, in batch order. A message
 /// is stored when its room exists, its sender is a current member (checked on the locked row),
 /// and its (room, sender, clientMessageId) was stored neither before nor earlier in the batch.
@@ -58,16 +39,13 @@ pub(crate) async fn append_once(
     let room_texts: Vec<String> = batch.iter().map(|m| m.room.to_text()).collect();
     // Rooms are locked in one global order (sorted uuids, chunk after chunk, `ORDER BY` within
     // a chunk) so that two batches never wait on each other in a cycle.
-    let mut rooms: Vec<&str> = room_texts.iter().map(String::as_str).collect();
-    rooms.sort_unstable();
-    rooms.dedup();
+    let rooms = rooms_to_lock(&room_texts);
     on_pool!(store, write, |pool| {
         let mut tx = pool.begin_with(backend.begin()).await.map_err(classify)?;
 
         // Per room: who may write, and the id of its newest message (under the room's lock, so
         // exactly the message before the ones this batch adds).
-        let mut locked: HashMap<String, (Membership, Option<i64>)> =
-            HashMap::with_capacity(rooms.len());
+        let mut locked: LockedRooms = HashMap::with_capacity(rooms.len());
         for chunk in rooms.chunks(ROWS_PER_STATEMENT) {
             let sql = store.sql(&format!(
                 "SELECT uuid, buyer, seller, buyer_active, seller_active, last_message_id \
@@ -86,21 +64,7 @@ pub(crate) async fn append_once(
         }
 
         // The keys of the batch's messages that may be stored, looked up in one statement.
-        let mut keys: Vec<(&str, &str, &str)> = batch
-            .iter()
-            .zip(&room_texts)
-            .filter_map(|(m, room)| {
-                let (membership, _) = locked.get(room.as_str())?;
-                let cmid = m.client_message_id.as_ref()?;
-                membership.is_member(m.sender.as_str()).then_some((
-                    room.as_str(),
-                    m.sender.as_str(),
-                    cmid.as_str(),
-                ))
-            })
-            .collect();
-        keys.sort_unstable();
-        keys.dedup();
+        let keys = keys_to_look_up(batch, &room_texts, &locked);
         let mut stored_before: HashMap<(String, String, String), ChatMessage> = HashMap::new();
         for chunk in keys.chunks(ROWS_PER_STATEMENT) {
             let sql = store.sql(&format!(
@@ -124,43 +88,12 @@ pub(crate) async fn append_once(
             }
         }
 
-        // Each message's fate, in batch order; `inserts` holds the batch positions to store.
-        let mut plans = Vec::with_capacity(batch.len());
-        let mut inserts: Vec<usize> = Vec::with_capacity(batch.len());
-        let mut stored_now: HashMap<(String, String, String), usize> = HashMap::new();
-        for (i, (msg, room)) in batch.iter().zip(&room_texts).enumerate() {
-            let Some((membership, _)) = locked.get(room.as_str()) else {
-                plans.push(Plan::Decided(AppendOutcome::NoSuchRoom));
-                continue;
-            };
-            if !membership.is_member(msg.sender.as_str()) {
-                plans.push(Plan::Decided(AppendOutcome::NotMember));
-                continue;
-            }
-            if let Some(cmid) = &msg.client_message_id {
-                let k = key(backend, room, msg.sender.as_str(), cmid.as_str());
-                if let Some(m) = stored_before.get(&k) {
-                    plans.push(Plan::Decided(AppendOutcome::Duplicate(m.clone())));
-                    continue;
-                }
-                match stored_now.entry(k) {
-                    Entry::Occupied(first) => {
-                        plans.push(Plan::SameAs(*first.get()));
-                        continue;
-                    }
-                    Entry::Vacant(slot) => {
-                        slot.insert(inserts.len());
-                    }
-                }
-            }
-            plans.push(Plan::Insert(inserts.len()));
-            inserts.push(i);
-        }
+        let plan = BatchPlan::decide(backend, batch, &room_texts, &locked, &stored_before);
 
         // The inserts, in batch order, a multi-row statement per chunk; `ids[n]` is the id of
         // the n-th inserted row.
-        let mut ids: Vec<i64> = Vec::with_capacity(inserts.len());
-        for chunk in inserts.chunks(ROWS_PER_STATEMENT) {
+        let mut ids: Vec<i64> = Vec::with_capacity(plan.inserts.len());
+        for chunk in plan.inserts.chunks(ROWS_PER_STATEMENT) {
             let mut sql = format!(
                 "INSERT INTO messages \
                  (room_uuid, sender, content, kind, created_at, client_message_id, notice) \
@@ -254,38 +187,9 @@ pub(crate) async fn append_once(
         }
 
         // Sequence the stored messages: each names the room's previous message.
-        let mut sequenced: Vec<Sequenced> = Vec::with_capacity(inserts.len());
-        let mut newest: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
-        for (&i, &id) in inserts.iter().zip(&ids) {
-            let msg = &batch[i];
-            let room = room_texts[i].as_str();
-            let Some((_, last)) = locked.get_mut(room) else {
-                return Err(StoreError::internal("stored into a room not locked"));
-            };
-            let prev = last.replace(id);
-            if prev.is_some_and(|p| p >= id) {
-                return Err(StoreError::internal(format!(
-                    "message id {id} does not follow its room's previous message {prev:?}"
-                )));
-            }
-            newest.insert(room, (id, msg.created_at.0));
-            sequenced.push(Sequenced {
-                message: ChatMessage {
-                    id,
-                    room: msg.room,
-                    sender: msg.sender.clone(),
-                    content: msg.content.clone(),
-                    kind: msg.kind,
-                    created_at: msg.created_at,
-                    client_message_id: msg.client_message_id.clone(),
-                    notice: msg.notice.clone(),
-                },
-                prev,
-            });
-        }
+        let (sequenced, touched) = plan.sequence(batch, &room_texts, &mut locked, &ids)?;
 
         // Every touched room now points at its newest message, one statement per chunk.
-        let touched: Vec<(&str, (i64, i64))> = newest.into_iter().collect();
         for chunk in touched.chunks(ROWS_PER_STATEMENT) {
             let cases = repeat("WHEN ? THEN ?", chunk.len(), " ");
             let sql = store.sql(&format!(
@@ -307,18 +211,6 @@ pub(crate) async fn append_once(
         }
         tx.commit().await.map_err(classify)?;
 
-        let nth = |n: usize| {
-            sequenced
-                .get(n)
-                .ok_or_else(|| StoreError::internal(format!("no stored message #{n}")))
-        };
-        plans
-            .into_iter()
-            .map(|plan| match plan {
-                Plan::Decided(outcome) => Ok(outcome),
-                Plan::Insert(n) => Ok(AppendOutcome::Stored(nth(n)?.clone())),
-                Plan::SameAs(n) => Ok(AppendOutcome::Duplicate(nth(n)?.message.clone())),
-            })
-            .collect()
+        plan.outcomes(sequenced)
     })
 }

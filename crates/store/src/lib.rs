@@ -11,8 +11,10 @@
 mod append;
 mod error;
 pub mod inquiries;
+mod plan;
 mod rows;
 mod sql;
+mod sqlite_writer;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -36,6 +38,11 @@ pub use append::ROWS_PER_STATEMENT;
 pub use error::classify;
 use rows::{message_from_row, room_from_row, Membership, SqlRow};
 pub use sql::Backend;
+use sqlite_writer::SqliteWriter;
+
+/// How long a SQLite connection waits for another connection's write lock before it reports
+/// the database unavailable.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Connection settings that do not belong in the URL.
 #[derive(Clone, Debug)]
@@ -131,6 +138,9 @@ const ROOM_SELECT: &str = "SELECT r.uuid, r.name, r.product_id, r.buyer, r.selle
 pub struct SqlStore {
     pools: Pools,
     backend: Backend,
+    /// SQLite on a file: the thread every group commit runs on (`None` for the server
+    /// databases, and for an in-memory SQLite database, which exists only on sqlx's connection).
+    sqlite_writer: Option<SqliteWriter>,
 }
 
 impl SqlStore {
@@ -145,20 +155,21 @@ impl SqlStore {
         let bad_url = |e: sqlx::Error| {
             StoreError::with_source(StoreErrorKind::Internal, "invalid database URL", e)
         };
-        let pools = match backend {
+        let (pools, sqlite_writer) = match backend {
             Backend::Sqlite => {
                 let opts = SqliteConnectOptions::from_str(url)
                     .map_err(bad_url)?
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(5))
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
                     .foreign_keys(true)
                     // sqlx's SQLite worker thread hands rows over through a bounded channel
                     // (50 by default) and sleeps whenever it is full: room for a whole
                     // statement's rows (a batch's `INSERT … RETURNING`) saves those hand-offs.
                     .row_buffer_size(ROWS_PER_STATEMENT);
                 let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+                let file = (!in_memory).then(|| opts.get_filename().to_path_buf());
                 let write = SqlitePoolOptions::new()
                     .max_connections(1)
                     .acquire_timeout(options.acquire_timeout)
@@ -178,35 +189,41 @@ impl SqlStore {
                         .await
                         .map_err(classify)?
                 };
-                Pools::Sqlite { write, read }
+                let writer = match file {
+                    Some(path) => Some(SqliteWriter::open(&path, SQLITE_BUSY_TIMEOUT)?),
+                    None => None,
+                };
+                (Pools::Sqlite { write, read }, writer)
             }
             Backend::MySql => {
                 let url = url.replacen("mariadb://", "mysql://", 1);
                 let opts = MySqlConnectOptions::from_str(&url)
                     .map_err(bad_url)?
                     .charset("utf8mb4");
-                Pools::MySql(
-                    MySqlPoolOptions::new()
-                        .max_connections(options.max_connections)
-                        .acquire_timeout(options.acquire_timeout)
-                        .connect_with(opts)
-                        .await
-                        .map_err(classify)?,
-                )
+                let pool = MySqlPoolOptions::new()
+                    .max_connections(options.max_connections)
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect_with(opts)
+                    .await
+                    .map_err(classify)?;
+                (Pools::MySql(pool), None)
             }
             Backend::Postgres => {
                 let opts = PgConnectOptions::from_str(url).map_err(bad_url)?;
-                Pools::Postgres(
-                    PgPoolOptions::new()
-                        .max_connections(options.max_connections)
-                        .acquire_timeout(options.acquire_timeout)
-                        .connect_with(opts)
-                        .await
-                        .map_err(classify)?,
-                )
+                let pool = PgPoolOptions::new()
+                    .max_connections(options.max_connections)
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect_with(opts)
+                    .await
+                    .map_err(classify)?;
+                (Pools::Postgres(pool), None)
             }
         };
-        Ok(SqlStore { pools, backend })
+        Ok(SqlStore {
+            pools,
+            backend,
+            sqlite_writer,
+        })
     }
 
     /// Which database this store talks to.
@@ -547,6 +564,9 @@ impl ChatStore for SqlStore {
     async fn append(&self, batch: &[NewMessage]) -> Result<Vec<AppendOutcome>, StoreError> {
         if batch.is_empty() {
             return Ok(Vec::new());
+        }
+        if let Some(writer) = &self.sqlite_writer {
+            return writer.append(batch).await;
         }
         let mut attempt = 0;
         loop {

@@ -209,6 +209,13 @@ where
         self.write(Message::Text(text)).await
     }
 
+    /// Encodes a frame into the writer's buffer; [`Connection::flush`] sends it. The caller
+    /// counts the frames it feeds (per burst, not per frame).
+    pub async fn feed_frame(&mut self, frame: &Frame) -> Result<(), WriteError> {
+        let text = to_text(encode_to_bytes(frame, self.version));
+        self.feed(Message::Text(text)).await
+    }
+
     /// Gives back the transport, for the caller to drain or drop.
     pub fn into_parts(self) -> (R, W) {
         (self.reader, self.writer)

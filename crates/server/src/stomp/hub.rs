@@ -227,6 +227,11 @@ impl Hub {
     }
 
     fn deliver_message(&self, m: &ChatMessage) {
+        let rooms = self.read();
+        // A room nobody on this node watches costs a map lookup, not an encoding.
+        let Some(subs) = rooms.get(&m.room) else {
+            return;
+        };
         let body = match serde_json::to_vec(m) {
             Ok(b) => Bytes::from(b),
             Err(e) => {
@@ -236,10 +241,6 @@ impl Hub {
         };
         let destination = room_messages(&m.room);
         let message_id = m.id.to_string();
-        let rooms = self.read();
-        let Some(subs) = rooms.get(&m.room) else {
-            return;
-        };
         // Subscription ids are chosen by clients, and most clients choose the same ones
         // ("sub-0"): frames are encoded once per distinct (version, id) and shared.
         let mut encoded: Vec<((Version, &str), Utf8Bytes)> = Vec::new();

@@ -86,18 +86,18 @@ impl Session {
         transaction: Option<String>,
         receipt: Option<String>,
     ) {
-        let context = format!("SEND to {}", Destination::RoomSend(room));
+        let context = Sending::Send(room);
         let cmd = match self.ctx.service.parse_send(&self.identity.user, room, body) {
             Ok(cmd) => cmd,
-            Err(e) => return self.fail(Failure::chat(&context, &e, receipt)),
+            Err(e) => return self.fail(Failure::chat(&context.to_string(), &e, receipt)),
         };
         if let Some(tx) = transaction {
             let held = self.transactions.hold(&tx, cmd, receipt.clone());
             return self.settle(held, receipt);
         }
         match self.ctx.service.submit(cmd).await {
-            Ok(pending) => self.accept(Box::pin(finish_sends(vec![pending], context, receipt))),
-            Err(e) => self.fail(Failure::chat(&context, &e, receipt)),
+            Ok(pending) => self.accept(Box::pin(finish_send(pending, context, receipt))),
+            Err(e) => self.fail(Failure::chat(&context.to_string(), &e, receipt)),
         }
     }
 
@@ -142,7 +142,7 @@ impl Session {
             Ok(sends) => sends,
             Err(f) => return self.fail(f),
         };
-        let context = format!("COMMIT of transaction '{transaction}'");
+        let context = Sending::Commit(transaction.to_owned());
         let mut pending = Vec::with_capacity(sends.len());
         for cmd in sends {
             match self.ctx.service.submit(cmd).await {
@@ -150,7 +150,7 @@ impl Session {
                 Err(e) => {
                     // Those already queued still commit; the session reports the failure.
                     self.accept(Box::pin(finish_sends(pending, context.clone(), None)));
-                    return self.fail(Failure::chat(&context, &e, receipt));
+                    return self.fail(Failure::chat(&context.to_string(), &e, receipt));
                 }
             }
         }
@@ -158,11 +158,40 @@ impl Session {
     }
 }
 
+/// What queued a send, named in the `ERROR` when it fails. Kept as data and formatted only
+/// then: a send that succeeds costs no string.
+#[derive(Clone)]
+enum Sending {
+    Send(RoomId),
+    Commit(String),
+}
+
+impl std::fmt::Display for Sending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Sending::Send(room) => write!(f, "SEND to {}", Destination::RoomSend(*room)),
+            Sending::Commit(tx) => write!(f, "COMMIT of transaction '{tx}'"),
+        }
+    }
+}
+
+/// Waits for one queued send and turns its outcome into a receipt or a failure.
+async fn finish_send(pending: PendingSend, context: Sending, receipt: Option<String>) -> Done {
+    match pending.await {
+        Ok(_) => Done::Ok(receipt),
+        Err(e) => Done::Failed(Failure::chat(&context.to_string(), &e, receipt)),
+    }
+}
+
 /// Waits for queued sends (in order) and turns their outcome into a receipt or a failure.
-async fn finish_sends(pending: Vec<PendingSend>, context: String, receipt: Option<String>) -> Done {
+async fn finish_sends(
+    pending: Vec<PendingSend>,
+    context: Sending,
+    receipt: Option<String>,
+) -> Done {
     for p in pending {
         if let Err(e) = p.await {
-            return Done::Failed(Failure::chat(&context, &e, receipt));
+            return Done::Failed(Failure::chat(&context.to_string(), &e, receipt));
         }
     }
     Done::Ok(receipt)

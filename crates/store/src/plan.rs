@@ -1,0 +1,218 @@
+//! The rules of a group commit, apart from how they reach the database: which messages of a
+//! batch are stored, which are duplicates or refused, and how the stored ones are sequenced.
+//!
+//! Why a module of its own: the batch is stored by two drivers — sqlx's multi-row statements
+//! (MySQL, PostgreSQL, in-memory SQLite) and the SQLite writer thread's prepared statements —
+//! and both must decide exactly alike.
+
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
+
+use chat_core::{AppendOutcome, ChatMessage, NewMessage, Sequenced, StoreError};
+
+use crate::rows::Membership;
+use crate::Backend;
+
+/// An idempotency key as the unique index `messages_idempotency` compares it: (room, sender,
+/// clientMessageId).
+pub(crate) type IdempotencyKey = (String, String, String);
+
+/// A room of the batch as read under its lock: who may write, and the id of its newest message
+/// (exactly the message before the ones this batch adds).
+pub(crate) type LockedRooms = HashMap<String, (Membership, Option<i64>)>;
+
+/// An idempotency key as the unique index compares it. MySQL/MariaDB collations (`utf8mb4_bin`
+/// included) are PAD SPACE: trailing spaces do not count there, so `"c-1 "` is the key `"c-1"`;
+/// the other backends compare exactly.
+pub(crate) fn key(backend: Backend, room: &str, sender: &str, cmid: &str) -> IdempotencyKey {
+    let cmid = match backend {
+        Backend::MySql => cmid.trim_end_matches(' '),
+        Backend::Sqlite | Backend::Postgres => cmid,
+    };
+    (room.to_owned(), sender.to_owned(), cmid.to_owned())
+}
+
+/// What becomes of one message of the batch, decided under the rooms' locks before the insert.
+enum Fate {
+    /// Not stored: the outcome is known already.
+    Decided(AppendOutcome),
+    /// Stored, as the n-th inserted row of this batch.
+    Insert(usize),
+    /// Its idempotency key was first stored by this batch, as the n-th inserted row.
+    SameAs(usize),
+}
+
+/// The rooms of a batch in the one global order they are locked in (sorted, distinct), so that
+/// two batches never wait on each other in a cycle.
+pub(crate) fn rooms_to_lock(room_texts: &[String]) -> Vec<&str> {
+    let mut rooms: Vec<&str> = room_texts.iter().map(String::as_str).collect();
+    rooms.sort_unstable();
+    rooms.dedup();
+    rooms
+}
+
+/// The (room, sender, clientMessageId) of every message that may be stored (its room exists
+/// and its sender is a member), sorted and distinct: the keys to look up before inserting.
+pub(crate) fn keys_to_look_up<'a>(
+    batch: &'a [NewMessage],
+    room_texts: &'a [String],
+    locked: &LockedRooms,
+) -> Vec<(&'a str, &'a str, &'a str)> {
+    let mut keys: Vec<(&str, &str, &str)> = batch
+        .iter()
+        .zip(room_texts)
+        .filter_map(|(m, room)| {
+            let (membership, _) = locked.get(room.as_str())?;
+            let cmid = m.client_message_id.as_ref()?;
+            membership.is_member(m.sender.as_str()).then_some((
+                room.as_str(),
+                m.sender.as_str(),
+                cmid.as_str(),
+            ))
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// Per touched room, its newest message's (id, created_at), in room order.
+pub(crate) type Touched<'a> = Vec<(&'a str, (i64, i64))>;
+
+/// Each message's fate, in batch order, and the batch positions to insert, in order.
+pub(crate) struct BatchPlan {
+    fates: Vec<Fate>,
+    /// Batch positions of the rows to insert; the n-th inserted row is `batch[inserts[n]]`.
+    pub inserts: Vec<usize>,
+}
+
+impl BatchPlan {
+    /// Decides every message of the batch: refused (no such room, not a member), a duplicate
+    /// of a message stored before or earlier in this batch, or a new row.
+    pub(crate) fn decide(
+        backend: Backend,
+        batch: &[NewMessage],
+        room_texts: &[String],
+        locked: &LockedRooms,
+        stored_before: &HashMap<IdempotencyKey, ChatMessage>,
+    ) -> BatchPlan {
+        let mut fates = Vec::with_capacity(batch.len());
+        let mut inserts: Vec<usize> = Vec::with_capacity(batch.len());
+        let mut stored_now: HashMap<IdempotencyKey, usize> = HashMap::new();
+        for (i, (msg, room)) in batch.iter().zip(room_texts).enumerate() {
+            let Some((membership, _)) = locked.get(room.as_str()) else {
+                fates.push(Fate::Decided(AppendOutcome::NoSuchRoom));
+                continue;
+            };
+            if !membership.is_member(msg.sender.as_str()) {
+                fates.push(Fate::Decided(AppendOutcome::NotMember));
+                continue;
+            }
+            if let Some(cmid) = &msg.client_message_id {
+                let k = key(backend, room, msg.sender.as_str(), cmid.as_str());
+                if let Some(m) = stored_before.get(&k) {
+                    fates.push(Fate::Decided(AppendOutcome::Duplicate(m.clone())));
+                    continue;
+                }
+                match stored_now.entry(k) {
+                    Entry::Occupied(first) => {
+                        fates.push(Fate::SameAs(*first.get()));
+                        continue;
+                    }
+                    Entry::Vacant(slot) => {
+                        slot.insert(inserts.len());
+                    }
+                }
+            }
+            fates.push(Fate::Insert(inserts.len()));
+            inserts.push(i);
+        }
+        BatchPlan { fates, inserts }
+    }
+
+    /// Sequences the inserted rows (`ids[n]` is the id of the n-th): each names its room's
+    /// previous message, which must be older. Returns them and, per touched room, its newest
+    /// message's (id, created_at), in room order — what the rooms' rows must now point at.
+    pub(crate) fn sequence<'a>(
+        &self,
+        batch: &[NewMessage],
+        room_texts: &'a [String],
+        locked: &mut LockedRooms,
+        ids: &[i64],
+    ) -> Result<(Vec<Sequenced>, Touched<'a>), StoreError> {
+        if ids.len() != self.inserts.len() {
+            return Err(StoreError::internal(format!(
+                "{} messages to insert but {} ids",
+                self.inserts.len(),
+                ids.len()
+            )));
+        }
+        let mut sequenced: Vec<Sequenced> = Vec::with_capacity(self.inserts.len());
+        let mut newest: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+        for (&i, &id) in self.inserts.iter().zip(ids) {
+            let msg = &batch[i];
+            let room = room_texts[i].as_str();
+            let Some((_, last)) = locked.get_mut(room) else {
+                return Err(StoreError::internal("stored into a room not locked"));
+            };
+            let prev = last.replace(id);
+            if prev.is_some_and(|p| p >= id) {
+                return Err(StoreError::internal(format!(
+                    "message id {id} does not follow its room's previous message {prev:?}"
+                )));
+            }
+            newest.insert(room, (id, msg.created_at.0));
+            sequenced.push(Sequenced {
+                message: ChatMessage {
+                    id,
+                    room: msg.room,
+                    sender: msg.sender.clone(),
+                    content: msg.content.clone(),
+                    kind: msg.kind,
+                    created_at: msg.created_at,
+                    client_message_id: msg.client_message_id.clone(),
+                    notice: msg.notice.clone(),
+                },
+                prev,
+            });
+        }
+        Ok((sequenced, newest.into_iter().collect()))
+    }
+
+    /// Each message's outcome, in batch order, once the batch is committed.
+    pub(crate) fn outcomes(
+        self,
+        sequenced: Vec<Sequenced>,
+    ) -> Result<Vec<AppendOutcome>, StoreError> {
+        // Each stored message is handed out once, moved; a later duplicate of it in the same
+        // batch gets a copy of the message, taken before the move.
+        let mut copies: HashMap<usize, ChatMessage> = HashMap::new();
+        for fate in &self.fates {
+            if let Fate::SameAs(n) = fate {
+                if !copies.contains_key(n) {
+                    let first = sequenced
+                        .get(*n)
+                        .ok_or_else(|| StoreError::internal(format!("no stored message #{n}")))?;
+                    copies.insert(*n, first.message.clone());
+                }
+            }
+        }
+        let mut stored: Vec<Option<Sequenced>> = sequenced.into_iter().map(Some).collect();
+        self.fates
+            .into_iter()
+            .map(|fate| match fate {
+                Fate::Decided(outcome) => Ok(outcome),
+                Fate::Insert(n) => stored
+                    .get_mut(n)
+                    .and_then(Option::take)
+                    .map(AppendOutcome::Stored)
+                    .ok_or_else(|| StoreError::internal(format!("no stored message #{n}"))),
+                Fate::SameAs(n) => copies
+                    .get(&n)
+                    .cloned()
+                    .map(AppendOutcome::Duplicate)
+                    .ok_or_else(|| StoreError::internal(format!("no stored message #{n}"))),
+            })
+            .collect()
+    }
+}
