@@ -216,3 +216,145 @@ impl BatchPlan {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chat_core::{ClientMessageId, MessageKind, Millis, RoomId, UserId};
+
+    use super::*;
+
+    fn room(n: u8) -> RoomId {
+        RoomId::parse(&format!("0b8e0000-0000-4000-8000-0000000000{n:02}")).unwrap()
+    }
+
+    fn msg(room: RoomId, sender: &str, cmid: Option<&str>) -> NewMessage {
+        NewMessage {
+            room,
+            sender: UserId::parse(sender).unwrap(),
+            content: format!("from {sender}"),
+            kind: MessageKind::Text,
+            created_at: Millis(7),
+            client_message_id: cmid.map(|c| ClientMessageId::parse(c).unwrap()),
+            notice: None,
+        }
+    }
+
+    fn locked(rooms: &[(RoomId, Option<i64>)]) -> LockedRooms {
+        rooms
+            .iter()
+            .map(|(r, last)| {
+                let m = Membership {
+                    buyer: "alice".into(),
+                    seller: "bob".into(),
+                    buyer_active: true,
+                    seller_active: true,
+                };
+                (r.to_text(), (m, *last))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn decides_refusals_duplicates_and_inserts_in_batch_order() {
+        let (a, b, gone) = (room(1), room(2), room(3));
+        let batch = vec![
+            msg(a, "alice", Some("c-1")),
+            msg(gone, "alice", None),
+            msg(a, "mallory", None),
+            msg(b, "bob", Some("c-1")),
+            msg(a, "alice", Some("c-1")),
+            msg(a, "bob", Some("old")),
+            msg(b, "bob", None),
+        ];
+        let texts: Vec<String> = batch.iter().map(|m| m.room.to_text()).collect();
+        let mut rooms = locked(&[(a, Some(10)), (b, None)]);
+        assert_eq!(
+            rooms_to_lock(&texts),
+            vec![a.to_text(), b.to_text(), gone.to_text()]
+        );
+        let keys = keys_to_look_up(&batch, &texts, &rooms);
+        // Strangers and unknown rooms are not looked up; keys are distinct.
+        assert_eq!(keys.len(), 3);
+        let mut before = HashMap::new();
+        let old = ChatMessage {
+            id: 5,
+            room: a,
+            sender: UserId::parse("bob").unwrap(),
+            content: "earlier".into(),
+            kind: MessageKind::Text,
+            created_at: Millis(1),
+            client_message_id: Some(ClientMessageId::parse("old").unwrap()),
+            notice: None,
+        };
+        before.insert(
+            key(Backend::Sqlite, &a.to_text(), "bob", "old"),
+            old.clone(),
+        );
+
+        let plan = BatchPlan::decide(Backend::Sqlite, &batch, &texts, &rooms, &before);
+        assert_eq!(plan.inserts, vec![0, 3, 6]);
+        let (sequenced, touched) = plan
+            .sequence(&batch, &texts, &mut rooms, &[11, 12, 13])
+            .unwrap();
+        assert_eq!(sequenced[0].prev, Some(10));
+        assert_eq!(sequenced[1].prev, None);
+        assert_eq!(sequenced[2].prev, Some(12));
+        assert_eq!(
+            touched,
+            vec![(texts[0].as_str(), (11, 7)), (texts[3].as_str(), (13, 7))]
+        );
+
+        let outcomes = plan.outcomes(sequenced).unwrap();
+        let ids: Vec<String> = outcomes
+            .iter()
+            .map(|o| match o {
+                AppendOutcome::Stored(s) => format!("stored {}", s.message.id),
+                AppendOutcome::Duplicate(m) => format!("duplicate {}", m.id),
+                AppendOutcome::NoSuchRoom => "no room".into(),
+                AppendOutcome::NotMember => "not member".into(),
+            })
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "stored 11",
+                "no room",
+                "not member",
+                "stored 12",
+                "duplicate 11",
+                "duplicate 5",
+                "stored 13"
+            ]
+        );
+    }
+
+    #[test]
+    fn mysql_keys_ignore_trailing_spaces_like_its_collation() {
+        assert_eq!(
+            key(Backend::MySql, "r", "s", "c-1  "),
+            key(Backend::MySql, "r", "s", "c-1")
+        );
+        assert_ne!(
+            key(Backend::Postgres, "r", "s", "c-1 "),
+            key(Backend::Postgres, "r", "s", "c-1")
+        );
+    }
+
+    #[test]
+    fn ids_that_do_not_follow_the_room_are_refused() {
+        let a = room(1);
+        let batch = vec![msg(a, "alice", None), msg(a, "bob", None)];
+        let texts: Vec<String> = batch.iter().map(|m| m.room.to_text()).collect();
+        let mut rooms = locked(&[(a, Some(20))]);
+        let plan = BatchPlan::decide(Backend::Sqlite, &batch, &texts, &rooms, &HashMap::new());
+        assert!(plan
+            .sequence(&batch, &texts, &mut rooms, &[19, 21])
+            .is_err());
+        let mut rooms = locked(&[(a, Some(20))]);
+        assert!(plan
+            .sequence(&batch, &texts, &mut rooms, &[22, 21])
+            .is_err());
+        let mut rooms = locked(&[(a, Some(20))]);
+        assert!(plan.sequence(&batch, &texts, &mut rooms, &[21]).is_err());
+    }
+}
