@@ -2,11 +2,18 @@
 # Reproduces the table of docs/BENCHMARKS.md: builds with --release, then runs every scenario
 # of reuse-chat-bench against reuse-chat (SQLite, then MariaDB and PostgreSQL for the
 # persistence rows), RabbitMQ's Web-STOMP plugin and the bare baseline server, and prints the
-# table. Loopback only. Results go to target/bench/results-<time>.jsonl (or $BENCH_OUT).
+# table. Next to each of reuse-chat's persistence rows it measures the physical limit of that
+# storage: `reuse-chat-bench bare-storage`, the same rows, schema, statements and batches stored
+# by a bare loop without reuse-chat (SQLite in the temporary directory, MariaDB and PostgreSQL
+# in a random database of their own). Loopback only. Results go to
+# target/bench/results-<time>.jsonl (or $BENCH_OUT). The release build goes to
+# $CARGO_TARGET_DIR when set.
 #
 #   scripts/bench.sh            # the table (about 15 minutes)
 #   BENCH_MODE=quick scripts/bench.sh   # smaller and shorter, to check the script itself
 #   BENCH_TARGETS="reuse-chat baseline" scripts/bench.sh   # a subset of the three targets
+#   BENCH_BARE_BATCH=128 scripts/bench.sh   # the bare loop's messages per transaction (256,
+#                                           # reuse-chat's default committer batch)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh
@@ -50,7 +57,10 @@ echo "== bench mode=$MODE open-files=$FDS idle=$IDLE results=$OUT"
 
 echo "== cargo build --release"
 cargo build --release --locked -p reuse-chat -p reuse-chat-bench
-BIN=$PWD/target/release
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+case $TARGET_DIR in /*) ;; *) TARGET_DIR=$PWD/$TARGET_DIR ;; esac
+BIN=$TARGET_DIR/release
+BARE_BATCH=${BENCH_BARE_BATCH:-256}
 GEN="$BIN/reuse-chat-bench --out $OUT --sources 8"
 
 # Runs one scenario; a failed run is reported and the table goes on without it.
@@ -101,6 +111,16 @@ stop_pid() {
   wait "$1" 2>/dev/null || true
 }
 
+# The physical limit of storage beside reuse-chat's persistence row: the bare loop on backend
+# $1 at URL $2 (empty: a new SQLite file in $WORK), the database server's pid $3 (may be empty).
+bare_storage() {
+  local backend=$1 url=$2 db_pid=$3 args=()
+  [ -n "$url" ] && args+=(--url "$url")
+  [ -n "$db_pid" ] && args+=(--db-pid "$db_pid")
+  run bare-storage --backend "$backend" --rooms "$PUBLISHERS" --batch "$BARE_BATCH" \
+    --secs "$((SECS / 2))" "${args[@]}"
+}
+
 for target in $TARGETS; do
   case $target in
     baseline)
@@ -117,25 +137,40 @@ for target in $TARGETS; do
       start_reuse_chat ""
       scenarios reuse-chat 127.0.0.1:18070 "$RC_PID" sqlite
       stop_pid "$RC_PID"
+      echo "== bare storage: SQLite"
+      bare_storage sqlite "sqlite://$WORK/bare-$RUN.db" ""
 
-      ensure_mariadb
+      # reuse-chat and the bare loop each get a database of their own.
       db=bench_$RUN
-      mariadb -h127.0.0.1 -uroot -e "CREATE DATABASE \`$db\`"
-      DATABASES+=("mysql:$db")
+      bare=bench_bare_$RUN
+      ensure_mariadb
+      mariadb -h127.0.0.1 -uroot -e "CREATE DATABASE \`$db\`; CREATE DATABASE \`$bare\`"
+      DATABASES+=("mysql:$db" "mysql:$bare")
+      MARIADB_PID=$(pgrep -o -x mariadbd || pgrep -o -x mysqld || true)
       echo "== reuse-chat on MariaDB"
       start_reuse_chat "mysql://root@127.0.0.1:3306/$db"
-      run --target reuse-chat --addr 127.0.0.1:18070 --server-pid "$RC_PID" --label mysql \
+      run --target reuse-chat --addr 127.0.0.1:18070 --server-pid "$RC_PID" \
+        ${MARIADB_PID:+--db-pid "$MARIADB_PID"} --label mysql \
         persist --publishers "$PUBLISHERS" --secs "$((SECS / 2))"
       stop_pid "$RC_PID"
+      echo "== bare storage: MariaDB"
+      bare_storage mysql "mysql://root@127.0.0.1:3306/$bare" "$MARIADB_PID"
 
       ensure_postgres
       psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $db"
-      DATABASES+=("postgres:$db")
+      psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $bare"
+      DATABASES+=("postgres:$db" "postgres:$bare")
+      # The postmaster: its CPU and its children's (a backend per connection, the WAL writer,
+      # the checkpointer) is the database's.
+      PG_PID=$(pgrep -o -x postgres || true)
       echo "== reuse-chat on PostgreSQL"
       start_reuse_chat "postgres://postgres@127.0.0.1:5432/$db"
-      run --target reuse-chat --addr 127.0.0.1:18070 --server-pid "$RC_PID" --label postgres \
+      run --target reuse-chat --addr 127.0.0.1:18070 --server-pid "$RC_PID" \
+        ${PG_PID:+--db-pid "$PG_PID"} --label postgres \
         persist --publishers "$PUBLISHERS" --secs "$((SECS / 2))"
       stop_pid "$RC_PID"
+      echo "== bare storage: PostgreSQL"
+      bare_storage postgres "postgres://postgres@127.0.0.1:5432/$bare" "$PG_PID"
       ;;
     rabbitmq)
       echo "== RabbitMQ Web-STOMP"

@@ -6,9 +6,14 @@
 //! heart-beats, SUBSCRIBE, SEND with receipts), measures with HdrHistogram, reads the server's
 //! RSS and CPU time from `/proc` and reports its own CPU use, so a reader can tell when the
 //! generator, not the server, was the limit.
+//!
+//! Beside the servers it measures the physical limit of storage ([`bare`]): the same rows,
+//! schema, statements and durability stored by a bare loop without reuse-chat.
 
+pub mod bare;
 pub mod baseline;
 pub mod client;
+pub mod machine;
 pub mod procstat;
 pub mod report;
 pub mod scenario;
@@ -44,4 +49,13 @@ pub enum BenchError {
     /// Results could not be read or written.
     #[error("report: {0}")]
     Report(String),
+    /// SQLite failed in the bare-storage loop.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// MySQL/MariaDB or PostgreSQL failed in the bare-storage loop.
+    #[error("database: {0}")]
+    Sql(#[from] sqlx::Error),
+    /// The database answered the bare-storage loop unexpectedly, or was not usable for it.
+    #[error("storage: {0}")]
+    Storage(String),
 }

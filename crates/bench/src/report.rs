@@ -4,6 +4,7 @@
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use crate::machine::Machine;
 use crate::procstat::Snapshot;
 
 /// Latency percentiles in microseconds.
@@ -41,13 +42,18 @@ pub fn latency_histogram() -> Histogram<u64> {
         .unwrap_or_else(|e| unreachable!("valid histogram bounds: {e}"))
 }
 
-/// The result of one scenario against one target.
+/// The result of one scenario against one target. Fields added later default when an older
+/// line lacks them, so results of earlier runs still render.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Report {
     /// `idle`, `marketplace`, `fanout`, `reconnect` or `persist`.
     pub scenario: String,
-    /// `reuse-chat`, `rabbitmq` or `baseline`.
+    /// `reuse-chat`, `rabbitmq`, `baseline` or `bare-storage` (the bare loop of
+    /// [`crate::bare`], in the `persist` scenario).
     pub target: String,
+    /// The CPU the run was on.
+    pub machine: Option<Machine>,
     /// Distinguishes runs of one scenario (room size, storage backend).
     pub label: String,
     /// Sessions the scenario opened (and, for idle, held).
@@ -74,10 +80,20 @@ pub struct Report {
     pub server_rss_after: Option<u64>,
     /// (after − before) / sessions, for the idle scenario.
     pub rss_per_session: Option<f64>,
-    /// Server CPU seconds in the measured window.
+    /// Server CPU seconds in the measured window. For `bare-storage`: the bare loop's own
+    /// process, which stands where reuse-chat's server stands (and holds SQLite itself).
     pub server_cpu_s: Option<f64>,
-    /// Server CPU microseconds per delivered frame (fan-out) or per stored message (persist).
+    /// Server CPU microseconds per sent message (marketplace), delivered frame (fan-out),
+    /// re-established session (reconnect) or stored message (persist; bare-storage: per row).
     pub server_cpu_us_per_item: Option<f64>,
+    /// CPU seconds of the database server (MariaDB, or PostgreSQL's postmaster and all its
+    /// processes) in the measured window, when its pid was given or found.
+    pub db_cpu_s: Option<f64>,
+    /// Database server CPU microseconds per stored message or row.
+    pub db_cpu_us_per_item: Option<f64>,
+    /// Messages per storage transaction in the measured window: reuse-chat's mean group-commit
+    /// batch (from its `/metrics`), or the bare loop's fixed batch.
+    pub batch: Option<f64>,
     /// Generator CPU seconds in the measured window.
     pub generator_cpu_s: f64,
     /// Generator CPU as a share of one core over the measured window (2.0 = both cores).
@@ -98,6 +114,7 @@ impl Report {
             target: target.to_owned(),
             label: label.to_owned(),
             params,
+            machine: Some(Machine::this()),
             ..Report::default()
         }
     }
@@ -111,9 +128,20 @@ impl Report {
         if let (Some(a), Some(b)) = (start.server_cpu, end.server_cpu) {
             self.server_cpu_s = Some(b.saturating_sub(a).as_secs_f64());
         }
+        if let (Some(a), Some(b)) = (start.db_cpu, end.db_cpu) {
+            self.db_cpu_s = Some(b.saturating_sub(a).as_secs_f64());
+        }
         let own = end.own_cpu.saturating_sub(start.own_cpu).as_secs_f64();
         self.generator_cpu_s = own;
         self.generator_cores = if secs > 0.0 { own / secs } else { 0.0 };
+    }
+
+    /// Sets the server's and the database's CPU per item from the CPU seconds already filled
+    /// in by [`Report::costs`]; nothing when no item was counted.
+    pub fn per_item(&mut self, items: u64) {
+        let per = |cpu: Option<f64>| cpu.filter(|_| items > 0).map(|c| c * 1e6 / items as f64);
+        self.server_cpu_us_per_item = per(self.server_cpu_s);
+        self.db_cpu_us_per_item = per(self.db_cpu_s);
     }
 
     /// Records one more failure, keeping the first message.
@@ -137,7 +165,7 @@ impl Report {
             })
         };
         format!(
-            "{} {} {}: rate={:.0}/s sessions={} sent={} delivered={} receipts={} missing={} errors={}{}{}{}{} gen_cpu={:.2} cores{}",
+            "{} {} {}: rate={:.0}/s sessions={} sent={} delivered={} receipts={} missing={} errors={}{}{}{}{}{}{} gen_cpu={:.2} cores{}",
             self.target,
             self.scenario,
             self.label,
@@ -150,6 +178,8 @@ impl Report {
             self.errors,
             self.rss_per_session.map_or(String::new(), |r| format!(" rss/session={:.1}KiB", r / 1024.0)),
             self.server_cpu_us_per_item.map_or(String::new(), |c| format!(" server_cpu/item={c:.2}us")),
+            self.db_cpu_us_per_item.map_or(String::new(), |c| format!(" db_cpu/item={c:.2}us")),
+            self.batch.map_or(String::new(), |b| format!(" batch={b:.1}")),
             lat(&self.latency),
             if self.receipt_latency.is_some() { format!(" receipt:{}", lat(&self.receipt_latency)) } else { String::new() },
             self.generator_cores,

@@ -24,7 +24,8 @@ use crate::target::{Purpose, Room, Target};
 use crate::BenchError;
 
 /// Padding that brings a chat message to a realistic ~100 characters.
-const FILLER: &str = "안녕하세요, 아직 판매중인가요? bench filler text for a realistic size";
+pub(crate) const FILLER: &str =
+    "안녕하세요, 아직 판매중인가요? bench filler text for a realistic size";
 
 /// Average number of messages a fan-out subscriber may be behind before its publisher waits:
 /// well under reuse-chat's default outbound queue (1,024), so saturation is measured without
@@ -44,6 +45,9 @@ pub struct Bench {
     pub sources: Vec<IpAddr>,
     /// The server's pid, for RSS and CPU time (none: not measured).
     pub server_pid: Option<u32>,
+    /// The pid of the database server behind it (MariaDB, PostgreSQL's postmaster), whose CPU
+    /// time with its children's is part of what a stored message costs (none: not measured).
+    pub db_pid: Option<u32>,
     /// Heart-beat offered and asked in `CONNECT`.
     pub heartbeat_ms: u64,
     /// Connection handshakes in flight at once.
@@ -363,6 +367,8 @@ impl Bench {
         // Both members subscribe, so every message is delivered twice.
         report.missing = (report.sent * 2).saturating_sub(report.delivered);
         report.rate = report.sent as f64 / secs.as_secs_f64();
+        // Per message sent in the window (reuse-chat: stored and delivered twice).
+        report.per_item(report.sent);
         report.latency = percentiles(&lat);
         report.receipt_latency = percentiles(&rlat);
         Ok(report)
@@ -655,11 +661,13 @@ impl Bench {
         go.cancel();
         sleep(warmup).await;
         measuring.store(true, Ordering::Relaxed);
+        let b0 = self.target.commit_batches().await;
         let r0 = counts.receipts.load(Ordering::Relaxed);
-        let s0 = Snapshot::take(self.server_pid);
+        let s0 = Snapshot::take_with_db(self.server_pid, self.db_pid);
         sleep(secs).await;
         let r1 = counts.receipts.load(Ordering::Relaxed);
-        let s1 = Snapshot::take(self.server_pid);
+        let s1 = Snapshot::take_with_db(self.server_pid, self.db_pid);
+        let b1 = self.target.commit_batches().await;
         measuring.store(false, Ordering::Relaxed);
         stop.cancel();
         join_all(&mut set, &mut report).await;
@@ -668,10 +676,10 @@ impl Bench {
         counts.fill(&mut report);
         let stored = r1 - r0;
         report.rate = stored as f64 / report.seconds.max(1e-9);
-        report.server_cpu_us_per_item = report
-            .server_cpu_s
-            .filter(|_| stored > 0)
-            .map(|c| c * 1e6 / stored as f64);
+        report.per_item(stored);
+        if let (Some((sum0, n0)), Some((sum1, n1))) = (b0, b1) {
+            report.batch = (n1 > n0).then(|| (sum1 - sum0) / (n1 - n0));
+        }
         report.receipt_latency = percentiles(&rlat);
         Ok(report)
     }

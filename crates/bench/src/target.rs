@@ -111,6 +111,24 @@ impl Target {
         }
     }
 
+    /// reuse-chat's group commits so far, from its `/metrics`: the sum of their sizes and
+    /// their count (`reuse_chat_commit_batch_size`), so that two readings give the mean batch
+    /// of a window. `None` for the other targets, or when metrics are off or unreadable.
+    pub async fn commit_batches(&self) -> Option<(f64, f64)> {
+        if self.kind != Kind::ReuseChat {
+            return None;
+        }
+        let text = reqwest::get(format!("http://{}/metrics", self.addr))
+            .await
+            .ok()?
+            .error_for_status()
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        parse_batches(&text)
+    }
+
     /// Makes `n` rooms named after `run` (unique per run): REST `POST /room/create` for
     /// reuse-chat, plain destination names for the others.
     pub async fn rooms(
@@ -163,6 +181,25 @@ impl Target {
     }
 }
 
+/// The `_sum` and `_count` of `reuse_chat_commit_batch_size` in a Prometheus text page.
+fn parse_batches(text: &str) -> Option<(f64, f64)> {
+    let value = |name: &str| {
+        text.lines().find_map(|l| {
+            let rest = l.strip_prefix(name)?;
+            // The bare name or the name with labels, then the value.
+            let rest = rest.strip_prefix(' ').or_else(|| {
+                let (_, after) = rest.strip_prefix('{')?.split_once('}')?;
+                after.strip_prefix(' ')
+            })?;
+            rest.split_whitespace().next()?.parse::<f64>().ok()
+        })
+    };
+    Some((
+        value("reuse_chat_commit_batch_size_sum")?,
+        value("reuse_chat_commit_batch_size_count")?,
+    ))
+}
+
 async fn create_room(
     http: &reqwest::Client,
     base: &str,
@@ -186,4 +223,22 @@ async fn create_room(
         .and_then(|v| v.as_str())
         .map(str::to_owned)
         .ok_or_else(|| BenchError::Http(format!("POST /room/create answered {status}: {body}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_sums_are_read_from_metrics() {
+        let page = "# TYPE reuse_chat_commit_batch_size summary\n\
+                    reuse_chat_commit_batch_size{quantile=\"0.5\"} 256\n\
+                    reuse_chat_commit_batch_size_sum 51200\n\
+                    reuse_chat_commit_batch_size_count 200\n";
+        assert_eq!(parse_batches(page), Some((51200.0, 200.0)));
+        let labelled = "reuse_chat_commit_batch_size_sum{node=\"a\"} 10\n\
+                        reuse_chat_commit_batch_size_count{node=\"a\"} 4\n";
+        assert_eq!(parse_batches(labelled), Some((10.0, 4.0)));
+        assert_eq!(parse_batches("reuse_chat_commit_batch_size_sum 3\n"), None);
+    }
 }

@@ -22,6 +22,7 @@ fn bench(kind: Kind, port: u16, label: &str) -> Bench {
             Ipv4Addr::new(127, 0, 0, 2).into(),
         ],
         server_pid: Some(std::process::id()),
+        db_pid: None,
         heartbeat_ms: 10_000,
         connect_concurrency: 8,
         label: label.to_owned(),

@@ -1,6 +1,7 @@
 //! `reuse-chat-bench`: runs one benchmark scenario against reuse-chat, RabbitMQ Web-STOMP or
-//! the baseline and prints its report as one JSON line (appended to `--out` too), or renders
-//! the table from such lines. `scripts/bench.sh` drives it for the whole table.
+//! the baseline, or the bare-storage loop against a database, and prints its report as one
+//! JSON line (appended to `--out` too), or renders the table from such lines.
+//! `scripts/bench.sh` drives it for the whole table.
 
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -8,6 +9,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
+use chat_bench::bare::{BareStorage, StorageBackend, Work};
+use chat_bench::report::Report;
 use chat_bench::scenario::Bench;
 use chat_bench::target::{Kind, Target};
 use clap::{Parser, Subcommand};
@@ -25,6 +28,10 @@ struct Cli {
     /// The server's pid, to read its RSS and CPU time from /proc.
     #[arg(long, global = true)]
     server_pid: Option<u32>,
+    /// The database server's pid (mariadbd, PostgreSQL's postmaster), to read its CPU time
+    /// and its children's from /proc (persist, bare-storage).
+    #[arg(long, global = true)]
+    db_pid: Option<u32>,
     /// Number of source addresses 127.0.0.1..=127.0.0.N used round-robin (each has ~28k
     /// ephemeral ports); 0 lets the kernel choose.
     #[arg(long, default_value_t = 4, global = true)]
@@ -96,6 +103,40 @@ enum Scenario {
         #[arg(long, default_value_t = 2)]
         warmup_secs: u64,
     },
+    /// The physical limit of storage: reuse-chat's rows, schema, statements and batches
+    /// stored by a bare loop on one connection, without reuse-chat; rows/s and CPU per row.
+    BareStorage {
+        /// The database to store into.
+        #[arg(long, value_enum)]
+        backend: StorageBackend,
+        /// mysql://… or postgres://… of an empty database; for SQLite sqlite://PATH of a new
+        /// file (default: a new temporary directory).
+        #[arg(long)]
+        url: Option<String>,
+        /// Rooms the messages go to, round robin (the persist scenario: one per publisher).
+        #[arg(long, default_value_t = 64)]
+        rooms: usize,
+        /// Messages per transaction (reuse-chat's committer batches up to 256 by default,
+        /// and the persist scenario keeps its batches full).
+        #[arg(long, default_value_t = 256)]
+        batch: usize,
+        /// The measured window.
+        #[arg(long, default_value_t = 10)]
+        secs: u64,
+        /// Batches stored before the window opens.
+        #[arg(long, default_value_t = 2)]
+        warmup_secs: u64,
+        /// append: reuse-chat's statements per transaction; insert: the multi-row insert only.
+        #[arg(long, value_enum, default_value = "append")]
+        work: Work,
+        /// Give each message a clientMessageId (the persist scenario sends none).
+        #[arg(long)]
+        client_ids: bool,
+        /// An SQLite pragma `name=value` to try beside reuse-chat's (repeatable); the run is
+        /// labelled with it.
+        #[arg(long = "sqlite-pragma")]
+        sqlite_pragmas: Vec<String>,
+    },
     /// Print the Markdown tables from a file of JSON-line reports.
     Table {
         /// The reports.
@@ -112,6 +153,39 @@ fn main() -> anyhow::Result<()> {
         println!("{}", chat_bench::table::render(&reports));
         println!("{}", chat_bench::table::render_details(&reports));
         return Ok(());
+    }
+    if let Scenario::BareStorage {
+        backend,
+        url,
+        rooms,
+        batch,
+        secs,
+        warmup_secs,
+        work,
+        client_ids,
+        sqlite_pragmas,
+    } = &cli.scenario
+    {
+        let bare = BareStorage {
+            backend: *backend,
+            url: url.clone(),
+            rooms: *rooms,
+            batch: (*batch).max(1),
+            secs: Duration::from_secs(*secs),
+            warmup: Duration::from_secs(*warmup_secs),
+            work: *work,
+            client_ids: *client_ids,
+            sqlite_pragmas: sqlite_pragmas.clone(),
+            db_pid: cli.db_pid,
+            label: cli.label.clone(),
+        };
+        // One thread, as bare as the loop: SQLite never leaves it, the others wait on one
+        // connection.
+        let report = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(bare.run())?;
+        return emit(&report, cli.out.as_deref());
     }
     let nofile = chat_bench::procstat::raise_nofile_limit();
     let port = match cli.target {
@@ -137,6 +211,7 @@ fn main() -> anyhow::Result<()> {
             .map(|i| IpAddr::V4(Ipv4Addr::new(127, 0, 0, i)))
             .collect(),
         server_pid: cli.server_pid,
+        db_pid: cli.db_pid,
         heartbeat_ms: cli.heartbeat_ms,
         connect_concurrency: cli.connect_concurrency,
         label: cli.label.clone(),
@@ -194,13 +269,20 @@ fn main() -> anyhow::Result<()> {
                     .persist(publishers, window, secs(s), secs(warmup_secs))
                     .await
             }
-            Scenario::Table { .. } => unreachable!("handled above"),
+            Scenario::Table { .. } | Scenario::BareStorage { .. } => {
+                unreachable!("handled above")
+            }
         }
     })?;
+    emit(&report, cli.out.as_deref())
+}
+
+/// Prints the summary (stderr) and the JSON line (stdout, and appended to `out`).
+fn emit(report: &Report, out: Option<&std::path::Path>) -> anyhow::Result<()> {
     eprintln!("{}", report.summary());
-    let line = serde_json::to_string(&report)?;
+    let line = serde_json::to_string(report)?;
     println!("{line}");
-    if let Some(path) = &cli.out {
+    if let Some(path) = out {
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
