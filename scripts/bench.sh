@@ -14,6 +14,8 @@
 #   BENCH_TARGETS="reuse-chat baseline" scripts/bench.sh   # a subset of the three targets
 #   BENCH_BARE_BATCH=128 scripts/bench.sh   # the bare loop's messages per transaction (256,
 #                                           # reuse-chat's default committer batch)
+#   BENCH_BARE_ROOMS_PER_BATCH=64 scripts/bench.sh   # and its distinct rooms per transaction
+#                                           # (10: reuse-chat's batches held 9-11 in persist)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh
@@ -61,6 +63,7 @@ TARGET_DIR=${CARGO_TARGET_DIR:-target}
 case $TARGET_DIR in /*) ;; *) TARGET_DIR=$PWD/$TARGET_DIR ;; esac
 BIN=$TARGET_DIR/release
 BARE_BATCH=${BENCH_BARE_BATCH:-256}
+BARE_ROOMS_PER_BATCH=${BENCH_BARE_ROOMS_PER_BATCH:-10}
 GEN="$BIN/reuse-chat-bench --out $OUT --sources 8"
 
 # Runs one scenario; a failed run is reported and the table goes on without it.
@@ -118,7 +121,7 @@ bare_storage() {
   [ -n "$url" ] && args+=(--url "$url")
   [ -n "$db_pid" ] && args+=(--db-pid "$db_pid")
   run bare-storage --backend "$backend" --rooms "$PUBLISHERS" --batch "$BARE_BATCH" \
-    --secs "$((SECS / 2))" "${args[@]}"
+    --rooms-per-batch "$BARE_ROOMS_PER_BATCH" --secs "$((SECS / 2))" "${args[@]}"
 }
 
 for target in $TARGETS; do

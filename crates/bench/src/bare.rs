@@ -121,8 +121,13 @@ pub struct BareStorage {
     /// Where: `mysql://…` or `postgres://…` naming a database with no tables yet; for SQLite a
     /// `sqlite://PATH` of a file that does not exist yet, or none for a new temporary directory.
     pub url: Option<String>,
-    /// Rooms the messages go to, round robin (the persist scenario: one per publisher).
+    /// Rooms the messages go to (the persist scenario: one per publisher).
     pub rooms: usize,
+    /// Distinct rooms in each transaction, taken in turn. It decides what a transaction costs
+    /// (rows locked and updated, index pages dirtied) more than anything else: in the persist
+    /// scenario (64 publishers × 32 in flight) reuse-chat's batches of 256 held 9–11 rooms
+    /// (mean 9.6), since each publisher sends a run of messages as its receipts come back.
+    pub rooms_per_batch: usize,
     /// Messages per transaction.
     pub batch: usize,
     /// Length of the measured window.
@@ -161,15 +166,19 @@ struct Message {
     client_id: Option<String>,
 }
 
-/// The rooms and the running message counter of one run.
+/// The rooms and the running counters of one run.
 struct Fixture {
     rooms: Vec<RoomRow>,
+    /// Distinct rooms in each batch.
+    per_batch: usize,
+    /// The first room of the next batch.
+    cursor: usize,
     next: u64,
     client_ids: bool,
 }
 
 impl Fixture {
-    fn new(run: &str, rooms: usize, client_ids: bool) -> Fixture {
+    fn new(run: &str, rooms: usize, per_batch: usize, client_ids: bool) -> Fixture {
         let mut seed = unix_nanos() ^ u64::from(std::process::id()).rotate_left(32);
         let rooms = (0..rooms.max(1))
             .map(|i| {
@@ -192,24 +201,32 @@ impl Fixture {
             .collect();
         Fixture {
             rooms,
+            per_batch: per_batch.max(1),
+            cursor: 0,
             next: 0,
             client_ids,
         }
     }
 
-    /// The next `n` messages, round robin over the rooms, as the persist scenario's SENDs
-    /// arrive: `ts=<µs> ` and the filler (~100 characters), from the room's buyer.
+    /// The next `n` messages as the persist scenario's SENDs reach reuse-chat's committer:
+    /// runs of consecutive messages from each of `per_batch` rooms (a publisher sends as its
+    /// receipts come back), the next batch from the next rooms in turn; the content is
+    /// `ts=<µs> ` and the filler, from the room's buyer.
     fn batch(&mut self, n: usize) -> Vec<Message> {
         let created_at = unix_ms();
+        let total = self.rooms.len();
+        let k = self.per_batch.min(total).min(n.max(1));
+        let first = self.cursor;
+        self.cursor = (first + k) % total;
         (0..n)
-            .map(|_| {
-                let k = self.next;
+            .map(|j| {
+                let id = self.next;
                 self.next += 1;
                 Message {
-                    room: (k % self.rooms.len() as u64) as usize,
+                    room: (first + j * k / n) % total,
                     content: format!("ts={} {FILLER}", now_us()),
                     created_at,
-                    client_id: self.client_ids.then(|| format!("c-{k}")),
+                    client_id: self.client_ids.then(|| format!("c-{id}")),
                 }
             })
             .collect()
@@ -442,7 +459,12 @@ macro_rules! server_loop {
         for m in backend.migrations() {
             sqlx::raw_sql(m).execute(&mut $conn).await?;
         }
-        let mut fixture = Fixture::new(&BareStorage::run_name(), bare.rooms, bare.client_ids);
+        let mut fixture = Fixture::new(
+            &BareStorage::run_name(),
+            bare.rooms,
+            bare.rooms_per_batch,
+            bare.client_ids,
+        );
         let now = unix_ms();
         let room_insert = backend.sql(ROOM_INSERT);
         for r in &fixture.rooms {
@@ -610,9 +632,10 @@ impl BareStorage {
             "bare-storage",
             &label,
             format!(
-                "backend={} rooms={} batch={} work={:?} client_ids={} secs={}",
+                "backend={} rooms={} rooms_per_batch={} batch={} work={:?} client_ids={} secs={}",
                 self.backend.name(),
                 self.rooms,
+                self.rooms_per_batch,
                 self.batch,
                 self.work,
                 self.client_ids,
@@ -683,7 +706,12 @@ impl BareStorage {
         for m in self.backend.migrations() {
             conn.execute_batch(m)?;
         }
-        let mut fixture = Fixture::new(&Self::run_name(), self.rooms, self.client_ids);
+        let mut fixture = Fixture::new(
+            &Self::run_name(),
+            self.rooms,
+            self.rooms_per_batch,
+            self.client_ids,
+        );
         let now = unix_ms();
         {
             let mut insert = conn.prepare(ROOM_INSERT)?;
@@ -934,28 +962,30 @@ mod tests {
 
     #[test]
     fn rows_look_like_reuse_chats() {
-        let mut f = Fixture::new("abc", 3, true);
+        let mut f = Fixture::new("abc", 5, 2, true);
         assert!(f
             .rooms
             .iter()
             .all(|r| r.uuid.len() == 36 && r.pair_key.len() == 64));
         assert_eq!(f.rooms[2].uuid.as_bytes()[14], b'4');
         let b = f.batch(7);
-        assert_eq!(
-            b.iter().map(|m| m.room).collect::<Vec<_>>(),
-            vec![0, 1, 2, 0, 1, 2, 0]
-        );
+        // Runs from two rooms per batch, the next batch from the next two, wrapping around.
+        let rooms_of = |b: &[Message]| b.iter().map(|m| m.room).collect::<Vec<_>>();
+        assert_eq!(rooms_of(&b), vec![0, 0, 0, 0, 1, 1, 1]);
+        assert_eq!(rooms_of(&f.batch(4)), vec![2, 2, 3, 3]);
+        assert_eq!(rooms_of(&f.batch(3)), vec![4, 4, 0]);
+        assert_eq!(rooms_of(&f.batch(1)), vec![1]);
         // The persist scenario's content: `ts=<µs since the generator started> ` and the filler.
         assert!(b.iter().all(|m| m.content.starts_with("ts=")
             && m.content.ends_with(FILLER)
             && m.content.len() > FILLER.len() + 4));
         assert_eq!(b[6].client_id.as_deref(), Some("c-6"));
         let rooms = batch_rooms(&f, &b);
-        assert_eq!(rooms.len(), 3);
+        assert_eq!(rooms.len(), 2);
         let ids: Vec<i64> = (10..17).collect();
         let newest = newest(&rooms, &b, &ids);
         let of = |room| newest.iter().find(|n| n.0 == room).map(|n| n.1);
-        assert_eq!((of(0), of(1), of(2)), (Some(16), Some(14), Some(15)));
+        assert_eq!((of(0), of(1), of(2)), (Some(13), Some(16), None));
     }
 
     #[test]
@@ -966,6 +996,7 @@ mod tests {
             backend: StorageBackend::Sqlite,
             url: Some(format!("sqlite://{}", path.display())),
             rooms: 5,
+            rooms_per_batch: 3,
             batch: 12,
             secs: Duration::from_millis(200),
             warmup: Duration::from_millis(50),
