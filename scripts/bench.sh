@@ -12,10 +12,10 @@
 #   scripts/bench.sh            # the table (about 15 minutes)
 #   BENCH_MODE=quick scripts/bench.sh   # smaller and shorter, to check the script itself
 #   BENCH_TARGETS="reuse-chat baseline" scripts/bench.sh   # a subset of the three targets
-#   BENCH_BARE_BATCH=128 scripts/bench.sh   # the bare loop's messages per transaction (256,
-#                                           # reuse-chat's default committer batch)
-#   BENCH_BARE_ROOMS_PER_BATCH=64 scripts/bench.sh   # and its distinct rooms per transaction
-#                                           # (10: reuse-chat's batches held 9-11 in persist)
+#   BENCH_BARE_BATCH=256 scripts/bench.sh   # the bare loop's messages per transaction (default:
+#                                           # the mean batch of reuse-chat's run just before)
+#   BENCH_BARE_PER_ROOM=1 scripts/bench.sh  # and its messages per room in a row (27, as
+#                                           # reuse-chat's persist batches hold them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh
@@ -62,8 +62,7 @@ cargo build --release --locked -p reuse-chat -p reuse-chat-bench
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 case $TARGET_DIR in /*) ;; *) TARGET_DIR=$PWD/$TARGET_DIR ;; esac
 BIN=$TARGET_DIR/release
-BARE_BATCH=${BENCH_BARE_BATCH:-256}
-BARE_ROOMS_PER_BATCH=${BENCH_BARE_ROOMS_PER_BATCH:-10}
+BARE_PER_ROOM=${BENCH_BARE_PER_ROOM:-27}
 GEN="$BIN/reuse-chat-bench --out $OUT --sources 8"
 
 # Runs one scenario; a failed run is reported and the table goes on without it.
@@ -115,13 +114,20 @@ stop_pid() {
 }
 
 # The physical limit of storage beside reuse-chat's persistence row: the bare loop on backend
-# $1 at URL $2 (empty: a new SQLite file in $WORK), the database server's pid $3 (may be empty).
+# $1 at URL $2 (empty: a new SQLite file in $WORK), the database server's pid $3 (may be empty),
+# in transactions of the mean size reuse-chat's committer reached in that row (its report's
+# "batch", read from /metrics), unless BENCH_BARE_BATCH says otherwise.
 bare_storage() {
-  local backend=$1 url=$2 db_pid=$3 args=()
+  local backend=$1 url=$2 db_pid=$3 args=() batch=${BENCH_BARE_BATCH:-}
+  if [ -z "$batch" ]; then
+    batch=$(grep "\"scenario\":\"persist\",\"target\":\"reuse-chat\"" "$OUT" 2>/dev/null \
+      | grep "\"label\":\"$backend\"" | tail -n1 | grep -o '"batch":[0-9.]*' | cut -d: -f2)
+    batch=$(printf '%.0f' "${batch:-1024}")
+  fi
   [ -n "$url" ] && args+=(--url "$url")
   [ -n "$db_pid" ] && args+=(--db-pid "$db_pid")
-  run bare-storage --backend "$backend" --rooms "$PUBLISHERS" --batch "$BARE_BATCH" \
-    --rooms-per-batch "$BARE_ROOMS_PER_BATCH" --secs "$((SECS / 2))" "${args[@]}"
+  run bare-storage --backend "$backend" --rooms "$PUBLISHERS" --batch "$batch" \
+    --per-room "$BARE_PER_ROOM" --secs "$((SECS / 2))" "${args[@]}"
 }
 
 for target in $TARGETS; do

@@ -4,11 +4,12 @@
 //! same batch and the same durability — so that reuse-chat's stored messages per second read
 //! as a share of what the database itself does on the same machine.
 //!
-//! SQLite is driven through its C API (rusqlite over the same bundled SQLite build sqlx links)
-//! synchronously on this thread, with cached prepared statements: no worker thread, channel or
-//! async runtime between the loop and the B-trees. MariaDB and PostgreSQL are driven through
-//! sqlx on a single-threaded runtime, one transaction per batch on one connection, as
-//! reuse-chat's committer drives them.
+//! SQLite is driven as reuse-chat's SQLite writer thread drives it — rusqlite over the same
+//! bundled SQLite, its connection settings, one prepared statement per step bound per row — but
+//! on the calling thread: no hand-off, channel or async runtime between the loop and the
+//! B-trees. MariaDB and PostgreSQL are driven through sqlx on a single-threaded runtime with
+//! reuse-chat's multi-row statements, one transaction per batch on one connection, as its
+//! committer drives them.
 
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -57,7 +58,7 @@ const MIGRATIONS: [(&str, [&str; 2]); 3] = [
 /// Which database the bare loop stores into.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum StorageBackend {
-    /// A SQLite file (WAL, `synchronous=NORMAL`, as reuse-chat opens it).
+    /// A SQLite file, with the settings and statements of reuse-chat's SQLite writer thread.
     Sqlite,
     /// MySQL or MariaDB (`mysql://…`).
     Mysql,
@@ -123,11 +124,13 @@ pub struct BareStorage {
     pub url: Option<String>,
     /// Rooms the messages go to (the persist scenario: one per publisher).
     pub rooms: usize,
-    /// Distinct rooms in each transaction, taken in turn. It decides what a transaction costs
-    /// (rows locked and updated, index pages dirtied) more than anything else: in the persist
-    /// scenario (64 publishers × 32 in flight) reuse-chat's batches of 256 held 9–11 rooms
-    /// (mean 9.6), since each publisher sends a run of messages as its receipts come back.
-    pub rooms_per_batch: usize,
+    /// Messages from one room in a row within a transaction, so that a transaction of `batch`
+    /// messages spans `batch / per_room` rooms, taken in turn. The rooms a transaction touches
+    /// decide its cost (rows locked and updated, index pages dirtied) more than anything else.
+    /// In the persist scenario (64 publishers × 32 in flight) each publisher sends a run as
+    /// its receipts come back, and reuse-chat's batches held ~27 messages per room whatever
+    /// their size: 256 over 9.6 rooms, 682 over 25.8, 1,042 over 37.6 (means).
+    pub per_room: usize,
     /// Messages per transaction.
     pub batch: usize,
     /// Length of the measured window.
@@ -169,8 +172,8 @@ struct Message {
 /// The rooms and the running counters of one run.
 struct Fixture {
     rooms: Vec<RoomRow>,
-    /// Distinct rooms in each batch.
-    per_batch: usize,
+    /// Messages from one room in a row.
+    per_room: usize,
     /// The first room of the next batch.
     cursor: usize,
     next: u64,
@@ -178,7 +181,7 @@ struct Fixture {
 }
 
 impl Fixture {
-    fn new(run: &str, rooms: usize, per_batch: usize, client_ids: bool) -> Fixture {
+    fn new(run: &str, rooms: usize, per_room: usize, client_ids: bool) -> Fixture {
         let mut seed = unix_nanos() ^ u64::from(std::process::id()).rotate_left(32);
         let rooms = (0..rooms.max(1))
             .map(|i| {
@@ -201,7 +204,7 @@ impl Fixture {
             .collect();
         Fixture {
             rooms,
-            per_batch: per_batch.max(1),
+            per_room: per_room.max(1),
             cursor: 0,
             next: 0,
             client_ids,
@@ -209,13 +212,13 @@ impl Fixture {
     }
 
     /// The next `n` messages as the persist scenario's SENDs reach reuse-chat's committer:
-    /// runs of consecutive messages from each of `per_batch` rooms (a publisher sends as its
+    /// runs of `per_room` consecutive messages from one room after another (a publisher sends as its
     /// receipts come back), the next batch from the next rooms in turn; the content is
     /// `ts=<µs> ` and the filler, from the room's buyer.
     fn batch(&mut self, n: usize) -> Vec<Message> {
         let created_at = unix_ms();
         let total = self.rooms.len();
-        let k = self.per_batch.min(total).min(n.max(1));
+        let k = n.div_ceil(self.per_room).clamp(1, total);
         let first = self.cursor;
         self.cursor = (first + k) % total;
         (0..n)
@@ -268,7 +271,8 @@ fn uuid_text(a: u64, b: u64) -> String {
     )
 }
 
-/// The statements of one transaction for a batch of `rows` messages over `rooms` rooms.
+/// The statements of one transaction for a batch of `rows` messages over `rooms` rooms on
+/// MySQL/MariaDB or PostgreSQL (reuse-chat's sqlx path; SQLite has its writer's statements).
 struct Statements {
     lock: Vec<String>,
     keys: Vec<String>,
@@ -462,7 +466,7 @@ macro_rules! server_loop {
         let mut fixture = Fixture::new(
             &BareStorage::run_name(),
             bare.rooms,
-            bare.rooms_per_batch,
+            bare.per_room,
             bare.client_ids,
         );
         let now = unix_ms();
@@ -632,10 +636,10 @@ impl BareStorage {
             "bare-storage",
             &label,
             format!(
-                "backend={} rooms={} rooms_per_batch={} batch={} work={:?} client_ids={} secs={}",
+                "backend={} rooms={} per_room={} batch={} work={:?} client_ids={} secs={}",
                 self.backend.name(),
                 self.rooms,
-                self.rooms_per_batch,
+                self.per_room,
                 self.batch,
                 self.work,
                 self.client_ids,
@@ -681,8 +685,9 @@ impl BareStorage {
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        // reuse-chat's connect options (crates/store/src/lib.rs): WAL, synchronous=NORMAL,
-        // foreign keys on (sqlx's default), a 5 s busy timeout.
+        // reuse-chat's writer connection (crates/store/src/sqlite_writer.rs): WAL,
+        // synchronous=NORMAL, foreign keys on, a 5 s busy timeout, an 8 MiB page cache and a
+        // checkpoint every 4,000 WAL pages.
         let mode: String =
             conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -692,6 +697,8 @@ impl BareStorage {
         }
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "cache_size", -SQLITE_CACHE_KIB)?;
+        conn.pragma_update(None, "wal_autocheckpoint", SQLITE_WAL_AUTOCHECKPOINT)?;
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.set_prepared_statement_cache_capacity(32);
         for p in &self.sqlite_pragmas {
@@ -709,7 +716,7 @@ impl BareStorage {
         let mut fixture = Fixture::new(
             &Self::run_name(),
             self.rooms,
-            self.rooms_per_batch,
+            self.per_room,
             self.client_ids,
         );
         let now = unix_ms();
@@ -738,9 +745,9 @@ impl BareStorage {
             window.stored(batch.len(), started.elapsed());
         }
         window.finish(&mut report);
-        report
-            .params
-            .push_str(" journal_mode=wal synchronous=normal");
+        report.params.push_str(
+            " journal_mode=wal synchronous=normal cache_size=8MiB wal_autocheckpoint=4000",
+        );
         for p in &self.sqlite_pragmas {
             report.params.push(' ');
             report.params.push_str(p);
@@ -749,115 +756,73 @@ impl BareStorage {
         Ok(report)
     }
 
-    /// One transaction of reuse-chat's group commit on SQLite.
+    /// One transaction of reuse-chat's group commit on SQLite, as its writer thread runs it
+    /// (`crates/store/src/sqlite_writer.rs`): one prepared statement per step, bound and stepped
+    /// per room, key or row, in one `BEGIN IMMEDIATE` transaction.
     fn sqlite_batch(
         &self,
         conn: &rusqlite::Connection,
         fixture: &Fixture,
         batch: &[Message],
     ) -> Result<(), BenchError> {
+        let append = self.work == Work::Append;
         let rooms = batch_rooms(fixture, batch);
-        let keys: Vec<usize> = (0..batch.len())
-            .filter(|&i| batch[i].client_id.is_some())
-            .collect();
-        let sql = Statements::new(
-            self.backend,
-            self.work,
-            batch.len(),
-            rooms.len(),
-            keys.len(),
-        );
         conn.prepare_cached("BEGIN IMMEDIATE")?.raw_execute()?;
-        for (stmt, chunk) in sql.lock.iter().zip(rooms.chunks(ROWS_PER_STATEMENT)) {
-            let mut stmt = conn.prepare_cached(stmt)?;
-            for (i, &room) in chunk.iter().enumerate() {
-                stmt.raw_bind_parameter(i + 1, fixture.rooms[room].uuid.as_str())?;
-            }
-            let mut rows = stmt.raw_query();
-            let mut seen = 0;
-            while let Some(row) = rows.next()? {
-                // What reuse-chat reads off the locked rows: membership and the newest id.
-                for col in 0..3 {
+        if append {
+            let mut select = conn.prepare_cached(SQLITE_SELECT_ROOM)?;
+            for &room in &rooms {
+                select.raw_bind_parameter(1, fixture.rooms[room].uuid.as_str())?;
+                let mut rows = select.raw_query();
+                let Some(row) = rows.next()? else {
+                    return Err(BenchError::Storage("a room was not found".into()));
+                };
+                // What reuse-chat reads off the room: membership and its newest message.
+                for col in 0..2 {
                     row.get_ref(col)?
                         .as_str()
                         .map_err(|e| BenchError::Storage(format!("rooms column {col}: {e}")))?;
                 }
-                let _: (i64, i64, Option<i64>) = (row.get(3)?, row.get(4)?, row.get(5)?);
-                seen += 1;
+                let _: (i64, i64, Option<i64>) = (row.get(2)?, row.get(3)?, row.get(4)?);
             }
-            if seen != chunk.len() {
-                return Err(BenchError::Storage(format!(
-                    "locked {seen} of {} rooms",
-                    chunk.len()
-                )));
-            }
-        }
-        for (stmt, chunk) in sql.keys.iter().zip(keys.chunks(ROWS_PER_STATEMENT)) {
-            let mut stmt = conn.prepare_cached(stmt)?;
-            for (i, &m) in chunk.iter().enumerate() {
-                let room = &fixture.rooms[batch[m].room];
-                stmt.raw_bind_parameter(3 * i + 1, room.uuid.as_str())?;
-                stmt.raw_bind_parameter(3 * i + 2, room.buyer.as_str())?;
-                stmt.raw_bind_parameter(3 * i + 3, batch[m].client_id.as_deref())?;
-            }
-            let mut rows = stmt.raw_query();
-            if rows.next()?.is_some() {
-                return Err(BenchError::Storage(
-                    "a new clientMessageId was found stored".into(),
-                ));
+            let mut by_key = conn.prepare_cached(SQLITE_SELECT_BY_KEY)?;
+            for m in batch.iter().filter(|m| m.client_id.is_some()) {
+                let room = &fixture.rooms[m.room];
+                by_key.raw_bind_parameter(1, room.uuid.as_str())?;
+                by_key.raw_bind_parameter(2, room.buyer.as_str())?;
+                by_key.raw_bind_parameter(3, m.client_id.as_deref())?;
+                if by_key.raw_query().next()?.is_some() {
+                    return Err(BenchError::Storage(
+                        "a new clientMessageId was found stored".into(),
+                    ));
+                }
             }
         }
         let mut ids: Vec<i64> = Vec::with_capacity(batch.len());
-        for (stmt, chunk) in sql.insert.iter().zip(batch.chunks(ROWS_PER_STATEMENT)) {
-            let mut stmt = conn.prepare_cached(stmt)?;
-            for (i, m) in chunk.iter().enumerate() {
+        {
+            let mut insert = conn.prepare_cached(SQLITE_INSERT_MESSAGE)?;
+            for m in batch {
                 let room = &fixture.rooms[m.room];
-                let at = 7 * i;
-                stmt.raw_bind_parameter(at + 1, room.uuid.as_str())?;
-                stmt.raw_bind_parameter(at + 2, room.buyer.as_str())?;
-                stmt.raw_bind_parameter(at + 3, m.content.as_str())?;
-                stmt.raw_bind_parameter(at + 4, "TEXT")?;
-                stmt.raw_bind_parameter(at + 5, m.created_at)?;
-                stmt.raw_bind_parameter(at + 6, m.client_id.as_deref())?;
-                stmt.raw_bind_parameter(at + 7, None::<&str>)?;
-            }
-            if self.work == Work::Insert {
-                let n = stmt.raw_execute()?;
-                if n != chunk.len() {
-                    return Err(BenchError::Storage(format!(
-                        "inserted {n} of {} rows",
-                        chunk.len()
-                    )));
+                insert.raw_bind_parameter(1, room.uuid.as_str())?;
+                insert.raw_bind_parameter(2, room.buyer.as_str())?;
+                insert.raw_bind_parameter(3, m.content.as_str())?;
+                insert.raw_bind_parameter(4, "TEXT")?;
+                insert.raw_bind_parameter(5, m.created_at)?;
+                insert.raw_bind_parameter(6, m.client_id.as_deref())?;
+                insert.raw_bind_parameter(7, None::<&str>)?;
+                if insert.raw_execute()? != 1 {
+                    return Err(BenchError::Storage("an insert stored no row".into()));
                 }
-                continue;
-            }
-            let mut rows = stmt.raw_query();
-            let from = ids.len();
-            while let Some(row) = rows.next()? {
-                ids.push(row.get(0)?);
-            }
-            ids[from..].sort_unstable();
-            if ids.len() - from != chunk.len() {
-                return Err(BenchError::Storage(format!(
-                    "a multi-row insert of {} returned {} ids",
-                    chunk.len(),
-                    ids.len() - from
-                )));
+                ids.push(conn.last_insert_rowid());
             }
         }
-        let touched = newest(&rooms, batch, &ids);
-        for (stmt, chunk) in sql.update.iter().zip(touched.chunks(ROWS_PER_STATEMENT)) {
-            let mut stmt = conn.prepare_cached(stmt)?;
-            let n = chunk.len();
-            for (i, (room, id, at)) in chunk.iter().enumerate() {
-                let uuid = fixture.rooms[*room].uuid.as_str();
-                stmt.raw_bind_parameter(2 * i + 1, uuid)?;
-                stmt.raw_bind_parameter(2 * i + 2, *id)?;
-                stmt.raw_bind_parameter(2 * n + 2 * i + 1, uuid)?;
-                stmt.raw_bind_parameter(2 * n + 2 * i + 2, *at)?;
-                stmt.raw_bind_parameter(4 * n + i + 1, uuid)?;
+        if append {
+            let mut touch = conn.prepare_cached(SQLITE_TOUCH_ROOM)?;
+            for (room, id, at) in newest(&rooms, batch, &ids) {
+                touch.raw_bind_parameter(1, fixture.rooms[room].uuid.as_str())?;
+                touch.raw_bind_parameter(2, id)?;
+                touch.raw_bind_parameter(3, at)?;
+                touch.raw_execute()?;
             }
-            stmt.raw_execute()?;
         }
         conn.prepare_cached("COMMIT")?.raw_execute()?;
         Ok(())
@@ -917,6 +882,24 @@ impl BareStorage {
     }
 }
 
+/// The SQLite writer's statements (`crates/store/src/sqlite_writer.rs`), word for word.
+const SQLITE_SELECT_ROOM: &str = "SELECT buyer, seller, buyer_active, seller_active, \
+     last_message_id FROM rooms WHERE uuid = ?1";
+const SQLITE_SELECT_BY_KEY: &str = "SELECT id AS m_id, room_uuid AS m_room, sender AS m_sender, \
+     content AS m_content, kind AS m_kind, created_at AS m_created_at, \
+     client_message_id AS m_cmid, notice AS m_notice FROM messages \
+     WHERE room_uuid = ?1 AND sender = ?2 AND client_message_id = ?3";
+const SQLITE_INSERT_MESSAGE: &str = "INSERT INTO messages \
+     (room_uuid, sender, content, kind, created_at, client_message_id, notice) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+const SQLITE_TOUCH_ROOM: &str =
+    "UPDATE rooms SET last_message_id = ?2, last_activity_at = ?3 WHERE uuid = ?1";
+
+/// The SQLite writer's page cache (KiB) and WAL pages between checkpoints
+/// (`WRITER_CACHE_KIB`, `WAL_AUTOCHECKPOINT_PAGES` in `crates/store/src/sqlite_writer.rs`).
+const SQLITE_CACHE_KIB: i64 = 8 * 1024;
+const SQLITE_WAL_AUTOCHECKPOINT: i64 = 4000;
+
 /// reuse-chat's room insert (`crates/store/src/lib.rs`), in portable placeholders.
 const ROOM_INSERT: &str = "INSERT INTO rooms (uuid, pair_key, name, product_id, buyer, seller, \
      buyer_active, seller_active, created_at, last_activity_at, last_message_id) \
@@ -953,7 +936,7 @@ mod tests {
         assert_eq!(m.insert.len(), 3, "500 + 500 + 1 rows");
         assert_eq!(m.keys.len(), 3);
         assert!(!m.insert[0].contains("RETURNING"));
-        let i = Statements::new(StorageBackend::Sqlite, Work::Insert, 10, 4, 10);
+        let i = Statements::new(StorageBackend::Postgres, Work::Insert, 10, 4, 10);
         assert!(i.lock.is_empty() && i.keys.is_empty() && i.update.is_empty());
         assert!(!i.insert[0].contains("RETURNING"));
         assert_eq!(chunks(0), Vec::<usize>::new());
@@ -962,19 +945,26 @@ mod tests {
 
     #[test]
     fn rows_look_like_reuse_chats() {
-        let mut f = Fixture::new("abc", 5, 2, true);
+        let mut f = Fixture::new("abc", 5, 4, true);
         assert!(f
             .rooms
             .iter()
             .all(|r| r.uuid.len() == 36 && r.pair_key.len() == 64));
         assert_eq!(f.rooms[2].uuid.as_bytes()[14], b'4');
         let b = f.batch(7);
-        // Runs from two rooms per batch, the next batch from the next two, wrapping around.
+        // Runs of up to 4 from a room, the next batch from the next rooms, wrapping around.
         let rooms_of = |b: &[Message]| b.iter().map(|m| m.room).collect::<Vec<_>>();
         assert_eq!(rooms_of(&b), vec![0, 0, 0, 0, 1, 1, 1]);
-        assert_eq!(rooms_of(&f.batch(4)), vec![2, 2, 3, 3]);
-        assert_eq!(rooms_of(&f.batch(3)), vec![4, 4, 0]);
-        assert_eq!(rooms_of(&f.batch(1)), vec![1]);
+        assert_eq!(
+            rooms_of(&f.batch(12)),
+            vec![2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4]
+        );
+        assert_eq!(rooms_of(&f.batch(3)), vec![0, 0, 0]);
+        assert_eq!(
+            rooms_of(&f.batch(30)).iter().max(),
+            Some(&4),
+            "no more rooms than exist"
+        );
         // The persist scenario's content: `ts=<µs since the generator started> ` and the filler.
         assert!(b.iter().all(|m| m.content.starts_with("ts=")
             && m.content.ends_with(FILLER)
@@ -996,7 +986,7 @@ mod tests {
             backend: StorageBackend::Sqlite,
             url: Some(format!("sqlite://{}", path.display())),
             rooms: 5,
-            rooms_per_batch: 3,
+            per_room: 4,
             batch: 12,
             secs: Duration::from_millis(200),
             warmup: Duration::from_millis(50),
