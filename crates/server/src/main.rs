@@ -7,14 +7,14 @@ use clap::Parser;
 use reuse_chat::config::{Cli, Command, LogFormat, Settings};
 use reuse_chat::App;
 
-// Most of what a message costs besides SQLite is small short-lived allocations made on one
-// worker thread and freed on another; glibc's malloc spent a fifth of the server's CPU on
-// them (docs/BENCHMARKS.md, "Allocator").
-#[cfg(feature = "mimalloc")]
+// Small short-lived allocations, made on one worker thread and freed on another, are most of
+// what a message costs besides SQLite and the sockets. jemalloc did best on the persist and
+// fan-out loads for 3% more memory per idle session (docs/BENCHMARKS.md, "Allocator").
+#[cfg(all(feature = "mimalloc", not(feature = "jemalloc")))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[cfg(all(feature = "jemalloc", not(feature = "mimalloc")))]
+#[cfg(feature = "jemalloc")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
