@@ -19,7 +19,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chat_core::envelope;
+use chat_core::envelope::{self, Envelope};
+use chat_core::hops;
 use chat_core::ports::{Bus, BusError, EventSink};
 use chat_core::sequencer::Sequencer;
 use chat_core::{Millis, RoomEvent};
@@ -121,6 +122,19 @@ impl KafkaConfig {
 /// Client callbacks: librdkafka reports broker trouble here rather than as call results.
 struct Watch {
     disrupted: Arc<AtomicBool>,
+    /// Registered once, recorded for sampled events only.
+    produce_hop: metrics::Histogram,
+    publish_lag: metrics::Histogram,
+}
+
+impl Watch {
+    fn new(disrupted: &Arc<AtomicBool>) -> Watch {
+        Watch {
+            disrupted: disrupted.clone(),
+            produce_hop: metrics::histogram!(hops::PRODUCE_SECONDS),
+            publish_lag: metrics::histogram!(PUBLISH_LAG_SECONDS),
+        }
+    }
 }
 
 impl ClientContext for Watch {
@@ -133,13 +147,19 @@ impl ClientContext for Watch {
 impl ConsumerContext for Watch {}
 
 impl ProducerContext for Watch {
-    type DeliveryOpaque = ();
+    /// When a sampled event was published (wall-clock microseconds, see [`hops`]); 0 for the
+    /// others, which are not timed.
+    type DeliveryOpaque = usize;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
-        if let Ok(m) = result {
+    fn delivery(&self, result: &DeliveryResult<'_>, published_us: usize) {
+        if let (Ok(m), true) = (result, published_us > 0) {
+            let now = hops::now_us();
+            let published_us = i64::try_from(published_us).unwrap_or(now);
+            self.produce_hop
+                .record(hops::seconds_between(published_us, now));
             if let Some(produced) = m.timestamp().to_millis() {
                 let lag = Millis::now().0.saturating_sub(produced).max(0);
-                metrics::histogram!(PUBLISH_LAG_SECONDS).record(lag as f64 / 1000.0);
+                self.publish_lag.record(lag as f64 / 1000.0);
             }
         }
         if let Err((e, _)) = result {
@@ -151,9 +171,11 @@ impl ProducerContext for Watch {
     }
 }
 
-/// Histogram: seconds from produce to the broker's acknowledgement.
+/// Histogram: seconds from produce to the broker's acknowledgement (millisecond resolution;
+/// sampled like the hops, see [`hops::PRODUCE_SECONDS`] for microseconds).
 pub const PUBLISH_LAG_SECONDS: &str = "reuse_chat_kafka_publish_lag_seconds";
-/// Histogram: seconds from a message's commit (on another node) to its consumption here.
+/// Histogram: seconds from a message's commit (on another node) to its consumption here
+/// (sampled like the hops).
 pub const CONSUME_LAG_SECONDS: &str = "reuse_chat_kafka_consume_lag_seconds";
 
 /// Events waiting in the producer while the broker is away; beyond this, publishing fails
@@ -167,6 +189,7 @@ pub struct KafkaBus {
     config: KafkaConfig,
     node: String,
     sink: Arc<Sequencer>,
+    commit_hop: metrics::Histogram,
 }
 
 impl KafkaBus {
@@ -184,11 +207,21 @@ impl KafkaBus {
             .set("bootstrap.servers", &config.brokers)
             .set("client.id", format!("reuse-chat-{node}"))
             .set("linger.ms", "1")
+            // One request at a time to the broker. Requests carry one partition each and a
+            // broker serves a connection's requests one after another, so with many in flight
+            // a burst of one-message requests queues at the broker, and once its service time
+            // nears the gap between messages the queue, not the network, sets the latency
+            // (seconds with tansu on a busy CPU, see docs/BENCHMARKS.md). With one in flight,
+            // what arrives meanwhile waits here and leaves as one batch per partition: the
+            // batch grows with the broker's delay instead of the queue. It also keeps a
+            // partition's order through retries, so the sequencer has no gaps to wait for.
+            .set("max.in.flight.requests.per.connection", "1")
+            // Latency over bytes on the wire: no small write ever waits for the
+            // acknowledgement of an earlier one (librdkafka's advice for low latency).
+            .set("socket.nagle.disable", "true")
             .set("message.timeout.ms", "0")
             .set("queue.buffering.max.messages", PRODUCER_BUFFER)
-            .create_with_context(Watch {
-                disrupted: disrupted.clone(),
-            })
+            .create_with_context(Watch::new(&disrupted))
             .map_err(kafka)?;
         // Kept for the node's life: the topic is checked again after every disruption.
         let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
@@ -207,9 +240,9 @@ impl KafkaBus {
             .set("auto.offset.reset", "latest")
             .set("fetch.wait.max.ms", config.fetch_wait_ms.to_string())
             .set("fetch.min.bytes", "1")
-            .create_with_context(Watch {
-                disrupted: disrupted.clone(),
-            })
+            // As for the producer.
+            .set("socket.nagle.disable", "true")
+            .create_with_context(Watch::new(&disrupted))
             .map_err(kafka)?;
         let consumer = Arc::new(consumer);
         assign_from_end(&consumer, &config.topic).await?;
@@ -218,6 +251,7 @@ impl KafkaBus {
             config: config.clone(),
             node: node.clone(),
             sink: sink.clone(),
+            commit_hop: metrics::histogram!(hops::COMMIT_SECONDS),
         });
         let task = tokio::spawn(consume(
             consumer, admin, config, node, sink, disrupted, shutdown,
@@ -237,9 +271,22 @@ impl KafkaBus {
 impl Bus for KafkaBus {
     async fn publish(&self, event: RoomEvent) -> Result<(), BusError> {
         self.sink.deliver(&event);
-        let payload = envelope::encode(&self.node, &event);
+        // A sampled message carries when it was published: the receivers time the bus hop
+        // with it, the delivery report the produce hop.
+        let stamp = match &event {
+            RoomEvent::Message(s) | RoomEvent::MemberLeft(s) if hops::sampled(s.message.id) => {
+                let now = hops::now_us();
+                let committed = s.message.created_at.0.saturating_mul(1000);
+                self.commit_hop
+                    .record(hops::seconds_between(committed, now));
+                Some(now)
+            }
+            _ => None,
+        };
+        let payload = envelope::encode(&self.node, &event, stamp);
         let key = event.room().to_text();
-        let record = BaseRecord::to(&self.config.topic)
+        let opaque = stamp.and_then(|s| usize::try_from(s).ok()).unwrap_or(0);
+        let record = BaseRecord::with_opaque_to(&self.config.topic, opaque)
             .key(&key)
             .payload(&payload);
         self.producer
@@ -346,6 +393,7 @@ async fn consume(
     check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut second_resync: Option<tokio::time::Instant> = None;
     let consume_lag = metrics::histogram!(CONSUME_LAG_SECONDS);
+    let bus_hop = metrics::histogram!(hops::BUS_SECONDS);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -353,11 +401,14 @@ async fn consume(
                 Ok(m) => {
                     let Some(payload) = m.payload() else { continue };
                     match envelope::decode(payload) {
-                        Ok((from, _)) if from == node => {}
-                        Ok((_, event)) => {
-                            if let RoomEvent::Message(s) | RoomEvent::MemberLeft(s) = &event {
-                                let lag = Millis::now().0.saturating_sub(s.message.created_at.0);
-                                consume_lag.record(lag.max(0) as f64 / 1000.0);
+                        Ok(Envelope { node: from, .. }) if from == node => {}
+                        Ok(Envelope { event, published_us, .. }) => {
+                            // Only sampled messages carry a stamp (see `publish`).
+                            if let (Some(published), RoomEvent::Message(s) | RoomEvent::MemberLeft(s)) = (published_us, &event) {
+                                let now = hops::now_us();
+                                bus_hop.record(hops::seconds_between(published, now));
+                                let committed = s.message.created_at.0.saturating_mul(1000);
+                                consume_lag.record(hops::seconds_between(committed, now));
                             }
                             sink.deliver(&event)
                         }

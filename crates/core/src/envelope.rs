@@ -1,6 +1,8 @@
 //! The bytes a room event travels in between nodes, whatever carries them (Kafka today): JSON
 //! with a version number and the publishing node's id. Decoding checks every field like any
-//! other input, because a topic can hold anything anyone wrote to it.
+//! other input, because a topic can hold anything anyone wrote to it. The publishing node may
+//! stamp the moment it published (`pub_us`), so the receiver can time the bus hop
+//! ([`crate::hops`]).
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -47,10 +49,26 @@ struct Wire<'a> {
     cmid: Option<std::borrow::Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     notice: Option<std::borrow::Cow<'a, str>>,
+    /// When the publishing node published, in wall-clock microseconds since the Unix epoch
+    /// (only on sampled messages). Unknown to older nodes, which ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub_us: Option<i64>,
 }
 
-/// Encodes `event` as published by `node`.
-pub fn encode(node: &str, event: &RoomEvent) -> Vec<u8> {
+/// An event as it came off the bus.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Envelope {
+    /// The publishing node's id.
+    pub node: String,
+    /// The event.
+    pub event: RoomEvent,
+    /// When the publishing node published it (wall-clock microseconds since the Unix epoch),
+    /// if it stamped it: for timing the bus hop, never for ordering.
+    pub published_us: Option<i64>,
+}
+
+/// Encodes `event` as published by `node`, stamped with `published_us` when given.
+pub fn encode(node: &str, event: &RoomEvent, published_us: Option<i64>) -> Vec<u8> {
     let room = event.room().to_text();
     let mut w = Wire {
         v: VERSION,
@@ -65,6 +83,7 @@ pub fn encode(node: &str, event: &RoomEvent) -> Vec<u8> {
         at: None,
         cmid: None,
         notice: None,
+        pub_us: published_us,
     };
     match event {
         RoomEvent::Message(s) | RoomEvent::MemberLeft(s) => {
@@ -89,8 +108,8 @@ pub fn encode(node: &str, event: &RoomEvent) -> Vec<u8> {
     serde_json::to_vec(&w).unwrap_or_default()
 }
 
-/// Decodes an envelope into the publishing node's id and the event.
-pub fn decode(bytes: &[u8]) -> Result<(String, RoomEvent), EnvelopeError> {
+/// Decodes an envelope into the publishing node's id, the event and its publish stamp.
+pub fn decode(bytes: &[u8]) -> Result<Envelope, EnvelopeError> {
     let w: Wire<'_> =
         serde_json::from_slice(bytes).map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
     if w.v != VERSION {
@@ -143,7 +162,11 @@ pub fn decode(bytes: &[u8]) -> Result<(String, RoomEvent), EnvelopeError> {
         "deleted" => RoomEvent::RoomDeleted { room },
         _ => return Err(EnvelopeError::Field("kind")),
     };
-    Ok((w.node.into_owned(), event))
+    Ok(Envelope {
+        node: w.node.into_owned(),
+        event,
+        published_us: w.pub_us,
+    })
 }
 
 #[cfg(test)]
@@ -182,16 +205,18 @@ mod tests {
             },
             RoomEvent::RoomDeleted { room },
         ];
-        for e in events {
-            let (node, back) = decode(&encode("node-a", &e)).unwrap();
-            assert_eq!(node, "node-a");
-            assert_eq!(back, e);
+        for (i, e) in events.into_iter().enumerate() {
+            let stamp = (i % 2 == 0).then_some(1_700_000_000_123_456);
+            let back = decode(&encode("node-a", &e, stamp)).unwrap();
+            assert_eq!(back.node, "node-a");
+            assert_eq!(back.event, e);
+            assert_eq!(back.published_us, stamp);
         }
     }
 
     #[test]
     fn bad_envelopes_are_errors_not_events() {
-        let good = String::from_utf8(encode("n", &message(None, Some(41)))).unwrap();
+        let good = String::from_utf8(encode("n", &message(None, Some(41)), None)).unwrap();
         let cases: Vec<(String, EnvelopeError)> = vec![
             ("not json".into(), EnvelopeError::Malformed(String::new())),
             (

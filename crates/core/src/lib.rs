@@ -10,6 +10,7 @@ pub mod envelope;
 pub mod error;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
+pub mod hops;
 pub mod ids;
 pub mod limits;
 pub mod memory;

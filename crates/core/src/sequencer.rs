@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 // Tokio's clock, so that tests can let ten idle minutes pass in no time.
 use tokio::time::Instant;
 
+use crate::hops;
 use crate::ids::RoomId;
 use crate::model::{ChatMessage, HistoryCursor, HistoryPage, RoomEvent, Sequenced};
 use crate::ports::{ChatStore, EventSink};
@@ -51,8 +52,8 @@ impl Default for SequencerOptions {
 struct RoomState {
     /// The newest id handed on.
     last: i64,
-    /// Early events, by the id they follow.
-    pending: BTreeMap<i64, RoomEvent>,
+    /// Early events, by the id they follow, with when each arrived (to time its wait).
+    pending: BTreeMap<i64, (RoomEvent, Instant)>,
     /// When the oldest unfilled gap was noticed.
     gap_since: Option<Instant>,
     touched: Instant,
@@ -69,6 +70,11 @@ pub struct Sequencer {
     hasher: std::collections::hash_map::RandomState,
     work: mpsc::Sender<Work>,
     options: SequencerOptions,
+    /// Registered once: the held and filled paths cost an atomic operation, the in-order path
+    /// nothing.
+    held: metrics::Counter,
+    filled: metrics::Counter,
+    waited: metrics::Histogram,
 }
 
 enum Work {
@@ -98,6 +104,9 @@ impl Sequencer {
             hasher: std::collections::hash_map::RandomState::new(),
             work,
             options,
+            held: metrics::counter!(hops::SEQUENCER_HELD),
+            filled: metrics::counter!(hops::SEQUENCER_FILLED),
+            waited: metrics::histogram!(hops::SEQUENCER_WAIT_SECONDS),
         });
         let task = tokio::spawn(fill_gaps(Arc::downgrade(&seq), store, rx));
         (seq, task)
@@ -177,8 +186,9 @@ impl Sequencer {
             p if p > state.last => {
                 // Early: the message before it has not been seen yet.
                 if state.pending.len() < self.options.max_pending {
-                    state.pending.insert(p, event.clone());
+                    state.pending.insert(p, (event.clone(), now));
                 }
+                self.held.increment(1);
                 let first = state.gap_since.is_none();
                 if first {
                     state.gap_since = Some(now);
@@ -193,7 +203,7 @@ impl Sequencer {
                 // cannot be placed better than now).
                 state.last = id;
                 let mut ready = vec![event.clone()];
-                drain(state, &mut ready);
+                drain(state, &mut ready, &self.waited);
                 // Handed on under the room's lock: another thread's next message for this
                 // room must not overtake these on the way to the sessions.
                 for r in &ready {
@@ -207,6 +217,7 @@ impl Sequencer {
     /// delivered meanwhile.
     fn fill(&self, room: &RoomId, after: i64, messages: Vec<ChatMessage>) {
         let mut ready = Vec::new();
+        let mut from_storage = 0u64;
         {
             let mut shard = self.shard(room);
             let Some(state) = shard.get_mut(room) else {
@@ -223,14 +234,21 @@ impl Sequencer {
                     };
                     // A leave is told by its stored notice, never by the message's kind.
                     ready.push(RoomEvent::from_stored(s));
+                    from_storage += 1;
                 }
                 prev = id;
             }
             let last = state.last;
-            state
-                .pending
-                .retain(|_, e| sequenced(e).is_none_or(|s| s.message.id > last));
-            drain(state, &mut ready);
+            // Held copies of what storage just handed on waited until now as well.
+            let waited = &self.waited;
+            state.pending.retain(|_, (e, since)| {
+                let keep = sequenced(e).is_none_or(|s| s.message.id > last);
+                if !keep {
+                    waited.record(since.elapsed().as_secs_f64());
+                }
+                keep
+            });
+            drain(state, &mut ready, &self.waited);
             if state.pending.is_empty() {
                 state.gap_since = None;
             }
@@ -238,6 +256,9 @@ impl Sequencer {
             for r in &ready {
                 self.inner.deliver(r);
             }
+        }
+        if from_storage > 0 {
+            self.filled.increment(from_storage);
         }
     }
 
@@ -292,12 +313,14 @@ fn sequenced(event: &RoomEvent) -> Option<&Sequenced> {
     }
 }
 
-/// Moves the events that now follow on from `state.pending` to `ready`.
-fn drain(state: &mut RoomState, ready: &mut Vec<RoomEvent>) {
-    while let Some(next) = state.pending.remove(&state.last) {
+/// Moves the events that now follow on from `state.pending` to `ready`, recording in `waited`
+/// how long each was held.
+fn drain(state: &mut RoomState, ready: &mut Vec<RoomEvent>, waited: &metrics::Histogram) {
+    while let Some((next, since)) = state.pending.remove(&state.last) {
         if let Some(s) = sequenced(&next) {
             state.last = s.message.id;
         }
+        waited.record(since.elapsed().as_secs_f64());
         ready.push(next);
     }
     if state.pending.is_empty() {
