@@ -31,11 +31,12 @@ const QUEUE: usize = 4;
 /// hash table at the end of every write transaction (`pcache1TruncateUnsafe`).
 const WRITER_CACHE_KIB: i64 = 8 * 1024;
 
-/// WAL pages between automatic checkpoints (SQLite's default is 1,000). Each batch rewrites the
-/// same index leaves; a checkpoint copies a page back to the database file once however often
-/// the WAL holds it, so checkpointing a fifth as often copies and syncs far fewer pages per
-/// message, for a WAL file of up to ~16 MiB.
-const WAL_AUTOCHECKPOINT_PAGES: i64 = 4000;
+/// How often the checkpointer thread moves committed WAL frames into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+
+/// WAL pages after which the writer checkpoints itself, in case the checkpointer thread falls
+/// behind (SQLite's default is 1,000). Normally never reached: the checkpointer runs first.
+const WAL_BACKSTOP_PAGES: i64 = 16_000;
 
 /// One batch to store and where its outcomes go.
 struct Job {
@@ -47,6 +48,8 @@ struct Job {
 /// handle is dropped and the queued batches are stored.
 pub(crate) struct SqliteWriter {
     jobs: mpsc::Sender<Job>,
+    /// Dropped with the writer, which ends the checkpointer thread.
+    _checkpointer: std::sync::mpsc::Sender<()>,
 }
 
 impl SqliteWriter {
@@ -69,15 +72,30 @@ impl SqliteWriter {
         // every batch (SQLite's default is 2 MiB).
         conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)
             .map_err(classify)?;
-        conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)
+        // Checkpoints run on a thread of their own (below), so a commit never waits for one:
+        // copying the WAL's pages back and the database file's `fsync` took the writer tens
+        // of milliseconds at a time, in the tail of every sender waiting on that commit.
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_BACKSTOP_PAGES)
             .map_err(classify)?;
         conn.set_prepared_statement_cache_capacity(16);
+        let checkpointer = Connection::open(path).map_err(classify)?;
+        checkpointer.busy_timeout(busy_timeout).map_err(classify)?;
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let (jobs, rx) = mpsc::channel(QUEUE);
+        let thread_failed =
+            |e| StoreError::with_source(StoreErrorKind::Internal, "SQLite writer threads", e);
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || checkpoint(checkpointer, stopped))
+            .map_err(thread_failed)?;
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || run(conn, rx))
-            .map_err(|e| StoreError::with_source(StoreErrorKind::Internal, "writer thread", e))?;
-        Ok(SqliteWriter { jobs })
+            .map_err(thread_failed)?;
+        Ok(SqliteWriter {
+            jobs,
+            _checkpointer: stop,
+        })
     }
 
     /// Stores a batch in one transaction; the outcome of each message, in batch order.
@@ -97,6 +115,22 @@ impl SqliteWriter {
 
 fn stopped() -> StoreError {
     StoreError::unavailable("the SQLite writer thread has stopped")
+}
+
+/// Every [`CHECKPOINT_EVERY`], a passive checkpoint: it copies what it can without waiting
+/// for (or blocking) the writer or any reader, so commits go on while it copies and syncs.
+/// Ends when the writer's handle is dropped.
+fn checkpoint(conn: Connection, stop: std::sync::mpsc::Receiver<()>) {
+    use std::sync::mpsc::RecvTimeoutError;
+    while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
+        let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+            row.get::<_, i64>(0)
+        });
+        if let Err(e) = done {
+            // The writer's own backstop checkpoint keeps the WAL bounded meanwhile.
+            tracing::warn!(error = %e, "SQLite checkpoint failed");
+        }
+    }
 }
 
 fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Job>) {
