@@ -307,25 +307,7 @@ impl Drop for Reader {
 
 /// Every message id of the room, oldest first, read page by page.
 async fn history_ids(api: &Api, room: &str) -> Vec<i64> {
-    ids_of(&history_after(api, room, 0).await)
-}
-
-/// The room's messages after id `after`, oldest first, read page by page as a resuming client
-/// does (again from the last id of each page while a page comes back full).
-async fn history_after(api: &Api, room: &str, mut after: i64) -> Vec<Value> {
-    let mut all = Vec::new();
-    loop {
-        let page = api
-            .history(room, &format!("?after={after}&limit=200"))
-            .await;
-        let full = page.len() == 200;
-        let last = page.last().and_then(|m| m["id"].as_i64());
-        all.extend(page);
-        match last {
-            Some(l) if full => after = l,
-            _ => return all,
-        }
-    }
+    ids_of(&api.history_after(room, 0).await)
 }
 
 fn ids_of(messages: &[Value]) -> Vec<i64> {
@@ -441,8 +423,8 @@ async fn a_killed_nodes_clients_resume_elsewhere_and_miss_nothing() {
     let live = Reader::from_client(c);
     let api = cluster.nodes[2].api("bob");
     let mut resumed = shown.clone();
-    resumed.extend(ids_of(&history_after(&api, &room, last_shown).await));
-    let stored = history_after(&api, &room, 0).await;
+    resumed.extend(ids_of(&api.history_after(&room, last_shown).await));
+    let stored = api.history_after(&room, 0).await;
     let history = ids_of(&stored);
     // Live messages after the catch-up (none are expected, since sending has stopped).
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -22,7 +22,7 @@ use chat_store::Backend;
 use common::*;
 use futures::SinkExt;
 use rand::Rng;
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
 /// Rooms written to (each by several sessions, so batches mix rooms and sessions).
@@ -152,24 +152,6 @@ fn content_of(cmid: &str) -> String {
     format!("crash {cmid}")
 }
 
-/// Every message of the room, oldest first, read page by page with `after`.
-async fn whole_history(api: &Api, room: &str) -> Vec<Value> {
-    let mut all = Vec::new();
-    let mut after = 0i64;
-    loop {
-        let page = api
-            .history(room, &format!("?after={after}&limit=200"))
-            .await;
-        let full = page.len() == 200;
-        let last = page.last().and_then(|m| m["id"].as_i64());
-        all.extend(page);
-        match last {
-            Some(l) if full => after = l,
-            _ => return all,
-        }
-    }
-}
-
 /// Counts from one history read.
 #[derive(Debug, Default)]
 struct Checked {
@@ -187,7 +169,7 @@ impl Model {
         let mut ids_now: HashSet<i64> = HashSet::new();
         let mut room_max = self.room_max.clone();
         for (r, room) in self.rooms.iter().enumerate() {
-            let history = whole_history(&node.api(&room.buyer), &room.uuid).await;
+            let history = node.api(&room.buyer).history_after(&room.uuid, 0).await;
             let mut prev_id = 0i64;
             for m in &history {
                 let id = m["id"]
