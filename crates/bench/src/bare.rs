@@ -83,23 +83,14 @@ impl StorageBackend {
             .map_or([""; 2], |(_, m)| *m)
     }
 
-    /// `?` placeholders, numbered `$n` for PostgreSQL (as reuse-chat's store rewrites them).
+    /// `?` placeholders, numbered `$n` for PostgreSQL: reuse-chat's store's own rewrite.
     fn sql(self, s: &str) -> String {
-        if self != StorageBackend::Postgres {
-            return s.to_owned();
-        }
-        let mut out = String::with_capacity(s.len() + s.len() / 2);
-        let mut n = 0;
-        for c in s.chars() {
-            if c == '?' {
-                n += 1;
-                out.push('$');
-                out.push_str(&n.to_string());
-            } else {
-                out.push(c);
-            }
-        }
-        out
+        let backend = match self {
+            StorageBackend::Sqlite => chat_store::Backend::Sqlite,
+            StorageBackend::Mysql => chat_store::Backend::MySql,
+            StorageBackend::Postgres => chat_store::Backend::Postgres,
+        };
+        backend.placeholders(s)
     }
 }
 

@@ -72,12 +72,7 @@ impl Node {
     }
 
     fn api(&self, user: &str) -> Api {
-        Api {
-            base: format!("http://127.0.0.1:{}", self.port),
-            client: reqwest::Client::new(),
-            user: Some(user.to_owned()),
-            bearer: None,
-        }
+        Api::on_port(self.port, user)
     }
 
     /// SIGKILL (what `Child::kill` sends on Unix), then reaps the process.

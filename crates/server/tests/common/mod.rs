@@ -125,12 +125,7 @@ impl TestServer {
     }
 
     pub fn api(&self, user: &str) -> Api {
-        Api {
-            base: format!("http://127.0.0.1:{}", self.port),
-            client: reqwest::Client::new(),
-            user: Some(user.to_owned()),
-            bearer: None,
-        }
+        Api::on_port(self.port, user)
     }
 
     pub fn anonymous(&self) -> Api {
@@ -162,6 +157,16 @@ pub struct Api {
 }
 
 impl Api {
+    /// A client of the node on `port`, acting as `user` (the gateway header).
+    pub fn on_port(port: u16, user: &str) -> Api {
+        Api {
+            base: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::new(),
+            user: Some(user.to_owned()),
+            bearer: None,
+        }
+    }
+
     pub fn with_bearer(mut self, token: &str) -> Api {
         self.user = None;
         self.bearer = Some(token.to_owned());
