@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: makes sure the backing services run, builds
 # everything, runs every Rust test (unit, storage on SQLite/MariaDB/PostgreSQL, the integration
-# suite over real HTTP and WebSockets once per database) and the end-to-end test with @stomp/stompjs in Node.
+# suite over real HTTP and WebSockets once per database), the end-to-end test with @stomp/stompjs in
+# Node, the web client's unit tests and bundle check, and the browser tests in headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh
@@ -24,7 +25,35 @@ schemathesis --version 2>/dev/null | grep -q 'version 4\.' \
   exit 1
 }
 
-command -v node >/dev/null || { echo "error: Node.js is required for the @stomp/stompjs end-to-end test" >&2; exit 1; }
+command -v node >/dev/null || { echo "error: Node.js is required for the @stomp/stompjs end-to-end test, the web client's unit tests and the browser tests" >&2; exit 1; }
+
+# The browser tests drive Debian's Chromium (playwright-core cannot download a browser here).
+CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+if [ ! -x "$CHROMIUM" ]; then
+  echo "installing Debian's chromium for the browser tests (apt-get, once)" >&2
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  { $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 \
+    || { $sudo apt-get update -q >/dev/null 2>&1 \
+         && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; } || {
+    echo "error: the browser tests need Chromium at $CHROMIUM (Debian's package chromium), which could not be installed" >&2
+    exit 1
+  }
+fi
+export CHROMIUM
+
+echo "== web client: unit tests (Vitest), and the committed bundle is exactly what the sources build"
+(
+  cd web
+  npm ci --no-audit --no-fund --loglevel=error
+  npm test
+  out="$(mktemp -d)"
+  trap 'rm -rf "$out"' EXIT
+  REUSE_WEB_OUT_DIR="$out" npm run build >/dev/null
+  diff -r dist "$out" || {
+    echo "error: web/dist is not what web/src builds: run 'cd web && npm ci && npm run build' and commit web/dist" >&2
+    exit 1
+  }
+)
 
 echo "== cargo fmt --check, cargo clippy (warnings are errors)"
 cargo fmt --all --check
@@ -51,4 +80,11 @@ echo "== end-to-end with @stomp/stompjs"
   cd tests/e2e-node
   npm ci --no-audit --no-fund --loglevel=error
   REUSE_CHAT_BIN="$PWD/../../target/debug/reuse-chat" node --test
+)
+
+echo "== browser tests: the web client in headless Chromium, a buyer and a seller"
+(
+  cd tests/browser
+  npm ci --no-audit --no-fund --loglevel=error
+  REUSE_CHAT_BIN="$PWD/../../target/debug/reuse-chat" node --test --test-concurrency=1
 )

@@ -20,9 +20,9 @@ use tokio_util::task::TaskTracker;
 
 use crate::auth::{bearer, AuthError, Authenticator};
 use crate::openapi::{
-    self, BackendUnavailable, ChatMessageSchema, ErrorBody, HealthBody, InquiryAccepted,
-    InquiryRequest, Internal, InvalidRoomId, NotAMember, PresenceBody, ReadyBody, ReadyError,
-    RoomNotFound, RoomSchema, Unauthorized,
+    self, BackendUnavailable, ChatMessageSchema, ClientConfigBody, ErrorBody, HealthBody,
+    InquiryAccepted, InquiryRequest, Internal, InvalidRoomId, NotAMember, PresenceBody, ReadyBody,
+    ReadyError, RoomNotFound, RoomSchema, Unauthorized,
 };
 use crate::stomp::context::WsContext;
 use crate::stomp::session;
@@ -304,10 +304,12 @@ pub fn router(state: AppState, max_body: usize) -> Router {
         .route("/chat/room/{room}", get(history))
         .route("/inquiry", post(inquiry))
         .route("/health", get(health))
+        .route("/client/config", get(client_config))
         .route("/ready", get(ready))
         .route("/ws-stomp", get(ws_stomp))
         .route("/metrics", get(metrics_page))
         .route("/openapi.json", get(openapi_json))
+        .merge(crate::web::router())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
@@ -591,6 +593,32 @@ pub(crate) async fn metrics_page(State(st): State<AppState>) -> Result<Response,
 )]
 pub(crate) async fn health() -> Response {
     Json(json!({"status": "ok"})).into_response()
+}
+
+/// What the web client needs before signing in: the identity mode and the limits.
+#[utoipa::path(
+    get,
+    path = "/client/config",
+    tag = "service",
+    responses((status = 200, description = "The identity mode and the client-facing limits", body = ClientConfigBody))
+)]
+pub(crate) async fn client_config(State(st): State<AppState>) -> Response {
+    let auth = match *st.auth {
+        Authenticator::Header => "header",
+        Authenticator::Jwt { .. } => "jwt",
+    };
+    let limits = st.service.limits();
+    let heartbeat_ms = u64::try_from(st.ws.limits.heartbeat.as_millis()).unwrap_or(u64::MAX);
+    Json(json!({
+        "auth": auth,
+        "heartbeatMs": heartbeat_ms,
+        "limits": {
+            "contentChars": limits.max_content_chars,
+            "historyPage": limits.history_max,
+            "subscriptions": st.ws.limits.max_subscriptions,
+        },
+    }))
+    .into_response()
 }
 
 /// Readiness: whether every configured backend answers.

@@ -9,6 +9,7 @@ pub mod openapi;
 pub mod serve;
 pub mod stomp;
 pub mod telemetry;
+pub mod web;
 pub mod websocket;
 
 pub use app::App;

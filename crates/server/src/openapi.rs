@@ -38,6 +38,7 @@ use crate::http;
         http::history,
         http::inquiry,
         http::health,
+        http::client_config,
         http::ready,
         http::ws_stomp,
         http::openapi_json,
@@ -51,6 +52,8 @@ use crate::http;
         InquiryRequest,
         InquiryAccepted,
         HealthBody,
+        ClientConfigBody,
+        ClientLimits,
         ReadyBody,
         ReadyError,
         Backends,
@@ -386,6 +389,37 @@ pub struct InquiryAccepted {
     pub status: String,
 }
 
+/// What the web client reads before signing in: how to identify and the limits to check
+/// input against (so a message over the limit is refused in the page, not by an `ERROR` that
+/// closes the connection).
+#[derive(ToSchema)]
+#[schema(as = ClientConfig, example = json!({"auth": "header", "heartbeatMs": 10000,
+    "limits": {"contentChars": 4000, "historyPage": 200, "subscriptions": 64}}))]
+pub struct ClientConfigBody {
+    /// `header` (a user id in `X-Auth-User`) or `jwt` (a bearer token).
+    #[schema(pattern = "^(header|jwt)$")]
+    pub auth: String,
+    /// The heart-beat interval the server offers, in milliseconds (`0`: none).
+    #[serde(rename = "heartbeatMs")]
+    pub heartbeat_ms: u64,
+    /// The limits a client meets.
+    pub limits: ClientLimits,
+}
+
+/// The limits the web client checks input against.
+#[derive(ToSchema)]
+#[schema(as = ClientLimits)]
+pub struct ClientLimits {
+    /// Most characters (Unicode scalar values) in a message's `content`.
+    #[serde(rename = "contentChars")]
+    pub content_chars: u64,
+    /// Largest history page (`limit`).
+    #[serde(rename = "historyPage")]
+    pub history_page: u32,
+    /// Most subscriptions per STOMP connection.
+    pub subscriptions: u64,
+}
+
 /// The process runs.
 #[derive(ToSchema)]
 #[schema(as = Health, example = json!({"status": "ok"}))]
@@ -532,6 +566,7 @@ mod tests {
             "/chat/room/{roomUUID}",
             "/inquiry",
             "/health",
+            "/client/config",
             "/ready",
             "/ws-stomp",
             "/openapi.json",

@@ -1,0 +1,425 @@
+// The web client as buyers and sellers use it: two browser contexts (a buyer on a phone, a
+// seller on a desktop) against the real binary, through the page's own controls and the
+// `data-testid`s of API-v2.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import {
+  DESKTOP, PHONE, Server, hs256, launch, person, screenshotDir, sendAll, shownIds, signIn, sleep,
+} from './harness.mjs';
+
+let server;
+let browser;
+const uniq = () => Math.random().toString(36).slice(2, 8);
+
+before(async () => {
+  server = await new Server().start();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.dispose();
+});
+
+/** The open room's message element with this exact text. */
+const bubble = (page, text) => page.getByTestId('message-list').getByTestId('message').filter({ hasText: text });
+
+test('a buyer and a seller chat both ways, and the room list follows live', async () => {
+  const buyerId = `buyer-${uniq()}`;
+  const sellerId = `seller-${uniq()}`;
+  const buyer = await person(browser, server, PHONE);
+  const seller = await person(browser, server, DESKTOP);
+  // The seller has an older room with someone else, so the new one must come to the top.
+  await server.openRoom(`other-${uniq()}`, sellerId, '캠핑 의자 2개');
+
+  await signIn(buyer, buyerId);
+  await buyer.page.getByTestId('new-room-user').fill(sellerId);
+  await buyer.page.getByTestId('new-room-name').fill('삼천리 자전거 26인치');
+  await buyer.page.getByTestId('new-room-submit').click();
+  await buyer.page.getByTestId('message-input').waitFor();
+  // Opening a room puts it in the address: the marketplace's `/?room=` link works the same way.
+  const room = new URL(buyer.page.url()).searchParams.get('room');
+  assert.match(room ?? '', /^[0-9a-f-]{36}$/);
+  // The composer has the focus when a room opens (keyboard users type at once).
+  assert.equal(await buyer.page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'message-input');
+
+  // Screen readers: the composer is labelled, new messages are announced politely.
+  assert.equal(await buyer.page.getByRole('textbox', { name: '메시지 입력' }).count(), 1);
+  assert.equal(await buyer.page.getByTestId('message-list').getAttribute('role'), 'log');
+  assert.equal(await buyer.page.getByTestId('message-list').getAttribute('aria-live'), 'polite');
+  // Keyboard: Tab goes from the composer to its send button.
+  await buyer.page.getByTestId('message-input').press('Tab');
+  assert.equal(await buyer.page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'send-button');
+  await buyer.page.getByTestId('message-input').focus();
+
+  await buyer.page.getByTestId('message-input').fill('안녕하세요 자전거 아직 있나요?');
+  await buyer.page.getByTestId('message-input').press('Enter');
+  const first = bubble(buyer.page, '안녕하세요 자전거 아직 있나요?');
+  await first.waitFor();
+  await assert.doesNotReject(first.and(buyer.page.locator('[data-status="sent"]')).waitFor());
+  assert.ok(Number(await first.getAttribute('data-message-id')) > 0, 'the sent message has its id');
+
+  await signIn(seller, sellerId);
+  const items = seller.page.getByTestId('room-item');
+  await items.first().waitFor();
+  assert.equal(await items.count(), 2);
+  assert.equal(await items.first().getAttribute('data-room-uuid'), room, 'the newest conversation first');
+  assert.equal((await items.first().getByTestId('room-name').textContent()).trim(), '삼천리 자전거 26인치');
+  assert.equal((await items.first().getByTestId('room-last-message').textContent()).trim(), '안녕하세요 자전거 아직 있나요?');
+  assert.match(await items.first().textContent(), /방금/);
+  assert.match(await items.first().textContent(), new RegExp(buyerId));
+
+  await items.first().click();
+  await bubble(seller.page, '안녕하세요 자전거 아직 있나요?').waitFor();
+  assert.equal(await bubble(seller.page, '안녕하세요 자전거 아직 있나요?').getAttribute('data-mine'), 'false');
+  await seller.page.getByTestId('message-input').fill('네 있어요! 오늘 저녁에 보실 수 있어요.');
+  await seller.page.getByTestId('send-button').click();
+  await bubble(buyer.page, '네 있어요! 오늘 저녁에 보실 수 있어요.').waitFor();
+
+  // Shift+Enter is a new line, not a send.
+  await buyer.page.getByTestId('message-input').fill('7시 괜찮으세요?');
+  await buyer.page.getByTestId('message-input').press('Shift+Enter');
+  await buyer.page.getByTestId('message-input').pressSequentially('역 앞에서요');
+  assert.equal(await buyer.page.getByTestId('message-input').inputValue(), '7시 괜찮으세요?\n역 앞에서요');
+  await buyer.page.getByTestId('send-button').click();
+  await bubble(seller.page, '역 앞에서요').waitFor();
+
+  // A message in the seller's other room moves that room to the top of the list, live.
+  const otherRoom = await items.nth(1).getAttribute('data-room-uuid');
+  const otherBuyer = (await server.api(sellerId, 'GET', `/room/enter/${otherRoom}`)).body.buyer;
+  const device = await server.stomp(otherBuyer);
+  await sendAll(device, otherRoom, ['의자 아직 파시나요?']);
+  await device.deactivate();
+  await seller.page.getByTestId('room-item').first().and(seller.page.locator(`[data-room-uuid="${otherRoom}"]`)).waitFor();
+  assert.equal((await seller.page.getByTestId('room-item').first().getByTestId('room-last-message').textContent()).trim(), '의자 아직 파시나요?');
+  // The open conversation is unchanged by it.
+  assert.equal(await bubble(seller.page, '의자 아직 파시나요?').count(), 0);
+
+  // A day's messages open with its date.
+  assert.match(await seller.page.getByTestId('date-separator').first().textContent(), /^\d{4}년 \d{1,2}월 \d{1,2}일 .요일$/);
+
+  // Every message once, in the server's order, on both sides.
+  const ids = (await server.history(buyerId, room)).map((m) => m.id);
+  assert.equal(ids.length, 3);
+  assert.deepEqual(await shownIds(buyer.page), ids);
+  assert.deepEqual(await shownIds(seller.page), ids);
+
+  const dir = screenshotDir();
+  await buyer.page.screenshot({ path: join(dir, 'buyer-phone.png') });
+  await seller.page.screenshot({ path: join(dir, 'seller-desktop.png') });
+
+  assert.deepEqual(buyer.errors, []);
+  assert.deepEqual(seller.errors, []);
+  await buyer.context.close();
+  await seller.context.close();
+});
+
+test('history pages over 300 messages load when scrolling up, without the view jumping', async () => {
+  const buyerId = `buyer-${uniq()}`;
+  const sellerId = `seller-${uniq()}`;
+  const room = await server.openRoom(buyerId, sellerId, '아이폰 15 프로 256GB');
+  const device = await server.stomp(buyerId);
+  const texts = Array.from({ length: 300 }, (_, i) => `메시지 ${i + 1}번`);
+  for (let i = 0; i < texts.length; i += 50) await sendAll(device, room, texts.slice(i, i + 50));
+  await device.deactivate();
+  const ids = (await server.history(sellerId, room)).map((m) => m.id);
+  assert.equal(ids.length, 300);
+
+  const seller = await person(browser, server, PHONE);
+  await signIn(seller, sellerId, `/?room=${room}`);
+  const list = seller.page.getByTestId('message-list');
+  await bubble(seller.page, '메시지 300번').waitFor();
+  const firstPage = await shownIds(seller.page);
+  assert.ok(firstPage.length < 300, `a first page, not everything: ${firstPage.length}`);
+  assert.deepEqual(firstPage, ids.slice(ids.length - firstPage.length), 'the newest page, ascending');
+
+  // The newest message is in view at the bottom.
+  assert.ok(await bubble(seller.page, '메시지 300번').isVisible());
+
+  for (let round = 0; round < 20; round++) {
+    const shown = await shownIds(seller.page);
+    if (shown.length === 300) break;
+    // Remember where the oldest shown message sits, then scroll to the top.
+    const anchor = seller.page.locator(`[data-testid="message"][data-message-id="${shown[0]}"]`);
+    await list.evaluate((el) => { el.scrollTop = 0; });
+    await seller.page.waitForFunction(
+      (n) => document.querySelectorAll('[data-testid="message-list"] [data-testid="message"][data-message-id]').length > n,
+      shown.length,
+    );
+    // The message that was at the top stays where the reader saw it: older ones go above it.
+    const after = await anchor.boundingBox();
+    const listBox = await list.boundingBox();
+    assert.ok(after && after.y - listBox.y > -5 && after.y - listBox.y < 200,
+      `round ${round}: the anchor stays near the top of the view (at ${after && after.y - listBox.y} px)`);
+  }
+  assert.deepEqual(await shownIds(seller.page), ids, 'all 300, in order, each once');
+  // 300 is a whole number of pages: one more look upwards finds the start.
+  await list.evaluate((el) => { el.scrollTop = 0; });
+  await list.getByTestId('history-start').filter({ hasText: '대화의 처음입니다' }).waitFor();
+  assert.deepEqual(await shownIds(seller.page), ids, 'still each once');
+  assert.deepEqual(seller.errors, []);
+  await seller.context.close();
+});
+
+test('content is text: markup in a message is shown, never run', async () => {
+  const buyerId = `buyer-${uniq()}`;
+  const sellerId = `seller-${uniq()}`;
+  const room = await server.openRoom(buyerId, sellerId, '<b>굵은</b> 상품명');
+  const evil = [
+    '<img src=x onerror="window.__xss=1">',
+    '<script>window.__xss=2</script>',
+    '[클릭](javascript:window.__xss=3) https://evil.example/phish?x="><svg onload=alert(1)>',
+  ];
+  const device = await server.stomp(buyerId);
+  await sendAll(device, room, evil);
+  await device.deactivate();
+  const seller = await person(browser, server, PHONE);
+  await signIn(seller, sellerId);
+  assert.equal((await seller.page.getByTestId('room-name').first().textContent()).trim(), '<b>굵은</b> 상품명');
+  await seller.page.getByTestId('room-item').first().click();
+  for (const text of evil) {
+    await bubble(seller.page, text).waitFor();
+  }
+  const list = seller.page.getByTestId('message-list');
+  assert.equal(await list.locator('img, script, svg, a[href^="javascript"]').count(), 0);
+  assert.equal(await seller.page.evaluate(() => window.__xss), undefined);
+  assert.deepEqual(seller.errors, []);
+  await seller.context.close();
+});
+
+test('leaving asks first, then the other member sees the notice', async () => {
+  const buyerId = `buyer-${uniq()}`;
+  const sellerId = `seller-${uniq()}`;
+  const room = await server.openRoom(buyerId, sellerId, '닌텐도 스위치');
+  const buyer = await person(browser, server, PHONE);
+  const seller = await person(browser, server, DESKTOP);
+  await signIn(buyer, buyerId, `/?room=${room}`);
+  await signIn(seller, sellerId, `/?room=${room}`);
+  await seller.page.getByTestId('message-input').waitFor();
+
+  // The other member's online dot (both have a live session).
+  await buyer.page.locator('[data-testid="presence-dot"][aria-label="온라인"]').waitFor();
+
+  await buyer.page.getByTestId('leave-button').click();
+  await buyer.page.getByTestId('leave-cancel').click();
+  assert.equal((await server.api(buyerId, 'GET', `/room/enter/${room}`)).status, 200, 'cancel keeps the room');
+
+  await buyer.page.getByTestId('leave-button').click();
+  await buyer.page.getByTestId('leave-confirm').click();
+  await buyer.page.getByTestId('room-list').waitFor();
+  await buyer.page.waitForFunction((r) => !document.querySelector(`[data-testid="room-item"][data-room-uuid="${r}"]`), room);
+  assert.equal((await server.api(buyerId, 'GET', `/room/enter/${room}`)).status, 403, 'the buyer left');
+
+  const notice = seller.page.getByTestId('message-list').locator('[data-testid="message"][data-type="SYSTEM"]');
+  await notice.waitFor();
+  assert.equal((await notice.textContent()).includes(`${buyerId}님이 채팅방을 나갔습니다.`), true);
+  assert.deepEqual(buyer.errors, []);
+  assert.deepEqual(seller.errors, []);
+  await buyer.context.close();
+  await seller.context.close();
+});
+
+/**
+ * Routes the page's WebSocket through a relay the test controls: `relay.dropFromServer(text)`
+ * decides per server frame whether the page gets it, `relay.cutAfterClientSends(text)` closes
+ * the connection right after the page's frame containing `text` reached the server.
+ */
+async function relay(page) {
+  const r = { dropFromServer: () => false, cutAfter: null, connections: 0 };
+  await page.routeWebSocket(/\/ws-stomp$/, (ws) => {
+    r.connections++;
+    const upstream = ws.connectToServer();
+    ws.onMessage((m) => {
+      upstream.send(m);
+      const text = typeof m === 'string' ? m : m.toString();
+      if (r.cutAfter && text.includes(r.cutAfter)) {
+        r.cutAfter = null;
+        // Give the server the moment it needs to read the frame, then break the line.
+        setTimeout(() => ws.close({ code: 1006 }), 0);
+      }
+    });
+    upstream.onMessage((m) => {
+      const text = typeof m === 'string' ? m : m.toString();
+      if (!r.dropFromServer(text)) ws.send(m);
+    });
+  });
+  return r;
+}
+
+test('a send whose receipt never comes fails visibly, and the retry stores it once', async () => {
+  const buyerId = `buyer-${uniq()}`;
+  const sellerId = `seller-${uniq()}`;
+  const room = await server.openRoom(buyerId, sellerId, '갤럭시 버즈');
+  const buyer = await person(browser, server, PHONE);
+  const line = await relay(buyer.page);
+  await signIn(buyer, buyerId, `/?room=${room}`);
+  await buyer.page.getByTestId('message-input').waitFor();
+
+  // The server stores the message, but its answers (RECEIPT and MESSAGE) never reach the page.
+  const text = '택배 거래 가능할까요?';
+  line.dropFromServer = (frame) => frame.startsWith('RECEIPT') || frame.includes(text);
+  await buyer.page.getByTestId('message-input').fill(text);
+  await buyer.page.getByTestId('send-button').click();
+  const mine = bubble(buyer.page, text);
+  await mine.and(buyer.page.locator('[data-status="pending"]')).waitFor();
+  const clientMessageId = await mine.getAttribute('data-client-message-id');
+  assert.ok(clientMessageId, 'a pending message knows its clientMessageId');
+  await mine.and(buyer.page.locator('[data-status="failed"]')).waitFor({ timeout: 20000 });
+  assert.equal((await server.history(buyerId, room)).filter((m) => m.content === text).length, 1, 'stored once');
+
+  // The line recovers; the retry reuses the clientMessageId, so nothing is stored twice.
+  line.dropFromServer = () => false;
+  await mine.getByTestId('retry-button').click();
+  await mine.and(buyer.page.locator('[data-status="sent"][data-message-id]')).waitFor();
+  assert.equal(await mine.getAttribute('data-client-message-id'), clientMessageId);
+  const stored = (await server.history(buyerId, room)).filter((m) => m.content === text);
+  assert.equal(stored.length, 1, 'a retry never doubles a message');
+  assert.equal(stored[0].clientMessageId, clientMessageId);
+  assert.equal(await bubble(buyer.page, text).count(), 1);
+
+  const seller = await person(browser, server, DESKTOP);
+  await signIn(seller, sellerId, `/?room=${room}`);
+  await bubble(seller.page, text).waitFor();
+  assert.equal(await bubble(seller.page, text).count(), 1);
+  assert.deepEqual(buyer.errors, []);
+  assert.deepEqual(seller.errors, []);
+  await buyer.context.close();
+  await seller.context.close();
+});
+
+test('a connection lost right after a send: confirmed after reconnecting, shown once', async () => {
+  const buyerId = `buyer-${uniq()}`;
+  const sellerId = `seller-${uniq()}`;
+  const room = await server.openRoom(buyerId, sellerId, '다이슨 청소기');
+  const buyer = await person(browser, server, PHONE);
+  const line = await relay(buyer.page);
+  await signIn(buyer, buyerId, `/?room=${room}`);
+  await buyer.page.getByTestId('message-input').waitFor();
+  const before = line.connections;
+
+  const text = '내일 오전에 직거래 될까요?';
+  line.cutAfter = text;
+  await buyer.page.getByTestId('message-input').fill(text);
+  await buyer.page.getByTestId('message-input').press('Enter');
+  const mine = bubble(buyer.page, text);
+  await mine.and(buyer.page.locator('[data-status="sent"][data-message-id]')).waitFor({ timeout: 30000 });
+  assert.ok(line.connections > before, 'the page reconnected');
+  assert.equal(await bubble(buyer.page, text).count(), 1);
+  const stored = (await server.history(buyerId, room)).filter((m) => m.content === text);
+  assert.equal(stored.length, 1);
+  assert.equal(Number(await mine.getAttribute('data-message-id')), stored[0].id);
+  // The browser reports the dropped WebSocket itself; nothing else may appear.
+  assert.deepEqual(buyer.errors.filter((e) => !/WebSocket/.test(e)), []);
+  await buyer.context.close();
+});
+
+test('the server restarts mid-conversation: both pages resume with no gap and no duplicate', async () => {
+  const restartable = await new Server().start();
+  const buyerId = `buyer-${uniq()}`;
+  const sellerId = `seller-${uniq()}`;
+  const room = await restartable.openRoom(buyerId, sellerId, '아이패드 에어 5세대');
+  const buyer = await person(browser, restartable, PHONE);
+  const seller = await person(browser, restartable, DESKTOP);
+  try {
+    await signIn(buyer, buyerId, `/?room=${room}`);
+    await signIn(seller, sellerId, `/?room=${room}`);
+    await buyer.page.getByTestId('message-input').fill('케이스도 같이 주시나요?');
+    await buyer.page.getByTestId('send-button').click();
+    await bubble(seller.page, '케이스도 같이 주시나요?').waitFor();
+
+    await restartable.stop('SIGKILL');
+    for (const p of [buyer, seller]) {
+      await p.page.getByTestId('connection-status').filter({ hasText: '연결 끊김' }).waitFor();
+    }
+    // Typed during the outage: shown at once as pending, sent after reconnecting, once.
+    const offline = '네고 가능할까요? 45만원이요';
+    await buyer.page.getByTestId('message-input').fill(offline);
+    await buyer.page.getByTestId('send-button').click();
+    await bubble(buyer.page, offline).and(buyer.page.locator('[data-status="pending"]')).waitFor();
+
+    await restartable.start();
+    // While the pages are still backing off, the seller answers from another device: the
+    // pages must find these in history when they resume (the gap).
+    const phone = await restartable.stomp(sellerId);
+    const gap = ['잠시만요', '케이스 드려요', '45만원은 어렵고 47만원 어떠세요?'];
+    await sendAll(phone, room, gap);
+
+    await bubble(buyer.page, offline).and(buyer.page.locator('[data-status="sent"][data-message-id]')).waitFor({ timeout: 30000 });
+    // And a live one after the resume reaches both.
+    await sendAll(phone, room, ['그럼 47만원에 거래해요']);
+    await phone.deactivate();
+    for (const p of [buyer, seller]) {
+      await bubble(p.page, '그럼 47만원에 거래해요').waitFor({ timeout: 30000 });
+      await bubble(p.page, offline).waitFor({ timeout: 30000 });
+      await p.page.getByTestId('connection-status').filter({ hasText: '연결 끊김' }).waitFor({ state: 'hidden' });
+    }
+    const history = await restartable.history(buyerId, room);
+    assert.equal(history.filter((m) => m.content === offline).length, 1, 'the outage message is stored once');
+    const ids = history.map((m) => m.id);
+    assert.deepEqual(await shownIds(buyer.page), ids, 'buyer: every message once, in order');
+    assert.deepEqual(await shownIds(seller.page), ids, 'seller: every message once, in order');
+    // Only the browser's own reports of the refused connections while the server was down.
+    const outage = /WebSocket|ERR_CONNECTION_REFUSED|Failed to load resource/;
+    assert.deepEqual(buyer.errors.filter((e) => !outage.test(e)), []);
+    assert.deepEqual(seller.errors.filter((e) => !outage.test(e)), []);
+  } finally {
+    await buyer.context.close();
+    await seller.context.close();
+    await restartable.dispose();
+  }
+});
+
+test('at 390 px nothing scrolls sideways, also with a long unbroken message', async () => {
+  const buyerId = `buyer-${uniq()}`;
+  const sellerId = `seller-${uniq()}`;
+  const room = await server.openRoom(buyerId, sellerId, '아주아주긴상품명'.repeat(8));
+  const device = await server.stomp(sellerId);
+  await sendAll(device, room, [`https://example.com/${'a'.repeat(300)}`, 'ㅋ'.repeat(400)]);
+  await device.deactivate();
+  const buyer = await person(browser, server, PHONE);
+  await signIn(buyer, buyerId);
+  const noSideways = () => buyer.page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth
+    && document.body.scrollWidth <= window.innerWidth);
+  assert.ok(await noSideways(), 'room list');
+  await buyer.page.getByTestId('room-item').first().click();
+  await bubble(buyer.page, 'ㅋㅋㅋ').waitFor();
+  assert.ok(await noSideways(), 'chat');
+  // Phone width shows one pane: the list comes back with the back button.
+  await buyer.page.getByTestId('back-button').click();
+  await buyer.page.getByTestId('room-item').first().waitFor();
+  assert.ok(await noSideways(), 'back on the list');
+  assert.deepEqual(buyer.errors, []);
+  await buyer.context.close();
+});
+
+test('in jwt mode the page asks for a token, and a bad one is refused', async () => {
+  const secret = `secret-${uniq()}-${uniq()}`;
+  const jwtServer = await new Server(['--auth', 'jwt', '--jwt-secret', secret]).start();
+  const p = await person(browser, jwtServer, PHONE);
+  try {
+    await p.page.goto(`${jwtServer.base}/`);
+    await p.page.getByTestId('login-token').waitFor();
+    assert.equal(await p.page.getByTestId('login-user').count(), 0, 'no user id field in jwt mode');
+    await p.page.getByTestId('login-token').fill(hs256('wrong-secret', 'mallory'));
+    await p.page.getByTestId('login-submit').click();
+    await p.page.getByRole('alert').waitFor();
+    assert.equal(await p.page.getByTestId('room-list').count(), 0);
+
+    const userId = `jwt-user-${uniq()}`;
+    await p.page.getByTestId('login-token').fill(hs256(secret, userId));
+    await p.page.getByTestId('login-submit').click();
+    await p.page.getByTestId('room-list').waitFor({ state: 'attached' });
+    await p.page.getByTestId('new-room-user').fill(`seller-${uniq()}`);
+    await p.page.getByTestId('new-room-name').fill('맥북 에어 M2');
+    await p.page.getByTestId('new-room-submit').click();
+    await p.page.getByTestId('message-input').fill('토큰으로 보낸 메시지');
+    await p.page.getByTestId('message-input').press('Enter');
+    await bubble(p.page, '토큰으로 보낸 메시지').and(p.page.locator('[data-status="sent"]')).waitFor();
+    // The refused token's 401 is the only thing the browser reported.
+    assert.deepEqual(p.errors.filter((e) => !/401/.test(e)), []);
+  } finally {
+    await p.context.close();
+    await jwtServer.dispose();
+  }
+});

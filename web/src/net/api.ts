@@ -1,0 +1,112 @@
+// REST calls to the reuse-chat server (same origin), with the identity header and errors as ApiError codes.
+import type { ChatMessage, ClientConfig, Identity, Presence, Room } from '../types';
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message?: string) {
+    super(message ?? code);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export function errorCode(e: unknown): string {
+  if (e instanceof ApiError) return e.code;
+  return 'network';
+}
+
+export function authHeaders(identity: Identity): Record<string, string> {
+  return identity.mode === 'header'
+    ? { 'X-Auth-User': identity.userId }
+    : { Authorization: `Bearer ${identity.token}` };
+}
+
+async function request<T>(method: string, path: string, headers: Record<string, string>): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, { method, headers: { Accept: 'application/json', ...headers }, cache: 'no-store' });
+  } catch {
+    throw new ApiError(0, 'network');
+  }
+  if (!res.ok) {
+    let code = res.status === 401 ? 'unauthorized' : `http_${res.status}`;
+    let message: string | undefined;
+    try {
+      const body = (await res.json()) as { error?: unknown; message?: unknown };
+      if (typeof body.error === 'string') code = body.error;
+      if (typeof body.message === 'string') message = body.message;
+    } catch {
+      // not JSON: keep the status-derived code
+    }
+    throw new ApiError(res.status, code, message);
+  }
+  if (res.status === 204) return undefined as T;
+  try {
+    return (await res.json()) as T;
+  } catch {
+    throw new ApiError(res.status, 'invalid_response');
+  }
+}
+
+function isConfig(c: unknown): c is ClientConfig {
+  if (!c || typeof c !== 'object') return false;
+  const o = c as Partial<ClientConfig>;
+  return (o.auth === 'header' || o.auth === 'jwt') && !!o.limits && typeof o.limits === 'object';
+}
+
+/** GET /client/config (no identity needed), with defaults for missing numbers. */
+export async function fetchConfig(): Promise<ClientConfig> {
+  const c = await request<unknown>('GET', '/client/config', {});
+  if (!isConfig(c)) throw new ApiError(200, 'invalid_response');
+  const num = (v: unknown, d: number) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : d);
+  return {
+    auth: c.auth,
+    heartbeatMs: num(c.heartbeatMs, 10_000),
+    limits: {
+      contentChars: num(c.limits.contentChars, 4000) || 4000,
+      historyPage: num(c.limits.historyPage, 200) || 200,
+      subscriptions: num(c.limits.subscriptions, 64) || 64,
+    },
+  };
+}
+
+export type HistoryCursor = { before: number } | { after: number } | Record<string, never>;
+
+/** The REST calls that need an identity. */
+export class Api {
+  private readonly headers: Record<string, string>;
+  constructor(identity: Identity) {
+    this.headers = authHeaders(identity);
+  }
+
+  listRooms(): Promise<Room[]> {
+    return request<Room[]>('GET', '/room/list', this.headers);
+  }
+
+  createRoom(seller: string, name: string): Promise<Room> {
+    const q = `user=${encodeURIComponent(seller)}&name=${encodeURIComponent(name)}`;
+    return request<Room>('POST', `/room/create?${q}`, this.headers);
+  }
+
+  enterRoom(roomUUID: string): Promise<Room> {
+    return request<Room>('GET', `/room/enter/${encodeURIComponent(roomUUID)}`, this.headers);
+  }
+
+  leaveRoom(roomUUID: string): Promise<void> {
+    return request<void>('DELETE', `/room/delete/${encodeURIComponent(roomUUID)}`, this.headers);
+  }
+
+  history(roomUUID: string, cursor: HistoryCursor, limit: number): Promise<ChatMessage[]> {
+    const q = new URLSearchParams();
+    if ('before' in cursor) q.set('before', String(cursor.before));
+    if ('after' in cursor) q.set('after', String(cursor.after));
+    q.set('limit', String(limit));
+    return request<ChatMessage[]>('GET', `/chat/room/${encodeURIComponent(roomUUID)}?${q}`, this.headers);
+  }
+
+  presence(roomUUID: string): Promise<Presence> {
+    return request<Presence>('GET', `/room/${encodeURIComponent(roomUUID)}/presence`, this.headers);
+  }
+}

@@ -1,0 +1,47 @@
+// Wire types of the reuse-chat API (REST JSON bodies, STOMP MESSAGE bodies, /client/config).
+
+export type MessageType = 'TEXT' | 'SYSTEM' | (string & {});
+
+export interface ChatMessage {
+  id: number;
+  roomUUID: string;
+  sender: string;
+  content: string;
+  type: MessageType;
+  notice?: string;
+  createdAt: string;
+  clientMessageId: string | null;
+}
+
+export interface Room {
+  roomUUID: string;
+  name: string;
+  productId: string | null;
+  buyer: string;
+  seller: string;
+  members: string[];
+  createdAt: string;
+  lastMessage: ChatMessage | null;
+}
+
+export interface Presence {
+  online: string[];
+  inRoom: string[];
+}
+
+export type AuthMode = 'header' | 'jwt';
+
+export interface ClientConfig {
+  auth: AuthMode;
+  heartbeatMs: number;
+  limits: {
+    contentChars: number;
+    historyPage: number;
+    subscriptions: number;
+  };
+}
+
+/** Who the page speaks as: the user id (header mode) or a JWT whose `sub` is the user id. */
+export type Identity =
+  | { mode: 'header'; userId: string }
+  | { mode: 'jwt'; token: string; userId: string };

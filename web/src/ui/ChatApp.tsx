@@ -1,0 +1,93 @@
+// The signed-in page: header, connection banner, room list and the open room; `?room=` in history (back/forward).
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import type { ChatSession } from '../net/session';
+import { roomFromSearch, searchWithRoom } from '../route';
+import { ChatRoom } from './ChatRoom';
+import { ConnectionBanner } from './ConnectionBanner';
+import { useMediaQuery, useNow, useSession, useWhileVisible } from './hooks';
+import { RoomList } from './RoomList';
+
+interface Props {
+  session: ChatSession;
+  onLogout: () => void;
+}
+
+const REFRESH_MS = 30_000;
+/** From this width the list and the chat show side by side (keep in step with styles.css). */
+const TWO_PANES = '(min-width: 768px)';
+
+export function ChatApp({ session, onLogout }: Props) {
+  useSession(session);
+  const now = useNow(REFRESH_MS);
+  const twoPanes = useMediaQuery(TWO_PANES);
+  const [open, setOpen] = useState<string | null>(() => roomFromSearch(window.location.search));
+
+  useEffect(() => {
+    session.setOpenRoom(open);
+  }, [session, open]);
+
+  useEffect(() => {
+    const onPop = () => setOpen(roomFromSearch(window.location.search));
+    window.addEventListener('popstate', onPop);
+    return () => window.removeEventListener('popstate', onPop);
+  }, []);
+
+  useWhileVisible(() => void session.refreshRooms(), REFRESH_MS, [session]);
+
+  const openRoom = useCallback((roomUUID: string) => {
+    if (roomFromSearch(window.location.search) !== roomUUID) {
+      const url = `${window.location.pathname}${searchWithRoom(window.location.search, roomUUID)}`;
+      window.history.pushState({ room: roomUUID, fromList: true }, '', url);
+    }
+    setOpen(roomUUID);
+  }, []);
+
+  /** Back to the list: pop our own history entry when we pushed it, else replace the URL. */
+  const backToList = useCallback((replace: boolean) => {
+    const state = window.history.state as { fromList?: boolean } | null;
+    if (!replace && state?.fromList) {
+      window.history.back();
+      return;
+    }
+    const url = `${window.location.pathname}${searchWithRoom(window.location.search, null)}`;
+    window.history.replaceState(null, '', url);
+    setOpen(null);
+  }, []);
+
+  return (
+    <div class={`app ${open ? 'has-room' : 'no-room'}`}>
+      <header class="topbar">
+        <h1 class="brand">Re:Use 채팅</h1>
+        <span class="me" title="로그인한 사용자">
+          <span class="sr-only">로그인: </span>
+          {session.me}
+        </span>
+        <button type="button" class="button ghost small" data-testid="logout-button" onClick={onLogout}>
+          로그아웃
+        </button>
+      </header>
+      <ConnectionBanner state={session.conn} />
+      <div class="panes">
+        {/* On a phone one pane is on top; the other is inert (no focus, hidden from screen readers). */}
+        <section class="pane list-pane" aria-label="대화 목록" inert={!twoPanes && !!open}>
+          <RoomList session={session} now={now} selected={open} onOpen={openRoom} />
+        </section>
+        <section class="pane chat-pane" aria-label="대화" inert={!twoPanes && !open}>
+          {open ? (
+            <ChatRoom
+              key={open}
+              session={session}
+              roomUUID={open}
+              onBack={() => backToList(false)}
+              onLeft={() => backToList(true)}
+            />
+          ) : (
+            <div class="empty-chat">
+              <p class="muted">대화를 선택해 주세요.</p>
+            </div>
+          )}
+        </section>
+      </div>
+    </div>
+  );
+}

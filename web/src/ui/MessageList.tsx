@@ -1,0 +1,221 @@
+// The open room's messages: date separators, bubbles with times and send status, paging up without jumps, stick-to-bottom.
+import { useCallback, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import type { ViewMessage } from '../messages';
+import type { ChatSession } from '../net/session';
+import { clockTime, dateSeparatorLabel, dayKey } from '../time';
+
+interface Props {
+  session: ChatSession;
+  roomUUID: string;
+}
+
+/** Within this many pixels of the bottom counts as "at the bottom". */
+const BOTTOM_SLACK = 48;
+/** Within this many pixels of the top, older messages load. */
+const TOP_TRIGGER = 120;
+
+type Item = { kind: 'day'; key: string; label: string } | { kind: 'msg'; key: string; m: ViewMessage };
+
+function withSeparators(messages: readonly ViewMessage[]): Item[] {
+  const out: Item[] = [];
+  let day: string | null = null;
+  const seen = new Set<string>();
+  for (const m of messages) {
+    const k = dayKey(m.createdAt);
+    if (k !== day) {
+      const key = seen.has(k) ? `d:${k}:${m.key}` : `d:${k}`;
+      seen.add(k);
+      out.push({ kind: 'day', key, label: dateSeparatorLabel(m.createdAt) });
+      day = k;
+    }
+    out.push({ kind: 'msg', key: m.key, m });
+  }
+  return out;
+}
+
+export function MessageList({ session, roomUUID }: Props) {
+  const view = session.view(roomUUID);
+  const store = view.store;
+  const messages = store ? store.list() : [];
+  const ref = useRef<HTMLDivElement>(null);
+  const atBottom = useRef(true);
+  const placed = useRef(false);
+  const prev = useRef<{ height: number; first: string | null; last: string | null }>({ height: 0, first: null, last: null });
+  const [pill, setPill] = useState(false);
+
+  const loadOlder = useCallback(() => {
+    const v = session.view(roomUUID);
+    if (!v.store?.hasMoreOlder || v.loadingOlder || v.loading) return;
+    void session.loadOlder(roomUUID);
+  }, [session, roomUUID]);
+
+  const onScroll = () => {
+    const el = ref.current;
+    if (!el) return;
+    atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight <= BOTTOM_SLACK;
+    if (atBottom.current) setPill(false);
+    if (el.scrollTop <= TOP_TRIGGER) loadOlder();
+  };
+
+  const first = messages[0]?.key ?? null;
+  const last = messages[messages.length - 1] ?? null;
+
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const p = prev.current;
+    const lastKey = last?.key ?? null;
+    if (!placed.current) {
+      if (store?.loaded) {
+        el.scrollTop = el.scrollHeight;
+        placed.current = true;
+        atBottom.current = true;
+      }
+    } else {
+      if (first !== p.first && p.first !== null && lastKey === p.last) {
+        // older messages went in above: keep what the user sees where it was
+        el.scrollTop += el.scrollHeight - p.height;
+      } else if (lastKey !== p.last) {
+        const mineJustSent = last?.mine && last.status === 'pending';
+        if (atBottom.current || mineJustSent) {
+          el.scrollTop = el.scrollHeight;
+          atBottom.current = true;
+          setPill(false);
+        } else if (p.last !== null) {
+          setPill(true);
+        }
+      } else if (atBottom.current) {
+        el.scrollTop = el.scrollHeight;
+      }
+    }
+    prev.current = { height: el.scrollHeight, first, last: lastKey };
+    // a first page that does not fill the view: fetch older ones right away
+    if (placed.current && el.scrollHeight <= el.clientHeight + TOP_TRIGGER) loadOlder();
+  });
+
+  // keep the bottom in view when the viewport changes (phone keyboard, rotation)
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (!el || typeof ResizeObserver === 'undefined') return;
+    const ro = new ResizeObserver(() => {
+      if (atBottom.current) el.scrollTop = el.scrollHeight;
+      prev.current = { ...prev.current, height: el.scrollHeight };
+    });
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+
+  const items = withSeparators(messages);
+
+  const top = !store?.loaded
+    ? view.loading
+      ? '불러오는 중…'
+      : ''
+    : store.reachedStart
+      ? '대화의 처음입니다'
+      : view.loadingOlder
+        ? '이전 메시지를 불러오는 중…'
+        : '';
+
+  return (
+    <div class="message-area">
+      <div
+        ref={ref}
+        class="message-list"
+        data-testid="message-list"
+        role="log"
+        aria-live="polite"
+        aria-label="메시지"
+        tabIndex={0}
+        onScroll={onScroll}
+      >
+        <p class="history-top muted" data-testid={store?.reachedStart ? 'history-start' : undefined}>
+          {top}
+        </p>
+        <ol class="messages">
+          {items.map((it) =>
+            it.kind === 'day' ? (
+              <li key={it.key} class="date-separator" data-testid="date-separator">
+                <span>{it.label}</span>
+              </li>
+            ) : (
+              <MessageItem
+                key={it.key}
+                m={it.m}
+                onRetry={(cmid) => session.retry(roomUUID, cmid)}
+              />
+            ),
+          )}
+        </ol>
+      </div>
+      {pill && (
+        <button
+          type="button"
+          class="new-pill"
+          data-testid="new-message-pill"
+          onClick={() => {
+            const el = ref.current;
+            if (el) el.scrollTop = el.scrollHeight;
+            atBottom.current = true;
+            setPill(false);
+          }}
+        >
+          새 메시지 ↓
+        </button>
+      )}
+    </div>
+  );
+}
+
+function MessageItem({ m, onRetry }: { m: ViewMessage; onRetry: (cmid: string) => void }) {
+  const system = m.type === 'SYSTEM';
+  const common = {
+    'data-testid': 'message',
+    'data-message-id': m.id === null ? undefined : String(m.id),
+    'data-type': m.type,
+    'data-mine': String(m.mine),
+    'data-status': m.mine ? m.status : undefined,
+    'data-client-message-id': m.clientMessageId ?? undefined,
+  };
+  if (system) {
+    return (
+      <li class="msg system" {...common}>
+        <p class="notice">{m.content}</p>
+      </li>
+    );
+  }
+  return (
+    <li class={`msg ${m.mine ? 'mine' : 'theirs'} ${m.status ?? ''}`} {...common}>
+      {!m.mine && <span class="sr-only">{m.sender}: </span>}
+      {m.mine && <span class="sr-only">나: </span>}
+      <div class="bubble">
+        <p class="text">{m.content}</p>
+      </div>
+      <div class="meta">
+        {m.status === 'pending' && (
+          <span class="status-pending" role="img" aria-label="전송 중" title="전송 중">
+            <span class="clock-icon" aria-hidden="true" />
+          </span>
+        )}
+        {m.status === 'failed' && m.clientMessageId && (
+          <>
+            <span class="status-failed">전송 실패</span>
+            <button
+              type="button"
+              class="retry"
+              data-testid="retry-button"
+              onClick={() => onRetry(m.clientMessageId!)}
+            >
+              다시 보내기
+            </button>
+          </>
+        )}
+        {m.status !== 'failed' && (
+          <time class="clock" dateTime={m.createdAt}>
+            {clockTime(m.createdAt)}
+          </time>
+        )}
+      </div>
+    </li>
+  );
+}
