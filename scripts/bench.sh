@@ -46,14 +46,14 @@ trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)"
 FDS=$(ulimit -n)
 if [ "$MODE" = quick ]; then
-  IDLE=2000; ROOMS=1000; RATE=5; SECS=5; WARM=2; FAN_SUBS=2000; RECONNECT=2000; PUBLISHERS=16; HOLD=5
+  IDLE=2000; ROOMS=1000; RATE=5; SECS=5; WARM=2; FAN_SUBS=2000; RECONNECT=2000; PUBLISHERS=16; HOLD=5; PAGES=50
 else
   # 300k sessions need 300k descriptors in the server: the hard limit decides. RabbitMQ keeps
   # ~10% of its descriptors for files (17,910 sockets of 20,000), and every target gets the
   # same N.
   IDLE=$(( FDS * 87 / 100 )); [ "$IDLE" -gt 300000 ] && IDLE=300000
   ROOMS=1000; RATE=5; SECS=20; WARM=5
-  FAN_SUBS=10000; RECONNECT=10000; PUBLISHERS=64; HOLD=20
+  FAN_SUBS=10000; RECONNECT=10000; PUBLISHERS=64; HOLD=20; PAGES=500
 fi
 echo "== bench mode=$MODE open-files=$FDS idle=$IDLE results=$OUT"
 
@@ -84,6 +84,8 @@ scenarios() {
     run "${common[@]}" fanout --subscribers "$FAN_SUBS" --room-size "$size" --secs "$((SECS / 2))" --warmup-secs 2
   done
   run "${common[@]}" reconnect --sessions "$RECONNECT"
+  # Only reuse-chat serves the web page: every open page back at once, 63 rooms each.
+  [ "$kind" = reuse-chat ] && run "${common[@]}" page-resume --users "$PAGES" --rooms-each 63
   run "${common[@]}" --label "$label" persist --publishers "$PUBLISHERS" --secs "$((SECS / 2))"
 }
 

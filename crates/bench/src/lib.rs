@@ -14,6 +14,7 @@ pub mod bare;
 pub mod baseline;
 pub mod client;
 pub mod machine;
+pub mod page;
 pub mod procstat;
 pub mod report;
 pub mod scenario;

@@ -47,7 +47,7 @@ pub fn latency_histogram() -> Histogram<u64> {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Report {
-    /// `idle`, `marketplace`, `fanout`, `reconnect` or `persist`.
+    /// `idle`, `marketplace`, `fanout`, `reconnect`, `page-resume` or `persist`.
     pub scenario: String,
     /// `reuse-chat`, `rabbitmq`, `baseline` or `bare-storage` (the bare loop of
     /// [`crate::bare`], in the `persist` scenario).

@@ -59,18 +59,18 @@ pub struct Bench {
 }
 
 /// A shared histogram: recorded under a short lock from many session tasks.
-type SharedHistogram = Arc<Mutex<Histogram<u64>>>;
+pub(crate) type SharedHistogram = Arc<Mutex<Histogram<u64>>>;
 
-fn shared_histogram() -> SharedHistogram {
+pub(crate) fn shared_histogram() -> SharedHistogram {
     Arc::new(Mutex::new(latency_histogram()))
 }
 
-fn record(h: &SharedHistogram, micros: u64) {
+pub(crate) fn record(h: &SharedHistogram, micros: u64) {
     let mut h = h.lock().unwrap_or_else(|e| e.into_inner());
     h.saturating_record(micros.max(1));
 }
 
-fn percentiles(h: &SharedHistogram) -> Option<Percentiles> {
+pub(crate) fn percentiles(h: &SharedHistogram) -> Option<Percentiles> {
     let h = h.lock().unwrap_or_else(|e| e.into_inner());
     (!h.is_empty()).then(|| Percentiles::of(&h))
 }
@@ -95,7 +95,7 @@ fn at(us: u64) -> Instant {
 
 /// Reads frames and keeps heart-beats going until `stop`, handing every frame to `on_frame`.
 /// An `ERROR` frame or a lost connection ends it with an error.
-async fn pump(
+pub(crate) async fn pump(
     conn: &mut StompConn,
     stop: &CancellationToken,
     mut on_frame: impl FnMut(&Frame),
@@ -122,7 +122,11 @@ async fn pump(
 }
 
 /// Waits for `n` ready signals; returns how many sessions came up and the first failure.
-async fn gather(rx: &mut mpsc::Receiver<Result<(), String>>, n: usize, report: &mut Report) -> u64 {
+pub(crate) async fn gather(
+    rx: &mut mpsc::Receiver<Result<(), String>>,
+    n: usize,
+    report: &mut Report,
+) -> u64 {
     let mut ok = 0;
     for _ in 0..n {
         match rx.recv().await {
@@ -135,7 +139,7 @@ async fn gather(rx: &mut mpsc::Receiver<Result<(), String>>, n: usize, report: &
 }
 
 /// Collects session tasks' outcomes: a session that failed after coming up is an error.
-async fn join_all(set: &mut JoinSet<Result<(), String>>, report: &mut Report) {
+pub(crate) async fn join_all(set: &mut JoinSet<Result<(), String>>, report: &mut Report) {
     while let Some(r) = set.join_next().await {
         match r {
             Ok(Ok(())) => {}
@@ -150,13 +154,13 @@ impl Bench {
         (!self.sources.is_empty()).then(|| self.sources[i % self.sources.len()])
     }
 
-    fn report(&self, scenario: &str, params: String) -> Report {
+    pub(crate) fn report(&self, scenario: &str, params: String) -> Report {
         Report::new(scenario, self.target.kind.name(), &self.label, params)
     }
 
     /// Opens session `i` as `user` and subscribes to `dest` (when given), holding a connect
     /// permit only for the handshake.
-    async fn open(
+    pub(crate) async fn open(
         &self,
         permits: &Semaphore,
         i: usize,
@@ -175,7 +179,7 @@ impl Bench {
         Ok(conn)
     }
 
-    fn permits(&self) -> Arc<Semaphore> {
+    pub(crate) fn permits(&self) -> Arc<Semaphore> {
         Arc::new(Semaphore::new(self.connect_concurrency.max(1)))
     }
 

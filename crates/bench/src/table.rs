@@ -198,6 +198,21 @@ const ROWS: &[Row] = &[
         "reconnect storm: server CPU µs/session",
     ),
     rate(
+        "web page resume, 63 rooms each: pages/s",
+        "page-resume",
+        "",
+        "",
+        "web page resume: server CPU µs/page",
+    ),
+    plain(
+        "web page resume: p99 per page (ms)",
+        "page-resume",
+        "",
+        |r| r.latency.as_ref().map(|p| ms(p.p99_us)),
+        1,
+        "",
+    ),
+    rate(
         "persistence, SQLite: stored msgs/s (receipts)",
         "persist",
         "sqlite",

@@ -179,6 +179,38 @@ impl Target {
                 .collect()),
         }
     }
+
+    /// `users` users of reuse-chat, each the buyer in `rooms_each` rooms with a seller of its
+    /// own per room: a marketplace user's room list, for the page-resume scenario.
+    pub async fn member_rooms(
+        &self,
+        run: &str,
+        users: usize,
+        rooms_each: usize,
+    ) -> Result<Vec<(String, Vec<String>)>, BenchError> {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(32)
+            .build()
+            .map_err(|e| BenchError::Http(e.to_string()))?;
+        let base = format!("http://{}", self.addr);
+        let ids: Vec<String> = stream::iter(0..users * rooms_each)
+            .map(|i| {
+                let (http, base) = (http.clone(), base.clone());
+                async move {
+                    let buyer = format!("p{run}-{}", i / rooms_each.max(1));
+                    let seller = format!("q{run}-{i}");
+                    create_room(&http, &base, &buyer, &seller, i).await
+                }
+            })
+            .buffered(32)
+            .try_collect()
+            .await?;
+        Ok(ids
+            .chunks(rooms_each.max(1))
+            .enumerate()
+            .map(|(u, rooms)| (format!("p{run}-{u}"), rooms.to_vec()))
+            .collect())
+    }
 }
 
 /// The `_sum` and `_count` of `reuse_chat_commit_batch_size` in a Prometheus text page.

@@ -92,6 +92,14 @@ enum Scenario {
         #[arg(long, default_value_t = 10_000)]
         sessions: usize,
     },
+    /// Every open web page coming back at once (reuse-chat only): pages resumed per second.
+    PageResume {
+        #[arg(long, default_value_t = 500)]
+        users: usize,
+        /// Rooms each page follows (the page subscribes at most 63).
+        #[arg(long, default_value_t = 63)]
+        rooms_each: usize,
+    },
     /// Publishers sending with receipts as fast as storage confirms; stored messages per second.
     Persist {
         #[arg(long, default_value_t = 64)]
@@ -265,6 +273,10 @@ fn main() -> anyhow::Result<()> {
             Scenario::Reconnect { sessions } => {
                 check_fds(sessions, nofile)?;
                 bench.reconnect(sessions).await
+            }
+            Scenario::PageResume { users, rooms_each } => {
+                check_fds(users, nofile)?;
+                bench.page_resume(users, rooms_each).await
             }
             Scenario::Persist {
                 publishers,
