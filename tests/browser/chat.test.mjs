@@ -207,7 +207,8 @@ test('leaving asks first, then the other member sees the notice', async () => {
 
   await buyer.page.getByTestId('leave-button').click();
   await buyer.page.getByTestId('leave-confirm').click();
-  await buyer.page.getByTestId('room-list').waitFor();
+  // Back on the list, which is empty now: the page says so.
+  await buyer.page.getByText('아직 대화가 없습니다.').waitFor();
   await buyer.page.waitForFunction((r) => !document.querySelector(`[data-testid="room-item"][data-room-uuid="${r}"]`), room);
   assert.equal((await server.api(buyerId, 'GET', `/room/enter/${room}`)).status, 403, 'the buyer left');
 
