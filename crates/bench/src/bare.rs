@@ -31,12 +31,13 @@ use crate::BenchError;
 pub const ROWS_PER_STATEMENT: usize = 500;
 
 /// reuse-chat's schema, applied as its own migrations apply it (in order).
-const MIGRATIONS: [(&str, [&str; 2]); 3] = [
+const MIGRATIONS: [(&str, [&str; 3]); 3] = [
     (
         "sqlite",
         [
             include_str!("../../store/migrations/sqlite/0001_init.sql"),
             include_str!("../../store/migrations/sqlite/0002_message_notice.sql"),
+            include_str!("../../store/migrations/sqlite/0003_read_marks.sql"),
         ],
     ),
     (
@@ -44,6 +45,7 @@ const MIGRATIONS: [(&str, [&str; 2]); 3] = [
         [
             include_str!("../../store/migrations/mysql/0001_init.sql"),
             include_str!("../../store/migrations/mysql/0002_message_notice.sql"),
+            include_str!("../../store/migrations/mysql/0003_read_marks.sql"),
         ],
     ),
     (
@@ -51,6 +53,7 @@ const MIGRATIONS: [(&str, [&str; 2]); 3] = [
         [
             include_str!("../../store/migrations/postgres/0001_init.sql"),
             include_str!("../../store/migrations/postgres/0002_message_notice.sql"),
+            include_str!("../../store/migrations/postgres/0003_read_marks.sql"),
         ],
     ),
 ];
@@ -76,11 +79,11 @@ impl StorageBackend {
         }
     }
 
-    fn migrations(self) -> [&'static str; 2] {
+    fn migrations(self) -> [&'static str; 3] {
         MIGRATIONS
             .iter()
             .find(|(name, _)| *name == self.name())
-            .map_or([""; 2], |(_, m)| *m)
+            .map_or([""; 3], |(_, m)| *m)
     }
 
     /// `?` placeholders, numbered `$n` for PostgreSQL: reuse-chat's store's own rewrite.
@@ -163,6 +166,8 @@ struct Message {
 /// The rooms and the running counters of one run.
 struct Fixture {
     rooms: Vec<RoomRow>,
+    /// Messages stored per room so far: each new message's ordinal (`messages.seq`) follows.
+    counts: Vec<i64>,
     /// Messages from one room in a row.
     per_room: usize,
     /// The first room of the next batch.
@@ -174,7 +179,7 @@ struct Fixture {
 impl Fixture {
     fn new(run: &str, rooms: usize, per_room: usize, client_ids: bool) -> Fixture {
         let mut seed = unix_nanos() ^ u64::from(std::process::id()).rotate_left(32);
-        let rooms = (0..rooms.max(1))
+        let rooms: Vec<RoomRow> = (0..rooms.max(1))
             .map(|i| {
                 let (a, b) = (xorshift(&mut seed), xorshift(&mut seed));
                 RoomRow {
@@ -194,6 +199,7 @@ impl Fixture {
             })
             .collect();
         Fixture {
+            counts: vec![0; rooms.len()],
             rooms,
             per_room: per_room.max(1),
             cursor: 0,
@@ -206,6 +212,17 @@ impl Fixture {
     /// runs of `per_room` consecutive messages from one room after another (a publisher sends as its
     /// receipts come back), the next batch from the next rooms in turn; the content is
     /// `ts=<µs> ` and the filler, from the room's buyer.
+    /// Each message's ordinal in its room, counted on as reuse-chat's batch plan counts.
+    fn sequence(&mut self, batch: &[Message]) -> Vec<i64> {
+        batch
+            .iter()
+            .map(|m| {
+                self.counts[m.room] += 1;
+                self.counts[m.room]
+            })
+            .collect()
+    }
+
     fn batch(&mut self, n: usize) -> Vec<Message> {
         let created_at = unix_ms();
         let total = self.rooms.len();
@@ -303,7 +320,9 @@ impl Statements {
             .filter(|_| append)
             .map(|n| {
                 backend.sql(&format!(
-                    "SELECT uuid, buyer, seller, buyer_active, seller_active, last_message_id \
+                    "SELECT uuid, buyer, seller, buyer_active, seller_active, \
+                     last_message_id, message_count, buyer_read_id, buyer_read_count, \
+                     seller_read_id, seller_read_count \
                      FROM rooms WHERE uuid IN ({}) ORDER BY uuid{for_update}",
                     repeat("?", n, ", ")
                 ))
@@ -330,9 +349,9 @@ impl Statements {
             .map(|n| {
                 let mut sql = format!(
                     "INSERT INTO messages \
-                     (room_uuid, sender, content, kind, created_at, client_message_id, notice) \
-                     VALUES {}",
-                    repeat("(?, ?, ?, ?, ?, ?, ?)", n, ", ")
+                     (room_uuid, sender, content, kind, created_at, client_message_id, notice, \
+                     seq) VALUES {}",
+                    repeat("(?, ?, ?, ?, ?, ?, ?, ?)", n, ", ")
                 );
                 if append && backend != StorageBackend::Mysql {
                     sql.push_str(
@@ -349,7 +368,13 @@ impl Statements {
                 let cases = repeat("WHEN ? THEN ?", n, " ");
                 backend.sql(&format!(
                     "UPDATE rooms SET last_message_id = CASE uuid {cases} END, \
-                     last_activity_at = CASE uuid {cases} END WHERE uuid IN ({})",
+                     last_activity_at = CASE uuid {cases} END, \
+                     message_count = CASE uuid {cases} END, \
+                     buyer_read_id = CASE uuid {cases} END, \
+                     buyer_read_count = CASE uuid {cases} END, \
+                     seller_read_id = CASE uuid {cases} END, \
+                     seller_read_count = CASE uuid {cases} END \
+                     WHERE uuid IN ({})",
                     repeat("?", n, ", ")
                 ))
             })
@@ -371,8 +396,14 @@ fn batch_rooms(fixture: &Fixture, batch: &[Message]) -> Vec<usize> {
     rooms
 }
 
-/// The newest id and time per room after a batch whose n-th row got `ids[n]`, in lock order.
-fn newest(rooms: &[usize], batch: &[Message], ids: &[i64]) -> Vec<(usize, i64, i64)> {
+/// What a touched room's row says after a batch: (room, newest id, its time, message count).
+/// The sender is always the buyer here, so the buyer's mark is (newest id, count) and the
+/// seller's stays (0, 0).
+type Touch = (usize, i64, i64, i64);
+
+/// The newest id, time and count per room after a batch whose n-th row got `ids[n]`, in lock
+/// order.
+fn newest(fixture: &Fixture, rooms: &[usize], batch: &[Message], ids: &[i64]) -> Vec<Touch> {
     rooms
         .iter()
         .filter_map(|&room| {
@@ -381,7 +412,7 @@ fn newest(rooms: &[usize], batch: &[Message], ids: &[i64]) -> Vec<(usize, i64, i
                 .zip(ids)
                 .filter(|(m, _)| m.room == room)
                 .max_by_key(|(_, id)| **id)
-                .map(|(m, id)| (room, *id, m.created_at))
+                .map(|(m, id)| (room, *id, m.created_at, fixture.counts[room]))
         })
         .collect()
 }
@@ -505,6 +536,15 @@ macro_rules! server_loop {
                         row.try_get("seller_active")?,
                         row.try_get("last_message_id")?,
                     );
+                    for col in [
+                        "message_count",
+                        "buyer_read_id",
+                        "buyer_read_count",
+                        "seller_read_id",
+                        "seller_read_count",
+                    ] {
+                        let _: i64 = row.try_get(col)?;
+                    }
                 }
                 if rows.len() != chunk.len() {
                     return Err(BenchError::Storage(format!(
@@ -530,9 +570,14 @@ macro_rules! server_loop {
                 }
             }
             let mut ids: Vec<i64> = Vec::with_capacity(batch.len());
-            for (stmt, chunk) in sql.insert.iter().zip(batch.chunks(ROWS_PER_STATEMENT)) {
+            let seqs = fixture.sequence(&batch);
+            for (stmt, (chunk, seqs)) in sql.insert.iter().zip(
+                batch
+                    .chunks(ROWS_PER_STATEMENT)
+                    .zip(seqs.chunks(ROWS_PER_STATEMENT)),
+            ) {
                 let mut q = sqlx::query(stmt);
-                for m in chunk {
+                for (m, seq) in chunk.iter().zip(seqs) {
                     let room = &fixture.rooms[m.room];
                     q = q
                         .bind(room.uuid.as_str())
@@ -541,7 +586,8 @@ macro_rules! server_loop {
                         .bind("TEXT")
                         .bind(m.created_at)
                         .bind(m.client_id.as_deref())
-                        .bind(None::<&str>);
+                        .bind(None::<&str>)
+                        .bind(*seq);
                 }
                 if bare.work == Work::Insert || backend == StorageBackend::Mysql {
                     let done = q.execute(&mut *tx).await?;
@@ -581,17 +627,18 @@ macro_rules! server_loop {
                     }
                 }
             }
-            let touched = newest(&rooms, &batch, &ids);
+            let touched = newest(&fixture, &rooms, &batch, &ids);
+            let columns: [fn(&Touch) -> i64; 7] =
+                [|t| t.1, |t| t.2, |t| t.3, |t| t.1, |t| t.3, |_| 0, |_| 0];
             for (stmt, chunk) in sql.update.iter().zip(touched.chunks(ROWS_PER_STATEMENT)) {
                 let mut q = sqlx::query(stmt);
-                for (room, id, _) in chunk {
-                    q = q.bind(fixture.rooms[*room].uuid.as_str()).bind(*id);
+                for column in columns {
+                    for t in chunk {
+                        q = q.bind(fixture.rooms[t.0].uuid.as_str()).bind(column(t));
+                    }
                 }
-                for (room, _, at) in chunk {
-                    q = q.bind(fixture.rooms[*room].uuid.as_str()).bind(*at);
-                }
-                for (room, _, _) in chunk {
-                    q = q.bind(fixture.rooms[*room].uuid.as_str());
+                for t in chunk {
+                    q = q.bind(fixture.rooms[t.0].uuid.as_str());
                 }
                 q.execute(&mut *tx).await?;
             }
@@ -732,7 +779,7 @@ impl BareStorage {
         while window.another() {
             let batch = fixture.batch(self.batch);
             let started = Instant::now();
-            self.sqlite_batch(&conn, &fixture, &batch)?;
+            self.sqlite_batch(&conn, &mut fixture, &batch)?;
             window.stored(batch.len(), started.elapsed());
         }
         window.finish(&mut report);
@@ -753,7 +800,7 @@ impl BareStorage {
     fn sqlite_batch(
         &self,
         conn: &rusqlite::Connection,
-        fixture: &Fixture,
+        fixture: &mut Fixture,
         batch: &[Message],
     ) -> Result<(), BenchError> {
         let append = self.work == Work::Append;
@@ -774,6 +821,13 @@ impl BareStorage {
                         .map_err(|e| BenchError::Storage(format!("rooms column {col}: {e}")))?;
                 }
                 let _: (i64, i64, Option<i64>) = (row.get(2)?, row.get(3)?, row.get(4)?);
+                let _: (i64, i64, i64, i64, i64) = (
+                    row.get(5)?,
+                    row.get(6)?,
+                    row.get(7)?,
+                    row.get(8)?,
+                    row.get(9)?,
+                );
             }
             let mut by_key = conn.prepare_cached(SQLITE_SELECT_BY_KEY)?;
             for m in batch.iter().filter(|m| m.client_id.is_some()) {
@@ -789,9 +843,10 @@ impl BareStorage {
             }
         }
         let mut ids: Vec<i64> = Vec::with_capacity(batch.len());
+        let seqs = fixture.sequence(batch);
         {
             let mut insert = conn.prepare_cached(SQLITE_INSERT_MESSAGE)?;
-            for m in batch {
+            for (m, seq) in batch.iter().zip(seqs) {
                 let room = &fixture.rooms[m.room];
                 insert.raw_bind_parameter(1, room.uuid.as_str())?;
                 insert.raw_bind_parameter(2, room.buyer.as_str())?;
@@ -800,6 +855,7 @@ impl BareStorage {
                 insert.raw_bind_parameter(5, m.created_at)?;
                 insert.raw_bind_parameter(6, m.client_id.as_deref())?;
                 insert.raw_bind_parameter(7, None::<&str>)?;
+                insert.raw_bind_parameter(8, seq)?;
                 if insert.raw_execute()? != 1 {
                     return Err(BenchError::Storage("an insert stored no row".into()));
                 }
@@ -808,10 +864,15 @@ impl BareStorage {
         }
         if append {
             let mut touch = conn.prepare_cached(SQLITE_TOUCH_ROOM)?;
-            for (room, id, at) in newest(&rooms, batch, &ids) {
+            for (room, id, at, count) in newest(fixture, &rooms, batch, &ids) {
                 touch.raw_bind_parameter(1, fixture.rooms[room].uuid.as_str())?;
                 touch.raw_bind_parameter(2, id)?;
                 touch.raw_bind_parameter(3, at)?;
+                touch.raw_bind_parameter(4, count)?;
+                touch.raw_bind_parameter(5, id)?;
+                touch.raw_bind_parameter(6, count)?;
+                touch.raw_bind_parameter(7, 0)?;
+                touch.raw_bind_parameter(8, 0)?;
                 touch.raw_execute()?;
             }
         }
@@ -875,16 +936,18 @@ impl BareStorage {
 
 /// The SQLite writer's statements (`crates/store/src/sqlite_writer.rs`), word for word.
 const SQLITE_SELECT_ROOM: &str = "SELECT buyer, seller, buyer_active, seller_active, \
-     last_message_id FROM rooms WHERE uuid = ?1";
+     last_message_id, message_count, buyer_read_id, buyer_read_count, seller_read_id, \
+     seller_read_count FROM rooms WHERE uuid = ?1";
 const SQLITE_SELECT_BY_KEY: &str = "SELECT id AS m_id, room_uuid AS m_room, sender AS m_sender, \
      content AS m_content, kind AS m_kind, created_at AS m_created_at, \
      client_message_id AS m_cmid, notice AS m_notice FROM messages \
      WHERE room_uuid = ?1 AND sender = ?2 AND client_message_id = ?3";
 const SQLITE_INSERT_MESSAGE: &str = "INSERT INTO messages \
-     (room_uuid, sender, content, kind, created_at, client_message_id, notice) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-const SQLITE_TOUCH_ROOM: &str =
-    "UPDATE rooms SET last_message_id = ?2, last_activity_at = ?3 WHERE uuid = ?1";
+     (room_uuid, sender, content, kind, created_at, client_message_id, notice, seq) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+const SQLITE_TOUCH_ROOM: &str = "UPDATE rooms SET last_message_id = ?2, last_activity_at = ?3, \
+     message_count = ?4, buyer_read_id = ?5, buyer_read_count = ?6, seller_read_id = ?7, \
+     seller_read_count = ?8 WHERE uuid = ?1";
 
 /// The SQLite writer's page cache (KiB) and WAL pages between checkpoints
 /// (`WRITER_CACHE_KIB`, `WAL_AUTOCHECKPOINT_PAGES` in `crates/store/src/sqlite_writer.rs`).
@@ -917,9 +980,9 @@ mod tests {
         assert_eq!(s.lock.len(), 1);
         assert!(s.keys.is_empty(), "no client ids, no lookup");
         assert!(s.lock[0].ends_with("WHERE uuid IN ($1, $2) ORDER BY uuid FOR UPDATE"));
-        assert!(s.insert[0].contains("($15, $16, $17, $18, $19, $20, $21) RETURNING id"));
+        assert!(s.insert[0].contains("($17, $18, $19, $20, $21, $22, $23, $24) RETURNING id"));
         assert!(
-            s.update[0].ends_with("WHERE uuid IN ($9, $10)"),
+            s.update[0].ends_with("WHERE uuid IN ($29, $30)"),
             "{}",
             s.update[0]
         );
@@ -964,9 +1027,11 @@ mod tests {
         let rooms = batch_rooms(&f, &b);
         assert_eq!(rooms.len(), 2);
         let ids: Vec<i64> = (10..17).collect();
-        let newest = newest(&rooms, &b, &ids);
-        let of = |room| newest.iter().find(|n| n.0 == room).map(|n| n.1);
-        assert_eq!((of(0), of(1), of(2)), (Some(13), Some(16), None));
+        // Ordinals count on per room: four in room 0, three in room 1.
+        assert_eq!(f.sequence(&b), vec![1, 2, 3, 4, 1, 2, 3]);
+        let newest = newest(&f, &rooms, &b, &ids);
+        let of = |room| newest.iter().find(|n| n.0 == room).map(|n| (n.1, n.3));
+        assert_eq!((of(0), of(1), of(2)), (Some((13, 4)), Some((16, 3)), None));
     }
 
     #[test]
@@ -1023,6 +1088,20 @@ mod tests {
             )
             .expect("rooms");
         assert_eq!(stale, 0);
+        // Counts, ordinals and the sender's mark as reuse-chat keeps them.
+        let miscounted: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM rooms r WHERE r.message_count IS NOT \
+                 (SELECT COUNT(*) FROM messages m WHERE m.room_uuid = r.uuid) \
+                 OR r.message_count IS NOT \
+                 (SELECT MAX(seq) FROM messages m WHERE m.room_uuid = r.uuid) \
+                 OR r.buyer_read_count IS NOT r.message_count \
+                 OR r.buyer_read_id IS NOT r.last_message_id",
+                [],
+                |r| r.get(0),
+            )
+            .expect("counts");
+        assert_eq!(miscounted, 0);
         let mode: String = conn
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .expect("journal mode");
@@ -1043,7 +1122,7 @@ mod tests {
         );
         assert_eq!(url_host("postgres://[::1]:5432/x"), Some("[::1]"));
         assert_eq!(url_host("nonsense"), None);
-        assert_eq!(StorageBackend::Mysql.migrations().len(), 2);
+        assert_eq!(StorageBackend::Mysql.migrations().len(), 3);
         assert!(StorageBackend::Postgres.migrations()[0].contains("GENERATED BY DEFAULT"));
     }
 }

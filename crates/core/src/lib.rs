@@ -18,6 +18,7 @@ pub mod model;
 pub mod ports;
 #[cfg(feature = "testing")]
 pub mod presence_suite;
+pub mod reads;
 pub mod sequencer;
 pub mod service;
 
@@ -25,7 +26,9 @@ pub use error::{ChatError, ErrorChain, StoreError, StoreErrorKind};
 pub use ids::{ClientMessageId, RoomId, UserId};
 pub use limits::DomainLimits;
 pub use model::{
-    AppendOutcome, ChatMessage, HistoryCursor, HistoryPage, LeaveOutcome, MessageKind, Millis,
-    NewInquiry, NewMessage, NewRoom, Notice, QueuedInquiry, Room, RoomEvent, Sequenced,
+    AppendOutcome, ChatMessage, HistoryCursor, HistoryPage, LeaveOutcome, MarkReadOutcome,
+    MessageKind, Millis, NewInquiry, NewMessage, NewRoom, Notice, QueuedInquiry, ReadMark, Room,
+    RoomEvent, RoomView, Sequenced,
 };
+pub use reads::{ReadCommand, UnreadSummary};
 pub use service::{ChatService, OpenRoomRequest, PendingSend, SendCommand, SendOutcome};

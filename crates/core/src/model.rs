@@ -189,6 +189,36 @@ pub struct Room {
     pub created_at: Millis,
     /// The newest message, if any.
     pub last_message: Option<ChatMessage>,
+    /// How many messages the room holds: the ordinal of its newest one.
+    pub message_count: i64,
+    /// How far the buyer has read.
+    pub buyer_read: ReadMark,
+    /// How far the seller has read.
+    pub seller_read: ReadMark,
+}
+
+/// How far a member has read a room: the id of the newest message they have read and that
+/// message's ordinal in the room. With the room's message count it makes the unread count a
+/// subtraction, so no count ever scans a room's history (docs/DESIGN.md, "Read marks").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadMark {
+    /// The id read up to (0: nothing read).
+    pub up_to: i64,
+    /// How many of the room's messages that covers.
+    pub count: i64,
+}
+
+/// What marking a room read did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MarkReadOutcome {
+    /// No such room.
+    NoSuchRoom,
+    /// The caller is not a current member.
+    NotMember,
+    /// The mark was already there or further: nothing changed (and nobody is told).
+    Unchanged,
+    /// The mark moved to this message id.
+    Moved(i64),
 }
 
 impl Room {
@@ -209,6 +239,28 @@ impl Room {
         (self.buyer_active && &self.buyer == user) || (self.seller_active && &self.seller == user)
     }
 
+    /// How far `user` has read (the default mark for someone who is neither member).
+    pub fn read_mark(&self, user: &UserId) -> ReadMark {
+        if &self.buyer == user {
+            self.buyer_read
+        } else if &self.seller == user {
+            self.seller_read
+        } else {
+            ReadMark::default()
+        }
+    }
+
+    /// Messages after `user`'s mark: they are never `user`'s own, because sending marks the
+    /// room read up to the message sent.
+    pub fn unread_for(&self, user: &UserId) -> i64 {
+        (self.message_count - self.read_mark(user).count).max(0)
+    }
+
+    /// The room as `viewer` sees it in JSON: with their unread count.
+    pub fn seen_by<'a>(&'a self, viewer: &'a UserId) -> RoomView<'a> {
+        RoomView { room: self, viewer }
+    }
+
     /// The other party of the room, seen from `user`.
     pub fn counterpart(&self, user: &UserId) -> &UserId {
         if &self.buyer == user {
@@ -219,17 +271,48 @@ impl Room {
     }
 }
 
-impl Serialize for Room {
+/// A room as one member sees it: the Room JSON of the contract, whose `unreadCount` depends on
+/// who is looking.
+#[derive(Clone, Copy, Debug)]
+pub struct RoomView<'a> {
+    /// The room.
+    pub room: &'a Room,
+    /// Who is looking.
+    pub viewer: &'a UserId,
+}
+
+/// Each current member's mark, as `readUpTo` shows it.
+struct ReadUpTo<'a>(&'a Room);
+
+impl Serialize for ReadUpTo<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Room", 8)?;
-        st.serialize_field("roomUUID", &self.id)?;
-        st.serialize_field("name", &self.name)?;
-        st.serialize_field("productId", &self.product_id)?;
-        st.serialize_field("buyer", &self.buyer)?;
-        st.serialize_field("seller", &self.seller)?;
-        st.serialize_field("members", &self.members())?;
-        st.serialize_field("createdAt", &self.created_at)?;
-        st.serialize_field("lastMessage", &self.last_message)?;
+        use serde::ser::SerializeMap;
+        let r = self.0;
+        let mut m = s.serialize_map(Some(2))?;
+        if r.buyer_active {
+            m.serialize_entry(&r.buyer, &r.buyer_read.up_to)?;
+        }
+        if r.seller_active && r.seller != r.buyer {
+            m.serialize_entry(&r.seller, &r.seller_read.up_to)?;
+        }
+        m.end()
+    }
+}
+
+impl Serialize for RoomView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let r = self.room;
+        let mut st = s.serialize_struct("Room", 10)?;
+        st.serialize_field("roomUUID", &r.id)?;
+        st.serialize_field("name", &r.name)?;
+        st.serialize_field("productId", &r.product_id)?;
+        st.serialize_field("buyer", &r.buyer)?;
+        st.serialize_field("seller", &r.seller)?;
+        st.serialize_field("members", &r.members())?;
+        st.serialize_field("createdAt", &r.created_at)?;
+        st.serialize_field("lastMessage", &r.last_message)?;
+        st.serialize_field("unreadCount", &r.unread_for(self.viewer))?;
+        st.serialize_field("readUpTo", &ReadUpTo(r))?;
         st.end()
     }
 }
@@ -489,14 +572,63 @@ mod tests {
             seller_active: true,
             created_at: Millis(0),
             last_message: None,
+            message_count: 0,
+            buyer_read: ReadMark::default(),
+            seller_read: ReadMark::default(),
         };
-        let v = serde_json::to_value(&r).unwrap();
+        let v = serde_json::to_value(r.seen_by(&u("bob"))).unwrap();
         assert_eq!(v["members"], serde_json::json!(["bob"]));
         assert_eq!(v["productId"], serde_json::Value::Null);
         assert_eq!(v["lastMessage"], serde_json::Value::Null);
         assert_eq!(v["createdAt"], "1970-01-01T00:00:00.000Z");
+        assert_eq!(v["readUpTo"], serde_json::json!({"bob": 0}));
         assert!(r.is_member(&u("bob")));
         assert!(!r.is_member(&u("alice")));
         assert_eq!(r.counterpart(&u("alice")), &u("bob"));
+    }
+
+    #[test]
+    fn unread_is_the_count_after_the_viewers_mark() {
+        let r = Room {
+            id: RoomId::new_random(),
+            name: "자전거".into(),
+            product_id: Some("p-1".into()),
+            buyer: u("alice"),
+            seller: u("bob"),
+            buyer_active: true,
+            seller_active: true,
+            created_at: Millis(0),
+            last_message: None,
+            message_count: 7,
+            buyer_read: ReadMark {
+                up_to: 41,
+                count: 7,
+            },
+            seller_read: ReadMark {
+                up_to: 30,
+                count: 4,
+            },
+        };
+        assert_eq!(r.unread_for(&u("alice")), 0);
+        assert_eq!(r.unread_for(&u("bob")), 3);
+        assert_eq!(r.unread_for(&u("carol")), 7);
+        let alice = serde_json::to_value(r.seen_by(&u("alice"))).unwrap();
+        let bob = serde_json::to_value(r.seen_by(&u("bob"))).unwrap();
+        assert_eq!(alice["unreadCount"], 0);
+        assert_eq!(bob["unreadCount"], 3);
+        assert_eq!(
+            alice["readUpTo"],
+            serde_json::json!({"alice": 41, "bob": 30})
+        );
+        assert_eq!(alice["readUpTo"], bob["readUpTo"]);
+        // A count never goes negative, whatever storage says.
+        let odd = Room {
+            buyer_read: ReadMark {
+                up_to: 50,
+                count: 9,
+            },
+            ..r
+        };
+        assert_eq!(odd.unread_for(&u("alice")), 0);
     }
 }

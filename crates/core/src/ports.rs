@@ -7,8 +7,8 @@ use thiserror::Error;
 use crate::error::StoreError;
 use crate::ids::{RoomId, UserId};
 use crate::model::{
-    AppendOutcome, ChatMessage, HistoryPage, LeaveOutcome, Millis, NewInquiry, NewMessage, NewRoom,
-    QueuedInquiry, Room, RoomEvent,
+    AppendOutcome, ChatMessage, HistoryPage, LeaveOutcome, MarkReadOutcome, Millis, NewInquiry,
+    NewMessage, NewRoom, QueuedInquiry, Room, RoomEvent,
 };
 
 /// Durable storage of rooms, messages and inquiries. Every method is one transaction: it
@@ -47,6 +47,19 @@ pub trait ChatStore: Send + Sync + 'static {
         room: &RoomId,
         page: HistoryPage,
     ) -> Result<Vec<ChatMessage>, StoreError>;
+
+    /// Moves `user`'s read mark in `room` forward to the newest message whose id is at most
+    /// `up_to`; a mark never moves back. Costs an index lookup, never a scan.
+    async fn mark_read(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        up_to: i64,
+    ) -> Result<MarkReadOutcome, StoreError>;
+
+    /// The unread count of each room `user` is a current member of (rooms with none included),
+    /// from the rooms' counters: at most `limit` rooms.
+    async fn unread_counts(&self, user: &UserId, limit: u32) -> Result<Vec<i64>, StoreError>;
 
     /// Stores an inquiry for the mailer; returns its id.
     async fn save_inquiry(&self, inquiry: &NewInquiry) -> Result<i64, StoreError>;

@@ -504,6 +504,17 @@ mod tests {
                 .cloned()
                 .collect())
         }
+        async fn mark_read(
+            &self,
+            _: &RoomId,
+            _: &UserId,
+            _: i64,
+        ) -> Result<crate::model::MarkReadOutcome, StoreError> {
+            unimplemented!("not used by the sequencer")
+        }
+        async fn unread_counts(&self, _: &UserId, _: u32) -> Result<Vec<i64>, StoreError> {
+            unimplemented!("not used by the sequencer")
+        }
         async fn save_inquiry(&self, _: &NewInquiry) -> Result<i64, StoreError> {
             unimplemented!("not used by the sequencer")
         }

@@ -395,6 +395,11 @@ impl ChatService {
             .map_err(|e| e.into_chat_error("open_room", Some(&new.id)))
     }
 
+    /// Storage, for the domain's other modules (read marks).
+    pub(crate) fn store(&self) -> &Arc<dyn ChatStore> {
+        &self.store
+    }
+
     /// The caller's rooms, most recent activity first.
     pub async fn list_rooms(&self, caller: &UserId) -> Result<Vec<Room>, ChatError> {
         self.store

@@ -233,7 +233,7 @@ fn parse_query(query: &str) -> Result<HashMap<String, String>, ApiError> {
     Ok(out)
 }
 
-fn body_error(e: BytesRejection) -> ApiError {
+pub(crate) fn body_error(e: BytesRejection) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::TooLarge("the request body is too large".into())
     } else {
@@ -301,6 +301,8 @@ pub fn router(state: AppState, max_body: usize) -> Router {
         .route("/room/enter/{room}", get(enter_room))
         .route("/room/delete/{room}", delete(leave_room))
         .route("/room/{room}/presence", get(room_presence))
+        .route("/room/{room}/read", post(crate::http_reads::mark_read))
+        .route("/room/unread", get(crate::http_reads::unread))
         .route("/chat/room/{room}", get(history))
         .route("/inquiry", post(inquiry))
         .route("/health", get(health))
@@ -368,7 +370,7 @@ pub(crate) async fn create_room(
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(room)).into_response())
+    Ok((status, Json(room.seen_by(&user))).into_response())
 }
 
 /// The caller's rooms (not left), most recent activity first, at most 1,000.
@@ -386,7 +388,9 @@ pub(crate) async fn list_rooms(
     State(st): State<AppState>,
     Caller(user): Caller,
 ) -> Result<Response, ApiError> {
-    Ok(Json(st.service.list_rooms(&user).await?).into_response())
+    let rooms = st.service.list_rooms(&user).await?;
+    let views: Vec<_> = rooms.iter().map(|r| r.seen_by(&user)).collect();
+    Ok(Json(views).into_response())
 }
 
 /// One room, for its members.
@@ -406,7 +410,8 @@ pub(crate) async fn enter_room(
     Caller(user): Caller,
     RoomPath(room): RoomPath,
 ) -> Result<Response, ApiError> {
-    Ok(Json(st.service.enter(&user, &room).await?).into_response())
+    let room = st.service.enter(&user, &room).await?;
+    Ok(Json(room.seen_by(&user)).into_response())
 }
 
 /// The caller leaves the room.

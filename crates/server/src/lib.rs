@@ -5,6 +5,7 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod http;
+pub mod http_reads;
 pub mod openapi;
 pub mod serve;
 pub mod stomp;

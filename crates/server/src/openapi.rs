@@ -35,6 +35,8 @@ use crate::http;
         http::enter_room,
         http::leave_room,
         http::room_presence,
+        crate::http_reads::mark_read,
+        crate::http_reads::unread,
         http::history,
         http::inquiry,
         http::health,
@@ -49,6 +51,8 @@ use crate::http;
         ChatMessageSchema,
         RoomSchema,
         PresenceBody,
+        ReadRequest,
+        UnreadBody,
         InquiryRequest,
         InquiryAccepted,
         HealthBody,
@@ -347,6 +351,37 @@ pub struct RoomSchema {
     #[serde(rename = "lastMessage")]
     #[schema(required = true)]
     pub last_message: Option<ChatMessageSchema>,
+    /// The caller's unread messages here: after their read mark, `SYSTEM` notices included
+    /// (never their own, since sending marks read).
+    #[serde(rename = "unreadCount")]
+    #[schema(minimum = 0)]
+    pub unread_count: i64,
+    /// Each current member's read mark (a message id; 0 when none).
+    #[serde(rename = "readUpTo")]
+    #[schema(example = json!({"alice": 41, "bob": 40}))]
+    pub read_up_to: std::collections::BTreeMap<String, i64>,
+}
+
+/// A read mark to set.
+#[derive(ToSchema)]
+#[schema(as = ReadRequest, example = json!({"upTo": 42}))]
+pub struct ReadRequest {
+    /// The id of the newest message read (a positive integer).
+    #[serde(rename = "upTo")]
+    #[schema(minimum = 1)]
+    pub up_to: i64,
+}
+
+/// The caller's unread totals.
+#[derive(ToSchema)]
+#[schema(as = Unread, example = json!({"total": 4, "rooms": 2}))]
+pub struct UnreadBody {
+    /// Unread messages over all the caller's rooms.
+    #[schema(minimum = 0)]
+    pub total: i64,
+    /// Rooms with at least one unread message.
+    #[schema(minimum = 0)]
+    pub rooms: i64,
 }
 
 /// Who of a room is online and who is in it now.
@@ -535,19 +570,28 @@ mod tests {
             seller_active: true,
             created_at: Millis(0),
             last_message: Some(message.clone()),
+            message_count: 3,
+            buyer_read: chat_core::ReadMark { up_to: 1, count: 3 },
+            seller_read: chat_core::ReadMark::default(),
         };
         // A member's message has every field but `notice`; a notice has them all.
         let (props, required) = shape(&doc, "ChatMessage");
         assert_eq!(props, keys(&serde_json::to_value(&notice).unwrap()));
         assert_eq!(required, keys(&serde_json::to_value(&message).unwrap()));
         let (props, required) = shape(&doc, "Room");
-        let value = serde_json::to_value(&room).unwrap();
+        let value = serde_json::to_value(room.seen_by(&room.seller)).unwrap();
         assert_eq!(props, keys(&value), "Room: properties");
         assert_eq!(
             required,
             keys(&value),
             "Room: every field is always present"
         );
+        let (props, required) = shape(&doc, "Unread");
+        let value = serde_json::to_value(chat_core::UnreadSummary::of(&[3])).unwrap();
+        assert_eq!(props, keys(&value), "Unread: properties");
+        assert_eq!(required, keys(&value), "Unread: required");
+        let (props, _) = shape(&doc, "ReadRequest");
+        assert_eq!(props, ["upTo"]);
     }
 
     #[test]
@@ -563,6 +607,8 @@ mod tests {
             "/room/enter/{roomUUID}",
             "/room/delete/{roomUUID}",
             "/room/{roomUUID}/presence",
+            "/room/{roomUUID}/read",
+            "/room/unread",
             "/chat/room/{roomUUID}",
             "/inquiry",
             "/health",

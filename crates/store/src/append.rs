@@ -13,12 +13,12 @@ use std::collections::HashMap;
 use chat_core::{AppendOutcome, ChatMessage, NewMessage, StoreError};
 
 use crate::plan::{key, keys_to_look_up, rooms_to_lock, BatchPlan, LockedRooms};
-use crate::rows::{message_from_row, Membership, SqlRow};
+use crate::rows::{message_from_row, LockedRoom, SqlRow, LOCKED_ROOM_COLS};
 use crate::{classify, on_pool, Backend, Pools, SqlStore, MESSAGE_COLS};
 
-/// Rows (rooms, idempotency keys or messages) per statement. At most 6 placeholders per row
-/// keeps a statement far below every backend's limit (SQLite 32,766, MySQL and PostgreSQL
-/// 65,535), and a committer batch (256 messages by default) fits in one statement. Public so that
+/// Rows (rooms, idempotency keys or messages) per statement. At most 15 placeholders per row
+/// (the rooms' update; 8 per message) keeps a statement below every backend's limit (SQLite
+/// 32,766, MySQL and PostgreSQL 65,535), and a committer batch fits in a few statements. Public so that
 /// tests can send a batch larger than one statement.
 pub const ROWS_PER_STATEMENT: usize = 500;
 
@@ -43,13 +43,12 @@ pub(crate) async fn append_once(
     on_pool!(store, write, |pool| {
         let mut tx = pool.begin_with(backend.begin()).await.map_err(classify)?;
 
-        // Per room: who may write, and the id of its newest message (under the room's lock, so
-        // exactly the message before the ones this batch adds).
+        // Per room: who may write, the id of its newest message (under the room's lock, so
+        // exactly the message before the ones this batch adds), its count and read marks.
         let mut locked: LockedRooms = HashMap::with_capacity(rooms.len());
         for chunk in rooms.chunks(ROWS_PER_STATEMENT) {
             let sql = store.sql(&format!(
-                "SELECT uuid, buyer, seller, buyer_active, seller_active, last_message_id \
-                 FROM rooms WHERE uuid IN ({}) ORDER BY uuid{}",
+                "SELECT uuid, {LOCKED_ROOM_COLS} FROM rooms WHERE uuid IN ({}) ORDER BY uuid{}",
                 repeat("?", chunk.len(), ", "),
                 backend.for_update()
             ));
@@ -58,8 +57,7 @@ pub(crate) async fn append_once(
                 q = q.bind(*room);
             }
             for row in q.fetch_all(&mut *tx).await.map_err(classify)? {
-                let last = row.opt_int("last_message_id")?;
-                locked.insert(row.text("uuid")?, (Membership::from_row(&row)?, last));
+                locked.insert(row.text("uuid")?, LockedRoom::from_row(&row)?);
             }
         }
 
@@ -93,12 +91,13 @@ pub(crate) async fn append_once(
         // The inserts, in batch order, a multi-row statement per chunk; `ids[n]` is the id of
         // the n-th inserted row.
         let mut ids: Vec<i64> = Vec::with_capacity(plan.inserts.len());
+        let mut start = 0;
         for chunk in plan.inserts.chunks(ROWS_PER_STATEMENT) {
             let mut sql = format!(
                 "INSERT INTO messages \
-                 (room_uuid, sender, content, kind, created_at, client_message_id, notice) \
+                 (room_uuid, sender, content, kind, created_at, client_message_id, notice, seq) \
                  VALUES {}",
-                repeat("(?, ?, ?, ?, ?, ?, ?)", chunk.len(), ", ")
+                repeat("(?, ?, ?, ?, ?, ?, ?, ?)", chunk.len(), ", ")
             );
             if backend != Backend::MySql {
                 sql.push_str(
@@ -107,7 +106,7 @@ pub(crate) async fn append_once(
             }
             let sql = store.sql(&sql);
             let mut q = sqlx::query(&sql);
-            for &i in chunk {
+            for (&i, &seq) in chunk.iter().zip(&plan.seqs[start..]) {
                 let m = &batch[i];
                 q = q
                     .bind(room_texts[i].as_str())
@@ -116,8 +115,10 @@ pub(crate) async fn append_once(
                     .bind(m.kind.as_str())
                     .bind(m.created_at.0)
                     .bind(m.client_message_id.as_ref().map(|c| c.as_str()))
-                    .bind(m.notice.as_ref().map(|n| n.as_str()));
+                    .bind(m.notice.as_ref().map(|n| n.as_str()))
+                    .bind(seq);
             }
+            start += chunk.len();
             if backend == Backend::MySql {
                 // MySQL 8 has no `INSERT … RETURNING`. `LAST_INSERT_ID()` after a multi-row
                 // INSERT is the id of its FIRST row ("if you insert multiple rows using a single
@@ -189,20 +190,35 @@ pub(crate) async fn append_once(
         // Sequence the stored messages: each names the room's previous message.
         let (sequenced, touched) = plan.sequence(batch, &room_texts, &mut locked, &ids)?;
 
-        // Every touched room now points at its newest message, one statement per chunk.
+        // Every touched room now points at its newest message, with its count and marks, one
+        // statement per chunk.
         for chunk in touched.chunks(ROWS_PER_STATEMENT) {
             let cases = repeat("WHEN ? THEN ?", chunk.len(), " ");
             let sql = store.sql(&format!(
                 "UPDATE rooms SET last_message_id = CASE uuid {cases} END, \
-                 last_activity_at = CASE uuid {cases} END WHERE uuid IN ({})",
+                 last_activity_at = CASE uuid {cases} END, \
+                 message_count = CASE uuid {cases} END, \
+                 buyer_read_id = CASE uuid {cases} END, \
+                 buyer_read_count = CASE uuid {cases} END, \
+                 seller_read_id = CASE uuid {cases} END, \
+                 seller_read_count = CASE uuid {cases} END \
+                 WHERE uuid IN ({})",
                 repeat("?", chunk.len(), ", ")
             ));
+            let columns: [fn(&crate::plan::RoomTouch) -> i64; 7] = [
+                |t| t.last_id,
+                |t| t.at,
+                |t| t.count,
+                |t| t.buyer_read.up_to,
+                |t| t.buyer_read.count,
+                |t| t.seller_read.up_to,
+                |t| t.seller_read.count,
+            ];
             let mut q = sqlx::query(&sql);
-            for (room, (id, _)) in chunk {
-                q = q.bind(*room).bind(*id);
-            }
-            for (room, (_, at)) in chunk {
-                q = q.bind(*room).bind(*at);
+            for column in columns {
+                for (room, touch) in chunk {
+                    q = q.bind(*room).bind(column(touch));
+                }
             }
             for (room, _) in chunk {
                 q = q.bind(*room);

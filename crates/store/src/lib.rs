@@ -24,9 +24,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chat_core::ports::ChatStore;
 use chat_core::{
-    AppendOutcome, ChatMessage, HistoryCursor, HistoryPage, LeaveOutcome, MessageKind, Millis,
-    NewInquiry, NewMessage, NewRoom, Notice, Room, RoomId, Sequenced, StoreError, StoreErrorKind,
-    UserId,
+    AppendOutcome, ChatMessage, HistoryCursor, HistoryPage, LeaveOutcome, MarkReadOutcome,
+    MessageKind, Millis, NewInquiry, NewMessage, NewRoom, Notice, ReadMark, Room, RoomId,
+    Sequenced, StoreError, StoreErrorKind, UserId,
 };
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -36,7 +36,7 @@ use sqlx::sqlite::{
 
 pub use append::ROWS_PER_STATEMENT;
 pub use error::classify;
-use rows::{message_from_row, room_from_row, Membership, SqlRow};
+use rows::{message_from_row, room_from_row, LockedRoom, SqlRow, LOCKED_ROOM_COLS};
 pub use sql::Backend;
 use sqlite_writer::SqliteWriter;
 
@@ -129,7 +129,8 @@ const MESSAGE_COLS: &str =
 
 /// A room with its newest message, as [`room_from_row`] reads it.
 const ROOM_SELECT: &str = "SELECT r.uuid, r.name, r.product_id, r.buyer, r.seller, \
-     r.buyer_active, r.seller_active, r.created_at, m.id AS m_id, m.room_uuid AS m_room, \
+     r.buyer_active, r.seller_active, r.created_at, r.message_count, r.buyer_read_id, \
+     r.buyer_read_count, r.seller_read_id, r.seller_read_count, m.id AS m_id, m.room_uuid AS m_room, \
      m.sender AS m_sender, m.content AS m_content, m.kind AS m_kind, \
      m.created_at AS m_created_at, m.client_message_id AS m_cmid, m.notice AS m_notice \
      FROM rooms r LEFT JOIN messages m ON m.id = r.last_message_id";
@@ -317,22 +318,21 @@ impl SqlStore {
         let backend = self.backend;
         let uuid = room.to_text();
         let lock_room = self.sql(&format!(
-            "SELECT buyer, seller, buyer_active, seller_active, last_message_id FROM rooms \
-             WHERE uuid = ?{}",
+            "SELECT {LOCKED_ROOM_COLS} FROM rooms WHERE uuid = ?{}",
             backend.for_update()
         ));
         let insert = self.sql(
             "INSERT INTO messages \
-             (room_uuid, sender, content, kind, created_at, client_message_id, notice) \
-             VALUES (?, ?, ?, ?, ?, NULL, ?)",
+             (room_uuid, sender, content, kind, created_at, client_message_id, notice, seq) \
+             VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
         );
         let leave_buyer = self.sql(
-            "UPDATE rooms SET buyer_active = 0, last_message_id = ?, last_activity_at = ? \
-             WHERE uuid = ?",
+            "UPDATE rooms SET buyer_active = 0, last_message_id = ?, last_activity_at = ?, \
+             message_count = ? WHERE uuid = ?",
         );
         let leave_seller = self.sql(
-            "UPDATE rooms SET seller_active = 0, last_message_id = ?, last_activity_at = ? \
-             WHERE uuid = ?",
+            "UPDATE rooms SET seller_active = 0, last_message_id = ?, last_activity_at = ?, \
+             message_count = ? WHERE uuid = ?",
         );
         let delete_messages = self.sql("DELETE FROM messages WHERE room_uuid = ?");
         let delete_room = self.sql("DELETE FROM rooms WHERE uuid = ?");
@@ -346,8 +346,8 @@ impl SqlStore {
             let Some(row) = row else {
                 return Ok(LeaveOutcome::NoSuchRoom);
             };
-            let m = Membership::from_row(&row)?;
-            let prev = row.opt_int("last_message_id")?;
+            let locked = LockedRoom::from_row(&row)?;
+            let (m, prev, seq) = (&locked.membership, locked.last, locked.count + 1);
             let user_s = user.as_str();
             let is_buyer = m.buyer_active && m.buyer == user_s;
             let is_seller = m.seller_active && m.seller == user_s;
@@ -380,7 +380,8 @@ impl SqlStore {
                 .bind(notice)
                 .bind(kind.as_str())
                 .bind(at.0)
-                .bind(Notice::MemberLeft.as_str()));
+                .bind(Notice::MemberLeft.as_str())
+                .bind(seq));
             let update = if is_buyer {
                 &leave_buyer
             } else {
@@ -389,6 +390,7 @@ impl SqlStore {
             sqlx::query(update)
                 .bind(id)
                 .bind(at.0)
+                .bind(seq)
                 .bind(&uuid)
                 .execute(&mut *tx)
                 .await
@@ -407,6 +409,76 @@ impl SqlStore {
                 },
                 prev,
             }))
+        })
+    }
+
+    async fn mark_read_once(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        up_to: i64,
+    ) -> Result<MarkReadOutcome, StoreError> {
+        let backend = self.backend;
+        let uuid = room.to_text();
+        let lock_room = self.sql(&format!(
+            "SELECT {LOCKED_ROOM_COLS} FROM rooms WHERE uuid = ?{}",
+            backend.for_update()
+        ));
+        // The newest message at or before the mark, by the (room_uuid, id) index: one seek.
+        let target = self.sql(
+            "SELECT id, seq FROM messages WHERE room_uuid = ? AND id <= ? \
+             ORDER BY id DESC LIMIT 1",
+        );
+        let move_buyer =
+            self.sql("UPDATE rooms SET buyer_read_id = ?, buyer_read_count = ? WHERE uuid = ?");
+        let move_seller =
+            self.sql("UPDATE rooms SET seller_read_id = ?, seller_read_count = ? WHERE uuid = ?");
+        on_pool!(self, write, |pool| {
+            let mut tx = pool.begin_with(backend.begin()).await.map_err(classify)?;
+            let row = sqlx::query(&lock_room)
+                .bind(&uuid)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(classify)?;
+            let Some(row) = row else {
+                return Ok(MarkReadOutcome::NoSuchRoom);
+            };
+            let mut locked = LockedRoom::from_row(&row)?;
+            let is_buyer = locked.membership.buyer == user.as_str();
+            let newest = locked.last.unwrap_or_default();
+            let Some(mark) = locked.mark_of(user.as_str()) else {
+                return Ok(MarkReadOutcome::NotMember);
+            };
+            let wanted = up_to.min(newest);
+            if wanted <= mark.up_to {
+                return Ok(MarkReadOutcome::Unchanged);
+            }
+            let row = sqlx::query(&target)
+                .bind(&uuid)
+                .bind(wanted)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(classify)?;
+            let Some(row) = row else {
+                return Ok(MarkReadOutcome::Unchanged);
+            };
+            let to = ReadMark {
+                up_to: row.int("id")?,
+                count: row.int("seq")?,
+            };
+            if to.up_to <= mark.up_to {
+                return Ok(MarkReadOutcome::Unchanged);
+            }
+            let update = if is_buyer { &move_buyer } else { &move_seller };
+            sqlx::query(update)
+                .bind(to.up_to)
+                .bind(to.count)
+                .bind(&uuid)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+            tx.commit().await.map_err(classify)?;
+            Ok(MarkReadOutcome::Moved(to.up_to))
         })
     }
 
@@ -458,8 +530,12 @@ impl SqlStore {
         } else {
             "seller"
         };
+        // A member who comes back opens the room afresh: what was said while they were away
+        // is there to scroll through, not a badge (docs/API.md, "Read marks").
         let sql = self.sql(&format!(
-            "UPDATE rooms SET {column}_active = 1 WHERE uuid = ? AND {column} = ?"
+            "UPDATE rooms SET {column}_active = 1, \
+             {column}_read_id = COALESCE(last_message_id, 0), {column}_read_count = message_count \
+             WHERE uuid = ? AND {column} = ?"
         ));
         on_pool!(self, write, |pool| {
             sqlx::query(&sql)
@@ -502,6 +578,9 @@ impl ChatStore for SqlStore {
                     seller_active: true,
                     created_at: new.created_at,
                     last_message: None,
+                    message_count: 0,
+                    buyer_read: ReadMark::default(),
+                    seller_read: ReadMark::default(),
                 };
                 return Ok((room, true));
             }
@@ -610,6 +689,44 @@ impl ChatStore for SqlStore {
                 messages.reverse();
             }
             Ok(messages)
+        })
+    }
+
+    async fn mark_read(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        up_to: i64,
+    ) -> Result<MarkReadOutcome, StoreError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.mark_read_once(room, user, up_to).await {
+                Err(e) if attempt < TX_ATTEMPTS && e.is_retryable() => continue,
+                other => return other,
+            }
+        }
+    }
+
+    async fn unread_counts(&self, user: &UserId, limit: u32) -> Result<Vec<i64>, StoreError> {
+        // Each half reads one index (rooms_buyer, rooms_seller) and the rooms' counters.
+        let sql = self.sql(
+            "SELECT message_count - buyer_read_count AS unread FROM rooms \
+             WHERE buyer = ? AND buyer_active = 1 \
+             UNION ALL SELECT message_count - seller_read_count AS unread FROM rooms \
+             WHERE seller = ? AND seller_active = 1 LIMIT ?",
+        );
+        on_pool!(self, read, |pool| {
+            let rows = sqlx::query(&sql)
+                .bind(user.as_str())
+                .bind(user.as_str())
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await
+                .map_err(classify)?;
+            rows.iter()
+                .map(|row| row.int("unread").map(|n| n.max(0)))
+                .collect()
         })
     }
 

@@ -8,18 +8,19 @@
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
-use chat_core::{AppendOutcome, ChatMessage, NewMessage, Sequenced, StoreError};
+use chat_core::{
+    AppendOutcome, ChatMessage, MessageKind, NewMessage, ReadMark, Sequenced, StoreError,
+};
 
-use crate::rows::Membership;
+use crate::rows::LockedRoom;
 use crate::Backend;
 
 /// An idempotency key as the unique index `messages_idempotency` compares it: (room, sender,
 /// clientMessageId).
 pub(crate) type IdempotencyKey = (String, String, String);
 
-/// A room of the batch as read under its lock: who may write, and the id of its newest message
-/// (exactly the message before the ones this batch adds).
-pub(crate) type LockedRooms = HashMap<String, (Membership, Option<i64>)>;
+/// The rooms of the batch as read under their locks, by uuid.
+pub(crate) type LockedRooms = HashMap<String, LockedRoom>;
 
 /// An idempotency key as the unique index compares it. MySQL/MariaDB collations (`utf8mb4_bin`
 /// included) are PAD SPACE: trailing spaces do not count there, so `"c-1 "` is the key `"c-1"`;
@@ -62,7 +63,7 @@ pub(crate) fn keys_to_look_up<'a>(
         .iter()
         .zip(room_texts)
         .filter_map(|(m, room)| {
-            let (membership, _) = locked.get(room.as_str())?;
+            let membership = &locked.get(room.as_str())?.membership;
             let cmid = m.client_message_id.as_ref()?;
             membership.is_member(m.sender.as_str()).then_some((
                 room.as_str(),
@@ -76,14 +77,31 @@ pub(crate) fn keys_to_look_up<'a>(
     keys
 }
 
-/// Per touched room, its newest message's (id, created_at), in room order.
-pub(crate) type Touched<'a> = Vec<(&'a str, (i64, i64))>;
+/// What a touched room's row must say after the batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RoomTouch {
+    /// Its newest message's id.
+    pub last_id: i64,
+    /// Its newest message's time: the room's last activity.
+    pub at: i64,
+    /// Its message count (the newest message's ordinal).
+    pub count: i64,
+    /// The buyer's mark (moved when the buyer sent in this batch).
+    pub buyer_read: ReadMark,
+    /// The seller's mark.
+    pub seller_read: ReadMark,
+}
+
+/// Per touched room, what its row must now say, in room order.
+pub(crate) type Touched<'a> = Vec<(&'a str, RoomTouch)>;
 
 /// Each message's fate, in batch order, and the batch positions to insert, in order.
 pub(crate) struct BatchPlan {
     fates: Vec<Fate>,
     /// Batch positions of the rows to insert; the n-th inserted row is `batch[inserts[n]]`.
     pub inserts: Vec<usize>,
+    /// The n-th inserted row's ordinal in its room (`messages.seq`).
+    pub seqs: Vec<i64>,
 }
 
 impl BatchPlan {
@@ -98,13 +116,15 @@ impl BatchPlan {
     ) -> BatchPlan {
         let mut fates = Vec::with_capacity(batch.len());
         let mut inserts: Vec<usize> = Vec::with_capacity(batch.len());
+        let mut seqs: Vec<i64> = Vec::with_capacity(batch.len());
+        let mut counts: HashMap<&str, i64> = HashMap::new();
         let mut stored_now: HashMap<IdempotencyKey, usize> = HashMap::new();
         for (i, (msg, room)) in batch.iter().zip(room_texts).enumerate() {
-            let Some((membership, _)) = locked.get(room.as_str()) else {
+            let Some(locked_room) = locked.get(room.as_str()) else {
                 fates.push(Fate::Decided(AppendOutcome::NoSuchRoom));
                 continue;
             };
-            if !membership.is_member(msg.sender.as_str()) {
+            if !locked_room.membership.is_member(msg.sender.as_str()) {
                 fates.push(Fate::Decided(AppendOutcome::NotMember));
                 continue;
             }
@@ -124,15 +144,23 @@ impl BatchPlan {
                     }
                 }
             }
+            let count = counts.entry(room.as_str()).or_insert(locked_room.count);
+            *count += 1;
+            seqs.push(*count);
             fates.push(Fate::Insert(inserts.len()));
             inserts.push(i);
         }
-        BatchPlan { fates, inserts }
+        BatchPlan {
+            fates,
+            inserts,
+            seqs,
+        }
     }
 
     /// Sequences the inserted rows (`ids[n]` is the id of the n-th): each names its room's
-    /// previous message, which must be older. Returns them and, per touched room, its newest
-    /// message's (id, created_at), in room order — what the rooms' rows must now point at.
+    /// previous message, which must be older, and a member's message marks the room read up to
+    /// it for its sender. Returns them and, per touched room in room order, what its row must
+    /// now say.
     pub(crate) fn sequence<'a>(
         &self,
         batch: &[NewMessage],
@@ -148,20 +176,35 @@ impl BatchPlan {
             )));
         }
         let mut sequenced: Vec<Sequenced> = Vec::with_capacity(self.inserts.len());
-        let mut newest: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
-        for (&i, &id) in self.inserts.iter().zip(ids) {
+        let mut newest: BTreeMap<&str, i64> = BTreeMap::new();
+        for ((&i, &id), &seq) in self.inserts.iter().zip(ids).zip(&self.seqs) {
             let msg = &batch[i];
             let room = room_texts[i].as_str();
-            let Some((_, last)) = locked.get_mut(room) else {
+            let Some(locked_room) = locked.get_mut(room) else {
                 return Err(StoreError::internal("stored into a room not locked"));
             };
-            let prev = last.replace(id);
+            let prev = locked_room.last.replace(id);
             if prev.is_some_and(|p| p >= id) {
                 return Err(StoreError::internal(format!(
                     "message id {id} does not follow its room's previous message {prev:?}"
                 )));
             }
-            newest.insert(room, (id, msg.created_at.0));
+            if seq != locked_room.count + 1 {
+                return Err(StoreError::internal(format!(
+                    "message {id} has ordinal {seq} after {}",
+                    locked_room.count
+                )));
+            }
+            locked_room.count = seq;
+            if msg.kind != MessageKind::System {
+                if let Some(mark) = locked_room.mark_of(msg.sender.as_str()) {
+                    *mark = ReadMark {
+                        up_to: id,
+                        count: seq,
+                    };
+                }
+            }
+            newest.insert(room, msg.created_at.0);
             sequenced.push(Sequenced {
                 message: ChatMessage {
                     id,
@@ -176,7 +219,23 @@ impl BatchPlan {
                 prev,
             });
         }
-        Ok((sequenced, newest.into_iter().collect()))
+        let mut touched = Vec::with_capacity(newest.len());
+        for (room, at) in newest {
+            let r = locked
+                .get(room)
+                .ok_or_else(|| StoreError::internal("touched a room not locked"))?;
+            touched.push((
+                room,
+                RoomTouch {
+                    last_id: r.last.unwrap_or_default(),
+                    at,
+                    count: r.count,
+                    buyer_read: r.buyer_read,
+                    seller_read: r.seller_read,
+                },
+            ));
+        }
+        Ok((sequenced, touched))
     }
 
     /// Each message's outcome, in batch order, once the batch is committed.
@@ -222,6 +281,7 @@ mod tests {
     use chat_core::{ClientMessageId, MessageKind, Millis, RoomId, UserId};
 
     use super::*;
+    use crate::rows::Membership;
 
     fn room(n: u8) -> RoomId {
         RoomId::parse(&format!("0b8e0000-0000-4000-8000-0000000000{n:02}")).unwrap()
@@ -243,13 +303,25 @@ mod tests {
         rooms
             .iter()
             .map(|(r, last)| {
-                let m = Membership {
+                let membership = Membership {
                     buyer: "alice".into(),
                     seller: "bob".into(),
                     buyer_active: true,
                     seller_active: true,
                 };
-                (r.to_text(), (m, *last))
+                let count = if last.is_some() { 4 } else { 0 };
+                let mark = ReadMark {
+                    up_to: last.unwrap_or_default(),
+                    count,
+                };
+                let room = LockedRoom {
+                    membership,
+                    last: *last,
+                    count,
+                    buyer_read: mark,
+                    seller_read: ReadMark::default(),
+                };
+                (r.to_text(), room)
             })
             .collect()
     }
@@ -293,15 +365,45 @@ mod tests {
 
         let plan = BatchPlan::decide(Backend::Sqlite, &batch, &texts, &rooms, &before);
         assert_eq!(plan.inserts, vec![0, 3, 6]);
+        // Ordinals continue each room's count: room a held 4 messages, room b none.
+        assert_eq!(plan.seqs, vec![5, 1, 2]);
         let (sequenced, touched) = plan
             .sequence(&batch, &texts, &mut rooms, &[11, 12, 13])
             .unwrap();
         assert_eq!(sequenced[0].prev, Some(10));
         assert_eq!(sequenced[1].prev, None);
         assert_eq!(sequenced[2].prev, Some(12));
+        // Each sender's mark moved to their newest message; the other mark stayed.
         assert_eq!(
             touched,
-            vec![(texts[0].as_str(), (11, 7)), (texts[3].as_str(), (13, 7))]
+            vec![
+                (
+                    texts[0].as_str(),
+                    RoomTouch {
+                        last_id: 11,
+                        at: 7,
+                        count: 5,
+                        buyer_read: ReadMark {
+                            up_to: 11,
+                            count: 5
+                        },
+                        seller_read: ReadMark::default(),
+                    }
+                ),
+                (
+                    texts[3].as_str(),
+                    RoomTouch {
+                        last_id: 13,
+                        at: 7,
+                        count: 2,
+                        buyer_read: ReadMark::default(),
+                        seller_read: ReadMark {
+                            up_to: 13,
+                            count: 2
+                        },
+                    }
+                )
+            ]
         );
 
         let outcomes = plan.outcomes(sequenced).unwrap();
@@ -325,6 +427,27 @@ mod tests {
                 "duplicate 5",
                 "stored 13"
             ]
+        );
+    }
+
+    #[test]
+    fn a_system_notice_moves_nobodys_mark() {
+        let a = room(1);
+        let mut notice = msg(a, "bob", None);
+        notice.kind = MessageKind::System;
+        let batch = vec![notice];
+        let texts: Vec<String> = batch.iter().map(|m| m.room.to_text()).collect();
+        let mut rooms = locked(&[(a, Some(10))]);
+        let plan = BatchPlan::decide(Backend::Sqlite, &batch, &texts, &rooms, &HashMap::new());
+        let (_, touched) = plan.sequence(&batch, &texts, &mut rooms, &[11]).unwrap();
+        assert_eq!(touched[0].1.count, 5);
+        assert_eq!(touched[0].1.seller_read, ReadMark::default());
+        assert_eq!(
+            touched[0].1.buyer_read,
+            ReadMark {
+                up_to: 10,
+                count: 4
+            }
         );
     }
 

@@ -1,7 +1,7 @@
 //! Reading rows back into domain values, the same way for every backend.
 
 use chat_core::{
-    ChatMessage, ClientMessageId, MessageKind, Millis, Notice, Room, RoomId, StoreError,
+    ChatMessage, ClientMessageId, MessageKind, Millis, Notice, ReadMark, Room, RoomId, StoreError,
     StoreErrorKind, UserId,
 };
 use sqlx::mysql::MySqlRow;
@@ -100,7 +100,63 @@ pub(crate) fn room_from_row(row: &impl SqlRow) -> Result<Room, StoreError> {
         seller_active: row.int("seller_active")? != 0,
         created_at: Millis(row.int("created_at")?),
         last_message,
+        message_count: row.int("message_count")?,
+        buyer_read: ReadMark {
+            up_to: row.int("buyer_read_id")?,
+            count: row.int("buyer_read_count")?,
+        },
+        seller_read: ReadMark {
+            up_to: row.int("seller_read_id")?,
+            count: row.int("seller_read_count")?,
+        },
     })
+}
+
+/// The room columns a group commit reads under the room's lock, as [`LockedRoom::from_row`]
+/// reads them.
+pub(crate) const LOCKED_ROOM_COLS: &str = "buyer, seller, buyer_active, seller_active, \
+     last_message_id, message_count, buyer_read_id, buyer_read_count, seller_read_id, \
+     seller_read_count";
+
+/// A room of a batch as read under its lock: who may write, its newest message (exactly the
+/// message before the ones the batch adds), how many messages it holds and both read marks.
+pub(crate) struct LockedRoom {
+    pub membership: Membership,
+    pub last: Option<i64>,
+    pub count: i64,
+    pub buyer_read: ReadMark,
+    pub seller_read: ReadMark,
+}
+
+impl LockedRoom {
+    /// Reads [`LOCKED_ROOM_COLS`].
+    pub fn from_row(row: &impl SqlRow) -> Result<Self, StoreError> {
+        Ok(LockedRoom {
+            membership: Membership::from_row(row)?,
+            last: row.opt_int("last_message_id")?,
+            count: row.int("message_count")?,
+            buyer_read: ReadMark {
+                up_to: row.int("buyer_read_id")?,
+                count: row.int("buyer_read_count")?,
+            },
+            seller_read: ReadMark {
+                up_to: row.int("seller_read_id")?,
+                count: row.int("seller_read_count")?,
+            },
+        })
+    }
+
+    /// The mark of `user`, if they are a current member.
+    pub fn mark_of(&mut self, user: &str) -> Option<&mut ReadMark> {
+        let m = &self.membership;
+        if m.buyer_active && m.buyer == user {
+            Some(&mut self.buyer_read)
+        } else if m.seller_active && m.seller == user {
+            Some(&mut self.seller_read)
+        } else {
+            None
+        }
+    }
 }
 
 /// Who may write to a room, read under the room's row lock.

@@ -19,7 +19,7 @@ use rusqlite::{params, Connection, ErrorCode, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::plan::{key, keys_to_look_up, rooms_to_lock, BatchPlan, LockedRooms};
-use crate::rows::{message_from_row, Membership, SqlRow};
+use crate::rows::{message_from_row, LockedRoom, SqlRow, LOCKED_ROOM_COLS};
 use crate::{Backend, MESSAGE_COLS};
 
 /// Batches waiting for the writer. The committer has one batch in flight at a time; a little
@@ -142,13 +142,15 @@ fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Job>) {
 }
 
 /// The statement texts, kept constant so that the connection's statement cache finds them.
-const SELECT_ROOM: &str = "SELECT buyer, seller, buyer_active, seller_active, last_message_id \
-                           FROM rooms WHERE uuid = ?1";
+fn select_room() -> String {
+    format!("SELECT {LOCKED_ROOM_COLS} FROM rooms WHERE uuid = ?1")
+}
 const INSERT_MESSAGE: &str = "INSERT INTO messages \
-     (room_uuid, sender, content, kind, created_at, client_message_id, notice) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-const TOUCH_ROOM: &str =
-    "UPDATE rooms SET last_message_id = ?2, last_activity_at = ?3 WHERE uuid = ?1";
+     (room_uuid, sender, content, kind, created_at, client_message_id, notice, seq) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+const TOUCH_ROOM: &str = "UPDATE rooms SET last_message_id = ?2, last_activity_at = ?3, \
+     message_count = ?4, buyer_read_id = ?5, buyer_read_count = ?6, seller_read_id = ?7, \
+     seller_read_count = ?8 WHERE uuid = ?1";
 
 fn select_by_key() -> String {
     format!(
@@ -169,12 +171,11 @@ fn append(conn: &mut Connection, batch: &[NewMessage]) -> Result<Vec<AppendOutco
     let rooms = rooms_to_lock(&room_texts);
     let mut locked: LockedRooms = HashMap::with_capacity(rooms.len());
     {
-        let mut select = tx.prepare_cached(SELECT_ROOM).map_err(classify)?;
+        let mut select = tx.prepare_cached(&select_room()).map_err(classify)?;
         for room in rooms {
             let mut rows = select.query([room]).map_err(classify)?;
             if let Some(row) = rows.next().map_err(classify)? {
-                let last = row.opt_int("last_message_id")?;
-                locked.insert(room.to_owned(), (Membership::from_row(row)?, last));
+                locked.insert(room.to_owned(), LockedRoom::from_row(row)?);
             }
         }
     }
@@ -199,7 +200,7 @@ fn append(conn: &mut Connection, batch: &[NewMessage]) -> Result<Vec<AppendOutco
     let mut ids = Vec::with_capacity(plan.inserts.len());
     {
         let mut insert = tx.prepare_cached(INSERT_MESSAGE).map_err(classify)?;
-        for &i in &plan.inserts {
+        for (&i, &seq) in plan.inserts.iter().zip(&plan.seqs) {
             let m = &batch[i];
             insert
                 .execute(params![
@@ -210,6 +211,7 @@ fn append(conn: &mut Connection, batch: &[NewMessage]) -> Result<Vec<AppendOutco
                     m.created_at.0,
                     m.client_message_id.as_ref().map(|c| c.as_str()),
                     m.notice.as_ref().map(|n| n.as_str()),
+                    seq,
                 ])
                 .map_err(classify)?;
             ids.push(tx.last_insert_rowid());
@@ -219,8 +221,19 @@ fn append(conn: &mut Connection, batch: &[NewMessage]) -> Result<Vec<AppendOutco
     let (sequenced, touched) = plan.sequence(batch, &room_texts, &mut locked, &ids)?;
     {
         let mut touch = tx.prepare_cached(TOUCH_ROOM).map_err(classify)?;
-        for (room, (id, at)) in &touched {
-            touch.execute(params![room, id, at]).map_err(classify)?;
+        for (room, t) in &touched {
+            touch
+                .execute(params![
+                    room,
+                    t.last_id,
+                    t.at,
+                    t.count,
+                    t.buyer_read.up_to,
+                    t.buyer_read.count,
+                    t.seller_read.up_to,
+                    t.seller_read.count,
+                ])
+                .map_err(classify)?;
         }
     }
     tx.commit().map_err(classify)?;

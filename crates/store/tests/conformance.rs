@@ -6,7 +6,8 @@ use std::sync::Arc;
 use chat_core::ports::ChatStore;
 use chat_core::{
     AppendOutcome, ChatMessage, ClientMessageId, HistoryCursor, HistoryPage, LeaveOutcome,
-    MessageKind, Millis, NewInquiry, NewMessage, NewRoom, Notice, Room, RoomId, UserId,
+    MarkReadOutcome, MessageKind, Millis, NewInquiry, NewMessage, NewRoom, Notice, ReadMark, Room,
+    RoomId, UserId,
 };
 use chat_store::testing::TestDatabase;
 use chat_store::{Backend, SqlStore, StoreOptions};
@@ -724,11 +725,219 @@ async fn batch_larger_than_one_statement(store: SqlStore) {
     let read: Vec<String> = all_a.iter().map(|m| m.content.clone()).collect();
     assert_eq!(read, expected);
     let room_b = store.room(&b.id).await.unwrap().unwrap();
+    // Counts and ordinals stay exact across the statements of one batch.
+    let in_b = (0..n).filter(|i| i % 3 == 0).count() as i64;
+    assert_eq!(room_b.message_count, in_b);
+    assert_eq!(room_b.buyer_read.count, in_b);
+    assert_eq!(
+        reread(&store, &a.id).await.message_count,
+        expected.len() as i64
+    );
     let newest_b = (0..n).rev().find(|i| i % 3 == 0).unwrap();
     assert_eq!(
         room_b.last_message.map(|m| m.content),
         Some(format!("m{newest_b}"))
     );
+}
+
+/// The room as storage has it now.
+async fn reread(store: &SqlStore, room: &RoomId) -> Room {
+    store.room(room).await.unwrap().expect("the room exists")
+}
+
+/// Read marks: sending marks read for the sender; a mark moves forward only, to the newest
+/// message at or before `upTo` (past the newest: the newest); unread counts are exact after
+/// every step, in the room and in the caller's totals.
+async fn read_marks_make_unread_a_subtraction(store: SqlStore) {
+    let a = open(&store, "alice", "bob", "a").await;
+    let other = open(&store, "carol", "dave", "other").await;
+    assert_eq!(
+        store.mark_read(&a.id, &u("bob"), 5).await.unwrap(),
+        MarkReadOutcome::Unchanged,
+        "an empty room has nothing to read"
+    );
+    // Ids of one room are not consecutive: another room's messages come between.
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let out = store
+            .append(&[
+                text(&a.id, "alice", &format!("a{i}"), None),
+                text(&other.id, "carol", &format!("o{i}"), None),
+            ])
+            .await
+            .unwrap();
+        ids.push(stored(&out[0]).id);
+    }
+    let room = reread(&store, &a.id).await;
+    assert_eq!(room.message_count, 3);
+    assert_eq!(
+        room.buyer_read,
+        ReadMark {
+            up_to: ids[2],
+            count: 3
+        }
+    );
+    assert_eq!(room.seller_read, ReadMark::default());
+    assert_eq!(
+        (room.unread_for(&u("alice")), room.unread_for(&u("bob"))),
+        (0, 3)
+    );
+    assert_eq!(store.unread_counts(&u("bob"), 100).await.unwrap(), [3]);
+    assert_eq!(store.unread_counts(&u("alice"), 100).await.unwrap(), [0]);
+
+    // Up to the second message; then an id between the second and third (another room's
+    // message): still the second; a lower one changes nothing.
+    assert_eq!(
+        store.mark_read(&a.id, &u("bob"), ids[1]).await.unwrap(),
+        MarkReadOutcome::Moved(ids[1])
+    );
+    assert_eq!(
+        store.mark_read(&a.id, &u("bob"), ids[1] + 1).await.unwrap(),
+        MarkReadOutcome::Unchanged
+    );
+    assert_eq!(
+        store.mark_read(&a.id, &u("bob"), ids[0]).await.unwrap(),
+        MarkReadOutcome::Unchanged
+    );
+    let room = reread(&store, &a.id).await;
+    assert_eq!(
+        room.seller_read,
+        ReadMark {
+            up_to: ids[1],
+            count: 2
+        }
+    );
+    assert_eq!(room.unread_for(&u("bob")), 1);
+    // Past the newest: the newest.
+    assert_eq!(
+        store.mark_read(&a.id, &u("bob"), i64::MAX).await.unwrap(),
+        MarkReadOutcome::Moved(ids[2])
+    );
+    assert_eq!(reread(&store, &a.id).await.unread_for(&u("bob")), 0);
+
+    // Strangers and unknown rooms change nothing.
+    assert_eq!(
+        store.mark_read(&a.id, &u("carol"), ids[2]).await.unwrap(),
+        MarkReadOutcome::NotMember
+    );
+    assert_eq!(
+        store
+            .mark_read(&RoomId::new_random(), &u("bob"), 1)
+            .await
+            .unwrap(),
+        MarkReadOutcome::NoSuchRoom
+    );
+
+    // bob answers twice in one batch: his mark is his newest; alice has two unread.
+    let out = store
+        .append(&[
+            text(&a.id, "bob", "b1", None),
+            text(&a.id, "bob", "b2", None),
+        ])
+        .await
+        .unwrap();
+    let b2 = stored(&out[1]).id;
+    let room = reread(&store, &a.id).await;
+    assert_eq!(room.message_count, 5);
+    assert_eq!(
+        room.seller_read,
+        ReadMark {
+            up_to: b2,
+            count: 5
+        }
+    );
+    assert_eq!(
+        room.buyer_read,
+        ReadMark {
+            up_to: ids[2],
+            count: 3
+        }
+    );
+    assert_eq!(room.unread_for(&u("alice")), 2);
+    // The same figures in the list and in the totals.
+    let listed = store.rooms_of(&u("alice"), 10).await.unwrap();
+    assert_eq!(listed[0].unread_for(&u("alice")), 2);
+    assert_eq!(store.unread_counts(&u("alice"), 100).await.unwrap(), [2]);
+    // A duplicate send (same clientMessageId) moves nothing.
+    store
+        .append(&[text(&a.id, "alice", "k", Some("k-1"))])
+        .await
+        .unwrap();
+    store
+        .append(&[text(&a.id, "alice", "k", Some("k-1"))])
+        .await
+        .unwrap();
+    let room = reread(&store, &a.id).await;
+    assert_eq!((room.message_count, room.unread_for(&u("bob"))), (6, 1));
+}
+
+/// A leave's notice is unread for the member who stays; the leaver's room leaves their totals;
+/// a member who comes back starts with everything read.
+async fn read_marks_survive_leaves_and_rejoins(store: SqlStore) {
+    let a = store
+        .open_room(&new_room("alice", "bob", Some("p-9"), "의자"))
+        .await
+        .unwrap()
+        .0;
+    store
+        .append(&[
+            text(&a.id, "alice", "1", None),
+            text(&a.id, "bob", "2", None),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(store.unread_counts(&u("alice"), 10).await.unwrap(), [1]);
+    let LeaveOutcome::Left(notice) = store
+        .leave(&a.id, &u("bob"), "bob left", Millis::now())
+        .await
+        .unwrap()
+    else {
+        panic!("bob left, alice stays")
+    };
+    let room = reread(&store, &a.id).await;
+    assert_eq!(room.message_count, 3);
+    assert_eq!(
+        room.unread_for(&u("alice")),
+        2,
+        "bob's message and the notice"
+    );
+    assert!(store.unread_counts(&u("bob"), 10).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .mark_read(&a.id, &u("bob"), notice.message.id)
+            .await
+            .unwrap(),
+        MarkReadOutcome::NotMember
+    );
+    store
+        .append(&[text(&a.id, "alice", "still there?", None)])
+        .await
+        .unwrap();
+    // bob comes back through the same listing: nothing is unread for him.
+    let (back, created) = store
+        .open_room(&new_room("bob", "alice", Some("p-9"), "의자"))
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(back.message_count, 4);
+    assert_eq!(back.unread_for(&u("bob")), 0);
+    assert_eq!(
+        back.unread_for(&u("alice")),
+        0,
+        "alice's own message marked it read"
+    );
+    store
+        .append(&[text(&a.id, "alice", "welcome back", None)])
+        .await
+        .unwrap();
+    assert_eq!(store.unread_counts(&u("bob"), 10).await.unwrap(), [1]);
+    // Leaves and rejoins never disturb the ordinals: marking the newest reads everything.
+    let newest = reread(&store, &a.id).await.last_message.unwrap().id;
+    assert_eq!(
+        store.mark_read(&a.id, &u("bob"), newest).await.unwrap(),
+        MarkReadOutcome::Moved(newest)
+    );
+    assert_eq!(store.unread_counts(&u("bob"), 10).await.unwrap(), [0]);
 }
 
 macro_rules! suite {
@@ -778,4 +987,6 @@ suite!(
     each_new_message_names_its_predecessor,
     mixed_batch_keeps_per_message_outcomes,
     batch_larger_than_one_statement,
+    read_marks_make_unread_a_subtraction,
+    read_marks_survive_leaves_and_rejoins,
 );

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use chat_core::RoomId;
 use reuse_stomp::{Command, Frame, Version};
 
-use super::destination::Destination;
+use super::destination::{Destination, USER_PREFIX};
 use super::failure::Failure;
 
 /// What a connected client asked for.
@@ -20,6 +20,15 @@ pub enum ClientCommand {
         body: Bytes,
         /// The transaction it belongs to, if any.
         transaction: Option<String>,
+        /// The `receipt` asked for.
+        receipt: Option<String>,
+    },
+    /// `SEND` a read mark to a room (`/pub/room/{roomUUID}/read`).
+    MarkRead {
+        /// The destination's room.
+        room: RoomId,
+        /// The JSON body `{"upTo"}`, validated by the domain.
+        body: Bytes,
         /// The `receipt` asked for.
         receipt: Option<String>,
     },
@@ -80,15 +89,38 @@ impl ClientCommand {
         match frame.command {
             Command::Send => {
                 let dest = frame.header("destination").unwrap_or("");
-                let Some(Destination::RoomSend(room)) = Destination::parse(dest) else {
-                    return Err(Failure::new(
-                        "unknown_destination",
-                        "unknown destination",
-                        format!("SEND to '{dest}': messages go to /pub/room/{{roomUUID}}/message"),
-                        receipt,
-                    ));
-                };
                 let transaction = header("transaction");
+                let room = match Destination::parse(dest) {
+                    Some(Destination::RoomSend(room)) => room,
+                    // A read mark takes effect at once: it is not part of a transaction's
+                    // messages, and pretending otherwise would make ABORT a lie.
+                    Some(Destination::RoomRead(_)) if transaction.is_some() => {
+                        return Err(Failure::new(
+                            "not_transactional",
+                            "read marks are not transactional",
+                            format!("SEND to '{dest}' in a transaction: send read marks outside"),
+                            receipt,
+                        ))
+                    }
+                    Some(Destination::RoomRead(room)) => {
+                        return Ok(ClientCommand::MarkRead {
+                            room,
+                            body: frame.body,
+                            receipt,
+                        })
+                    }
+                    _ => {
+                        return Err(Failure::new(
+                            "unknown_destination",
+                            "unknown destination",
+                            format!(
+                                "SEND to '{dest}': messages go to /pub/room/{{roomUUID}}/message, \
+                                 read marks to /pub/room/{{roomUUID}}/read"
+                            ),
+                            receipt,
+                        ))
+                    }
+                };
                 Ok(ClientCommand::Send {
                     room,
                     body: frame.body,
@@ -98,6 +130,14 @@ impl ClientCommand {
             }
             Command::Subscribe => {
                 let dest = frame.header("destination").unwrap_or("");
+                if dest.starts_with(USER_PREFIX) {
+                    return Err(Failure::new(
+                        "forbidden_destination",
+                        "forbidden destination",
+                        format!("SUBSCRIBE to '{dest}': no such queue of yours"),
+                        receipt,
+                    ));
+                }
                 let Some(Destination::RoomMessages(room)) = Destination::parse(dest) else {
                     return Err(Failure::new(
                         "unknown_destination",
@@ -210,6 +250,48 @@ mod tests {
             (none.code, none.receipt.as_deref()),
             ("unknown_destination", Some("r9"))
         );
+    }
+
+    #[test]
+    fn read_marks_are_sends_to_their_own_destination_outside_transactions() {
+        let room = RoomId::new_random();
+        let dest = format!("/pub/room/{room}/read");
+        let f = frame(Command::Send, &[("destination", &dest), ("receipt", "m1")])
+            .with_body(&br#"{"upTo":7}"#[..]);
+        assert_eq!(
+            ClientCommand::from_frame(f, Version::V1_2),
+            Ok(ClientCommand::MarkRead {
+                room,
+                body: Bytes::from_static(br#"{"upTo":7}"#),
+                receipt: Some("m1".into()),
+            })
+        );
+        let in_tx = parse(
+            Command::Send,
+            &[("destination", &dest), ("transaction", "t")],
+        );
+        assert_eq!(in_tx.unwrap_err().code, "not_transactional");
+    }
+
+    #[test]
+    fn nothing_under_user_may_be_subscribed_but_ones_own_queues() {
+        for dest in [
+            "/user/bob/queue/events",
+            "/user/queue/other",
+            "/user/",
+            "/user/queue/events/../x",
+        ] {
+            let refused = parse(
+                Command::Subscribe,
+                &[("destination", dest), ("id", "s"), ("receipt", "r")],
+            )
+            .unwrap_err();
+            assert_eq!(
+                (refused.code, refused.receipt.as_deref()),
+                ("forbidden_destination", Some("r")),
+                "{dest}"
+            );
+        }
     }
 
     #[test]

@@ -10,19 +10,27 @@ pub enum Destination {
     RoomMessages(RoomId),
     /// `/pub/room/{roomUUID}/message`: where a member sends a message to a room.
     RoomSend(RoomId),
+    /// `/pub/room/{roomUUID}/read`: where a member marks a room read (API-v2).
+    RoomRead(RoomId),
 }
+
+/// The prefix of the Spring user destinations (`/user/queue/events`): a client may subscribe
+/// to its own queues only, and to nothing else under it (`forbidden_destination`).
+pub const USER_PREFIX: &str = "/user/";
 
 /// Which destination a route stands for, before its room is known.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Route {
-    RoomMessages,
-    RoomSend,
+    Messages,
+    Send,
+    Read,
 }
 
 /// The routing table: (route, prefix, suffix) with the room's UUID between prefix and suffix.
 const ROUTES: &[(Route, &str, &str)] = &[
-    (Route::RoomMessages, "/sub/chat/room/", ""),
-    (Route::RoomSend, "/pub/room/", "/message"),
+    (Route::Messages, "/sub/chat/room/", ""),
+    (Route::Send, "/pub/room/", "/message"),
+    (Route::Read, "/pub/room/", "/read"),
 ];
 
 impl Destination {
@@ -32,16 +40,18 @@ impl Destination {
             let room = s.strip_prefix(prefix)?.strip_suffix(suffix)?;
             let room = RoomId::parse(room).ok()?;
             Some(match route {
-                Route::RoomMessages => Destination::RoomMessages(room),
-                Route::RoomSend => Destination::RoomSend(room),
+                Route::Messages => Destination::RoomMessages(room),
+                Route::Send => Destination::RoomSend(room),
+                Route::Read => Destination::RoomRead(room),
             })
         })
     }
 
     fn route(&self) -> (Route, &RoomId) {
         match self {
-            Destination::RoomMessages(r) => (Route::RoomMessages, r),
-            Destination::RoomSend(r) => (Route::RoomSend, r),
+            Destination::RoomMessages(r) => (Route::Messages, r),
+            Destination::RoomSend(r) => (Route::Send, r),
+            Destination::RoomRead(r) => (Route::Read, r),
         }
     }
 }
@@ -69,7 +79,11 @@ mod tests {
     #[test]
     fn every_route_parses_what_it_formats() {
         let room = RoomId::new_random();
-        for d in [Destination::RoomMessages(room), Destination::RoomSend(room)] {
+        for d in [
+            Destination::RoomMessages(room),
+            Destination::RoomSend(room),
+            Destination::RoomRead(room),
+        ] {
             assert_eq!(Destination::parse(&d.to_string()), Some(d));
         }
         assert_eq!(room_messages(&room), format!("/sub/chat/room/{room}"));
@@ -89,6 +103,7 @@ mod tests {
             format!("/sub/chat/room/{room}/extra"),
             format!("/pub/room/{room}"),
             format!("/pub/room/{room}/messages"),
+            format!("/pub/room/{room}/reads"),
             format!("/topic/{room}"),
             format!("/user/queue/{room}"),
         ] {

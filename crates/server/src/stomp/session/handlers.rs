@@ -1,7 +1,7 @@
 //! What each client command does to a session: sends (alone or in a transaction),
 //! subscriptions, receipts and refusals, each through the domain's service.
 
-use chat_core::{PendingSend, RoomId};
+use chat_core::{PendingSend, ReadCommand, RoomId};
 
 use super::{Completion, Done, Ending, Session};
 use crate::stomp::command::ClientCommand;
@@ -41,6 +41,11 @@ impl Session {
                 transaction,
                 receipt,
             } => self.on_send(room, &body, transaction, receipt).await,
+            ClientCommand::MarkRead {
+                room,
+                body,
+                receipt,
+            } => self.on_mark_read(room, &body, receipt).await,
             ClientCommand::Subscribe { id, room, receipt } => {
                 self.on_subscribe(id, room, receipt).await
             }
@@ -99,6 +104,23 @@ impl Session {
             Ok(pending) => self.accept(Box::pin(finish_send(pending, context, receipt))),
             Err(e) => self.fail(Failure::chat(&context.to_string(), &e, receipt)),
         }
+    }
+
+    async fn on_mark_read(&mut self, room: RoomId, body: &[u8], receipt: Option<String>) {
+        let context = format!("SEND to {}", Destination::RoomRead(room));
+        let marked = match ReadCommand::parse(body) {
+            Ok(cmd) => {
+                self.ctx
+                    .service
+                    .mark_read(&self.identity.user, &room, cmd)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        let outcome = marked
+            .map(|_| ())
+            .map_err(|e| Failure::chat(&context, &e, receipt.clone()));
+        self.settle(outcome, receipt);
     }
 
     async fn on_subscribe(&mut self, id: String, room: RoomId, receipt: Option<String>) {
