@@ -122,6 +122,23 @@ pub(crate) use {insert_id, on_pool};
 /// How many times a transaction that lost a deadlock or serialization race is retried.
 const TX_ATTEMPTS: usize = 3;
 
+/// Runs a transaction again, up to [`TX_ATTEMPTS`] times in all, while it fails with an error
+/// worth retrying at once (a deadlock or serialization failure).
+async fn retried<T, F, Fut>(mut transaction: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match transaction().await {
+            Err(e) if attempt < TX_ATTEMPTS && e.is_retryable() => continue,
+            other => return other,
+        }
+    }
+}
+
 /// Message columns, in the order [`message_from_row`] reads them by name.
 const MESSAGE_COLS: &str =
     "id AS m_id, room_uuid AS m_room, sender AS m_sender, content AS m_content, kind AS m_kind, \
@@ -308,6 +325,14 @@ impl SqlStore {
         self.backend.placeholders(s)
     }
 
+    /// Reads one room under its row lock (SQLite: the transaction's write lock).
+    fn lock_room_sql(&self) -> String {
+        self.sql(&format!(
+            "SELECT {LOCKED_ROOM_COLS} FROM rooms WHERE uuid = ?{}",
+            self.backend.for_update()
+        ))
+    }
+
     async fn leave_once(
         &self,
         room: &RoomId,
@@ -317,10 +342,7 @@ impl SqlStore {
     ) -> Result<LeaveOutcome, StoreError> {
         let backend = self.backend;
         let uuid = room.to_text();
-        let lock_room = self.sql(&format!(
-            "SELECT {LOCKED_ROOM_COLS} FROM rooms WHERE uuid = ?{}",
-            backend.for_update()
-        ));
+        let lock_room = self.lock_room_sql();
         let insert = self.sql(
             "INSERT INTO messages \
              (room_uuid, sender, content, kind, created_at, client_message_id, notice, seq) \
@@ -420,10 +442,7 @@ impl SqlStore {
     ) -> Result<MarkReadOutcome, StoreError> {
         let backend = self.backend;
         let uuid = room.to_text();
-        let lock_room = self.sql(&format!(
-            "SELECT {LOCKED_ROOM_COLS} FROM rooms WHERE uuid = ?{}",
-            backend.for_update()
-        ));
+        let lock_room = self.lock_room_sql();
         // The newest message at or before the mark, by the (room_uuid, id) index: one seek.
         let target = self.sql(
             "SELECT id, seq FROM messages WHERE room_uuid = ? AND id <= ? \
@@ -630,14 +649,7 @@ impl ChatStore for SqlStore {
         notice: &str,
         at: Millis,
     ) -> Result<LeaveOutcome, StoreError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.leave_once(room, user, notice, at).await {
-                Err(e) if attempt < TX_ATTEMPTS && e.is_retryable() => continue,
-                other => return other,
-            }
-        }
+        retried(|| self.leave_once(room, user, notice, at)).await
     }
 
     async fn append(&self, batch: &[NewMessage]) -> Result<Vec<AppendOutcome>, StoreError> {
@@ -647,14 +659,7 @@ impl ChatStore for SqlStore {
         if let Some(writer) = &self.sqlite_writer {
             return writer.append(batch).await;
         }
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match append::append_once(self, batch).await {
-                Err(e) if attempt < TX_ATTEMPTS && e.is_retryable() => continue,
-                other => return other,
-            }
-        }
+        retried(|| append::append_once(self, batch)).await
     }
 
     async fn history(
@@ -698,14 +703,7 @@ impl ChatStore for SqlStore {
         user: &UserId,
         up_to: i64,
     ) -> Result<MarkReadOutcome, StoreError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.mark_read_once(room, user, up_to).await {
-                Err(e) if attempt < TX_ATTEMPTS && e.is_retryable() => continue,
-                other => return other,
-            }
-        }
+        retried(|| self.mark_read_once(room, user, up_to)).await
     }
 
     async fn unread_counts(&self, user: &UserId, limit: u32) -> Result<Vec<i64>, StoreError> {

@@ -101,14 +101,16 @@ pub(crate) fn room_from_row(row: &impl SqlRow) -> Result<Room, StoreError> {
         created_at: Millis(row.int("created_at")?),
         last_message,
         message_count: row.int("message_count")?,
-        buyer_read: ReadMark {
-            up_to: row.int("buyer_read_id")?,
-            count: row.int("buyer_read_count")?,
-        },
-        seller_read: ReadMark {
-            up_to: row.int("seller_read_id")?,
-            count: row.int("seller_read_count")?,
-        },
+        buyer_read: mark(row, "buyer_read_id", "buyer_read_count")?,
+        seller_read: mark(row, "seller_read_id", "seller_read_count")?,
+    })
+}
+
+/// A member's read mark from its two columns.
+fn mark(row: &impl SqlRow, id: &str, count: &str) -> Result<ReadMark, StoreError> {
+    Ok(ReadMark {
+        up_to: row.int(id)?,
+        count: row.int(count)?,
     })
 }
 
@@ -135,14 +137,8 @@ impl LockedRoom {
             membership: Membership::from_row(row)?,
             last: row.opt_int("last_message_id")?,
             count: row.int("message_count")?,
-            buyer_read: ReadMark {
-                up_to: row.int("buyer_read_id")?,
-                count: row.int("buyer_read_count")?,
-            },
-            seller_read: ReadMark {
-                up_to: row.int("seller_read_id")?,
-                count: row.int("seller_read_count")?,
-            },
+            buyer_read: mark(row, "buyer_read_id", "buyer_read_count")?,
+            seller_read: mark(row, "seller_read_id", "seller_read_count")?,
         })
     }
 
