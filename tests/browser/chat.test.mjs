@@ -115,6 +115,81 @@ test('a buyer and a seller chat both ways, and the room list follows live', asyn
   await seller.context.close();
 });
 
+/** Waits (up to 5 s) until the server counts `expected` unread for `user`. */
+async function unreadBecomes(user, expected) {
+  let last;
+  for (let i = 0; i < 50; i++) {
+    last = (await server.api(user, 'GET', '/room/unread')).body;
+    if (JSON.stringify(last) === JSON.stringify(expected)) return;
+    await sleep(100);
+  }
+  assert.deepEqual(last, expected, `unread of ${user}`);
+}
+
+/** Pretends the tab is hidden (or shown again), as when the person switches to another app. */
+async function setVisible(page, visible) {
+  await page.evaluate((v) => {
+    Object.defineProperty(document, 'visibilityState', { value: v ? 'visible' : 'hidden', configurable: true });
+    Object.defineProperty(document, 'hidden', { value: !v, configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, visible);
+}
+
+test('unread badges and the title count, read when seen (not while the tab is hidden), and the "1" on my messages', async () => {
+  const buyerId = `buyer-${uniq()}`;
+  const sellerId = `seller-${uniq()}`;
+  const room = await server.openRoom(buyerId, sellerId, '아이패드 미니 6');
+  const buyer = await person(browser, server, PHONE);
+  const seller = await person(browser, server, DESKTOP);
+  await signIn(seller, sellerId);
+  await signIn(buyer, buyerId, `/?room=${room}`);
+  await buyer.page.getByTestId('message-input').waitFor();
+
+  for (const text of ['안녕하세요', '배터리 효율 몇 %인가요?', '직거래 가능할까요?']) {
+    await buyer.page.getByTestId('message-input').fill(text);
+    await buyer.page.getByTestId('message-input').press('Enter');
+    await bubble(buyer.page, text).and(buyer.page.locator('[data-status="sent"]')).waitFor();
+  }
+  // The seller has not opened the room: a badge of 3 on it and in the tab's title.
+  const sellerItem = seller.page.locator(`[data-testid="room-item"][data-room-uuid="${room}"]`);
+  await sellerItem.getByTestId('room-unread').filter({ hasText: '3' }).waitFor();
+  await seller.page.waitForFunction(() => document.title === '(3) reuse-chat');
+  // The buyer sees "1" on each message the seller has not read.
+  assert.equal(await buyer.page.getByTestId('message-list').getByTestId('read-mark').count(), 3);
+
+  // The seller opens the room while the tab is hidden (switched away): nothing is read yet.
+  await setVisible(seller.page, false);
+  await sellerItem.click();
+  await bubble(seller.page, '직거래 가능할까요?').waitFor();
+  await sleep(500);
+  assert.equal(await sellerItem.getByTestId('room-unread').count(), 1, 'a hidden tab reads nothing');
+  const { body: before } = await server.api(sellerId, 'GET', '/room/unread');
+  assert.deepEqual(before, { total: 3, rooms: 1 });
+  // Back to the tab: the room is read, the badge and the title count go.
+  await setVisible(seller.page, true);
+  await sellerItem.getByTestId('room-unread').waitFor({ state: 'detached' });
+  await seller.page.waitForFunction(() => document.title === 'reuse-chat');
+  await unreadBecomes(sellerId, { total: 0, rooms: 0 });
+
+  // The buyer's page learns the seller's mark with its room list (on focus here), and the "1"s go.
+  await buyer.page.evaluate(() => window.dispatchEvent(new Event('focus')));
+  await buyer.page.getByTestId('message-list').getByTestId('read-mark').first().waitFor({ state: 'detached' });
+
+  // The seller answers with the room open and visible: the buyer, in the room, gets no badge,
+  // and the seller's own message is not counted for the seller.
+  await seller.page.getByTestId('message-input').fill('네 가능해요, 강남역 어떠세요?');
+  await seller.page.getByTestId('message-input').press('Enter');
+  await bubble(buyer.page, '네 가능해요, 강남역 어떠세요?').waitFor();
+  await buyer.page.waitForFunction(() => document.title === 'reuse-chat');
+  await unreadBecomes(buyerId, { total: 0, rooms: 0 });
+  assert.equal(await sellerItem.getByTestId('room-unread').count(), 0);
+
+  assert.deepEqual(buyer.errors, []);
+  assert.deepEqual(seller.errors, []);
+  await buyer.context.close();
+  await seller.context.close();
+});
+
 test('history pages over 300 messages load when scrolling up, without the view jumping', async () => {
   const buyerId = `buyer-${uniq()}`;
   const sellerId = `seller-${uniq()}`;

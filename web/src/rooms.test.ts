@@ -4,10 +4,14 @@ import {
   applyMessage,
   chooseSubscriptions,
   lastMessageText,
+  markOf,
+  markRoomRead,
   mergeRoomList,
   peerOf,
   removeRoom,
   sortRooms,
+  totalUnread,
+  unreadOf,
   upsertRoom,
 } from './rooms';
 import { msg, room } from './testutil';
@@ -39,16 +43,68 @@ describe('applyMessage', () => {
   ]);
 
   it('moves the room to the top with the new last message', () => {
-    const next = applyMessage(list, at('2026-12-06T00:00:00.000Z', 11, 'b'));
+    const next = applyMessage(list, at('2026-12-06T00:00:00.000Z', 11, 'b'), 'me');
     expect(next.map((r) => r.roomUUID)).toEqual(['b', 'a']);
     expect(next[0]!.lastMessage?.id).toBe(11);
     expect(list[1]!.lastMessage?.id).toBe(8); // input not mutated
   });
 
   it('ignores older or repeated messages and unknown rooms', () => {
-    expect(applyMessage(list, at('2026-12-06T00:00:00.000Z', 8, 'b'))).toBe(list);
-    expect(applyMessage(list, at('2026-12-06T00:00:00.000Z', 3, 'b'))).toBe(list);
-    expect(applyMessage(list, at('2026-12-06T00:00:00.000Z', 99, 'zzz'))).toBe(list);
+    expect(applyMessage(list, at('2026-12-06T00:00:00.000Z', 8, 'b'), 'me')).toBe(list);
+    expect(applyMessage(list, at('2026-12-06T00:00:00.000Z', 3, 'b'), 'me')).toBe(list);
+    expect(applyMessage(list, at('2026-12-06T00:00:00.000Z', 99, 'zzz'), 'me')).toBe(list);
+  });
+});
+
+describe('unread counts and read marks', () => {
+  const t = (id: number) => `2026-12-06T00:00:${String(id).padStart(2, '0')}.000Z`;
+  const base = [room('a', { unreadCount: 2, readUpTo: { me: 4, bob: 9 }, lastMessage: msg(9, { roomUUID: 'a', sender: 'bob', createdAt: t(9) }) })];
+
+  it("counts the other member's messages and notices, and my own message reads the room", () => {
+    const theirs = applyMessage(base, msg(10, { roomUUID: 'a', sender: 'bob', createdAt: t(10) }), 'me');
+    expect(unreadOf(theirs[0]!)).toBe(3);
+    const notice = applyMessage(theirs, msg(11, { roomUUID: 'a', sender: 'bob', type: 'SYSTEM', createdAt: t(11) }), 'me');
+    expect(unreadOf(notice[0]!)).toBe(4);
+    const mine = applyMessage(notice, msg(12, { roomUUID: 'a', sender: 'me', createdAt: t(12) }), 'me');
+    expect(unreadOf(mine[0]!)).toBe(0);
+    expect(markOf(mine[0]!, 'me')).toBe(12);
+    expect(markOf(mine[0]!, 'bob')).toBe(9);
+    // A repeat changes nothing (the count is not bumped twice).
+    expect(applyMessage(mine, msg(12, { roomUUID: 'a', sender: 'bob', createdAt: t(12) }), 'me')).toBe(mine);
+  });
+
+  it('marking read clears the count and never moves the mark back', () => {
+    const read = markRoomRead(base, 'a', 'me', 9);
+    expect(markOf(read[0]!, 'me')).toBe(9);
+    expect(unreadOf(read[0]!)).toBe(0);
+    expect(markOf(markRoomRead(read, 'a', 'me', 3)[0]!, 'me')).toBe(9);
+    expect(markRoomRead(read, 'a', 'me', 9)).toBe(read);
+    expect(markRoomRead(read, 'zzz', 'me', 9)).toBe(read);
+  });
+
+  it('adds up the title count; a room from an older server counts 0', () => {
+    expect(totalUnread([...base, room('b', { unreadCount: 5 }), room('c')])).toBe(7);
+    expect(unreadOf(room('c'))).toBe(0);
+    expect(markOf(room('c'), 'me')).toBe(0);
+  });
+
+  it('keeps the live count when a refetched list predates a message seen live', () => {
+    const live = applyMessage(base, msg(10, { roomUUID: 'a', sender: 'bob', createdAt: t(10) }), 'me');
+    const merged = mergeRoomList(live, base, 'me');
+    expect(unreadOf(merged[0]!)).toBe(3);
+    const fresh = mergeRoomList(live, [{ ...live[0]!, unreadCount: 0 }], 'me');
+    expect(unreadOf(fresh[0]!)).toBe(0);
+  });
+
+  it('keeps my read mark when a refetched list predates it', () => {
+    const read = markRoomRead(base, 'a', 'me', 9);
+    const merged = mergeRoomList(read, base, 'me');
+    expect(unreadOf(merged[0]!)).toBe(0);
+    expect(markOf(merged[0]!, 'me')).toBe(9);
+    expect(markOf(merged[0]!, 'bob')).toBe(9);
+    // A list that already has the mark is taken as it is.
+    const later = [{ ...base[0]!, unreadCount: 1, readUpTo: { me: 9, bob: 9 } }];
+    expect(unreadOf(mergeRoomList(read, later, 'me')[0]!)).toBe(1);
   });
 });
 
@@ -66,7 +122,7 @@ describe('list updates', () => {
       room('a', { lastMessage: at('2026-12-05T00:00:00.000Z', 19, 'a') }),
       room('b', { createdAt: '2026-12-05T12:00:00.000Z' }),
     ];
-    const next = mergeRoomList(live, fetched);
+    const next = mergeRoomList(live, fetched, 'me');
     expect(next.map((r) => [r.roomUUID, r.lastMessage?.id ?? null])).toEqual([
       ['a', 20],
       ['b', null],
@@ -74,7 +130,7 @@ describe('list updates', () => {
   });
 
   it('a fetched list drops rooms no longer listed', () => {
-    expect(mergeRoomList([room('a'), room('b')], [room('b')]).map((r) => r.roomUUID)).toEqual(['b']);
+    expect(mergeRoomList([room('a'), room('b')], [room('b')], 'me').map((r) => r.roomUUID)).toEqual(['b']);
     expect(removeRoom([room('a'), room('b')], 'a').map((r) => r.roomUUID)).toEqual(['b']);
   });
 });

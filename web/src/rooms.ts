@@ -19,18 +19,49 @@ export function sortRooms(rooms: readonly Room[]): Room[] {
   });
 }
 
+/** My unread messages in a room (0 when the server sent no count). */
+export function unreadOf(room: Room): number {
+  return room.unreadCount ?? 0;
+}
+
+/** My unread messages over all rooms: the number in the title. */
+export function totalUnread(rooms: readonly Room[]): number {
+  return rooms.reduce((n, r) => n + unreadOf(r), 0);
+}
+
+/** How far `user` has read the room (0: nothing). */
+export function markOf(room: Room, user: string): number {
+  return room.readUpTo?.[user] ?? 0;
+}
+
 /**
  * A message arrived live in some room: that room's last message becomes it (if newer) and the
- * list is re-sorted. Returns the same array when nothing changed (unknown room, older message).
+ * list is re-sorted. A message of mine marks the room read up to it (as the server does); anyone
+ * else's (a notice included) is one more unread. Returns the same array when nothing changed
+ * (unknown room, older message).
  */
-export function applyMessage(rooms: Room[], msg: ChatMessage): Room[] {
+export function applyMessage(rooms: Room[], msg: ChatMessage, me: string): Room[] {
   const i = rooms.findIndex((r) => r.roomUUID === msg.roomUUID);
   if (i < 0) return rooms;
   const room = rooms[i]!;
   if (room.lastMessage && room.lastMessage.id >= msg.id) return rooms;
   const next = rooms.slice();
-  next[i] = { ...room, lastMessage: msg };
+  next[i] =
+    msg.sender === me && msg.type !== 'SYSTEM'
+      ? { ...room, lastMessage: msg, unreadCount: 0, readUpTo: { ...room.readUpTo, [me]: msg.id } }
+      : { ...room, lastMessage: msg, unreadCount: unreadOf(room) + 1 };
   return sortRooms(next);
+}
+
+/** I read the room up to `upTo`: nothing unread, my mark moves (never back). */
+export function markRoomRead(rooms: Room[], roomUUID: string, me: string, upTo: number): Room[] {
+  const i = rooms.findIndex((r) => r.roomUUID === roomUUID);
+  if (i < 0) return rooms;
+  const room = rooms[i]!;
+  if (unreadOf(room) === 0 && markOf(room, me) >= upTo) return rooms;
+  const next = rooms.slice();
+  next[i] = { ...room, unreadCount: 0, readUpTo: { ...room.readUpTo, [me]: Math.max(upTo, markOf(room, me)) } };
+  return next;
 }
 
 /** Adds or replaces a room (e.g. one just created or entered), keeping the order. */
@@ -46,15 +77,20 @@ export function upsertRoom(rooms: readonly Room[], room: Room): Room[] {
 }
 
 /**
- * A fresh /room/list replaces the list, but a last message we already saw live that is newer
- * than the server's answer (a race) is kept.
+ * A fresh /room/list replaces the list, but what the page knows to be newer than the answer (a
+ * race) is kept: a last message seen live, and my own read mark sent while the list was on its
+ * way (the answer's count predates it).
  */
-export function mergeRoomList(current: readonly Room[], fetched: readonly Room[]): Room[] {
+export function mergeRoomList(current: readonly Room[], fetched: readonly Room[], me: string): Room[] {
   const known = new Map(current.map((r) => [r.roomUUID, r]));
   const out = fetched.map((r) => {
     const old = known.get(r.roomUUID);
     if (old?.lastMessage && (!r.lastMessage || old.lastMessage.id > r.lastMessage.id)) {
-      return { ...r, lastMessage: old.lastMessage };
+      // The answer predates a message seen live: its count predates it too.
+      return { ...r, lastMessage: old.lastMessage, unreadCount: old.unreadCount, readUpTo: old.readUpTo };
+    }
+    if (old && markOf(old, me) > markOf(r, me)) {
+      return { ...r, unreadCount: old.unreadCount, readUpTo: { ...r.readUpTo, [me]: markOf(old, me) } };
     }
     return r;
   });

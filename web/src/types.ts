@@ -22,6 +22,10 @@ export interface Room {
   members: string[];
   createdAt: string;
   lastMessage: ChatMessage | null;
+  /** Messages after my read mark (v2; absent from an older server: 0). */
+  unreadCount?: number;
+  /** Each current member's read mark, a message id (v2). */
+  readUpTo?: Record<string, number>;
 }
 
 export interface Presence {

@@ -23,10 +23,12 @@ export function authHeaders(identity: Identity): Record<string, string> {
     : { Authorization: `Bearer ${identity.token}` };
 }
 
-async function request<T>(method: string, path: string, headers: Record<string, string>): Promise<T> {
+async function request<T>(method: string, path: string, headers: Record<string, string>, json?: unknown): Promise<T> {
   let res: Response;
+  const body = json === undefined ? undefined : JSON.stringify(json);
+  const type: Record<string, string> = body === undefined ? {} : { 'Content-Type': 'application/json' };
   try {
-    res = await fetch(path, { method, headers: { Accept: 'application/json', ...headers }, cache: 'no-store' });
+    res = await fetch(path, { method, headers: { Accept: 'application/json', ...type, ...headers }, body, cache: 'no-store' });
   } catch {
     throw new ApiError(0, 'network');
   }
@@ -104,6 +106,11 @@ export class Api {
     if ('after' in cursor) q.set('after', String(cursor.after));
     q.set('limit', String(limit));
     return request<ChatMessage[]>('GET', `/chat/room/${encodeURIComponent(roomUUID)}?${q}`, this.headers);
+  }
+
+  /** Marks the room read up to message `upTo` (204; a lower mark changes nothing). */
+  markRead(roomUUID: string, upTo: number): Promise<void> {
+    return request<void>('POST', `/room/${encodeURIComponent(roomUUID)}/read`, this.headers, { upTo });
   }
 
   presence(roomUUID: string): Promise<Presence> {

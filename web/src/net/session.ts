@@ -3,7 +3,7 @@ import { Client, ReconnectionTimeMode, type IFrame, type IMessage, type StompSub
 import { MessageStore } from '../messages';
 import { clientMessageIdOfReceipt, newClientMessageId, Outbox, RECEIPT_TIMEOUT_MS, receiptIdFor } from '../outbox';
 import { resumeRoom } from '../resume';
-import { applyMessage, chooseSubscriptions, mergeRoomList, removeRoom, upsertRoom } from '../rooms';
+import { applyMessage, chooseSubscriptions, markOf, markRoomRead, mergeRoomList, removeRoom, totalUnread, upsertRoom } from '../rooms';
 import type { ChatMessage, ClientConfig, Identity, Room } from '../types';
 import { Api, errorCode } from './api';
 
@@ -53,6 +53,8 @@ export class ChatSession {
   private readonly client: Client;
   private readonly subs = new Map<string, StompSubscription>();
   private readonly refused = new Set<string>();
+  /** The newest id sent as a read mark, per room: each mark is sent once. */
+  private readonly marked = new Map<string, number>();
   private readonly listeners = new Set<() => void>();
   private connection = 0;
   /** True once the current connection has subscribed and resumed: sends may flush. */
@@ -92,7 +94,7 @@ export class ChatSession {
   /** Connects; `rooms` is a /room/list answer already in hand (the sign-in check's). */
   start(rooms?: Room[]): void {
     if (rooms) {
-      this.rooms = mergeRoomList([], rooms);
+      this.rooms = mergeRoomList([], rooms, this.me);
       this.roomsLoaded = true;
     } else {
       void this.refreshRooms();
@@ -230,7 +232,7 @@ export class ChatSession {
     }
     if (!isChatMessage(msg)) return;
     const known = this.rooms.some((r) => r.roomUUID === msg.roomUUID);
-    this.rooms = applyMessage(this.rooms, msg);
+    this.rooms = applyMessage(this.rooms, msg, this.me);
     const store = this.stores.get(msg.roomUUID);
     if (store) {
       store.merge([msg]);
@@ -238,6 +240,7 @@ export class ChatSession {
     } else if (msg.sender === this.me && msg.clientMessageId) {
       this.outbox.confirm(msg.clientMessageId);
     }
+    if (msg.roomUUID === this.openRoom) this.markOpenRead();
     this.syncSubscriptions();
     this.emit();
     if (!known) void this.refreshRooms();
@@ -265,7 +268,7 @@ export class ChatSession {
       try {
         const fetched = await this.api.listRooms();
         if (this.stopped) return;
-        this.rooms = mergeRoomList(this.rooms, fetched);
+        this.rooms = mergeRoomList(this.rooms, fetched, this.me);
         this.roomsLoaded = true;
         this.roomsError = null;
         this.syncSubscriptions();
@@ -380,12 +383,39 @@ export class ChatSession {
         store.applyInitialPage(page, PAGE);
       }
       this.confirmMine(store);
+      this.markOpenRead();
     } catch (e) {
       st.error = errorCode(e);
     } finally {
       st.loading = false;
       this.emit();
     }
+  }
+
+  /** My unread messages over all rooms. */
+  get unreadTotal(): number {
+    return totalUnread(this.rooms);
+  }
+
+  /**
+   * The open room is read up to its newest message held, if the person can see it: only while
+   * the page is visible (a hidden tab reads nothing). Marks are sent once per new newest id, by
+   * REST, so a refusal (a room just left) never ends the STOMP session.
+   */
+  markOpenRead(): void {
+    const roomUUID = this.openRoom;
+    if (!roomUUID || typeof document === 'undefined' || document.visibilityState !== 'visible') return;
+    const room = this.room(roomUUID);
+    const newest = this.stores.get(roomUUID)?.newestId ?? null;
+    if (!room || newest === null) return;
+    if (newest <= Math.max(markOf(room, this.me), this.marked.get(roomUUID) ?? 0) && (room.unreadCount ?? 0) === 0) return;
+    this.marked.set(roomUUID, newest);
+    this.rooms = markRoomRead(this.rooms, roomUUID, this.me, newest);
+    this.emit();
+    this.api.markRead(roomUUID, newest).catch(() => {
+      // Not marked (offline, or the room is gone): try again with the next message or visit.
+      if (this.marked.get(roomUUID) === newest) this.marked.delete(roomUUID);
+    });
   }
 
   /** Scrolled up: the page `before` the oldest id. Returns how many messages were added. */

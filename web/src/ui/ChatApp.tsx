@@ -32,7 +32,20 @@ export function ChatApp({ session, onLogout }: Props) {
     return () => window.removeEventListener('popstate', onPop);
   }, []);
 
-  useWhileVisible(() => void session.refreshRooms(), REFRESH_MS, [session]);
+  useWhileVisible(
+    () => {
+      void session.refreshRooms();
+      session.markOpenRead();
+    },
+    REFRESH_MS,
+    [session],
+  );
+
+  // The tab shows how many messages wait: "(3) reuse-chat".
+  const unread = session.unreadTotal;
+  useEffect(() => {
+    document.title = unread > 0 ? `(${unread}) reuse-chat` : 'reuse-chat';
+  }, [unread]);
 
   const openRoom = useCallback((roomUUID: string) => {
     if (roomFromSearch(window.location.search) !== roomUUID) {

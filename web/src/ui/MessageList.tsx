@@ -2,6 +2,7 @@
 import { useCallback, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { ViewMessage } from '../messages';
 import type { ChatSession } from '../net/session';
+import { markOf, peerOf } from '../rooms';
 import { clockTime, dateSeparatorLabel, dayKey } from '../time';
 
 interface Props {
@@ -37,6 +38,9 @@ export function MessageList({ session, roomUUID }: Props) {
   const view = session.view(roomUUID);
   const store = view.store;
   const messages = store ? store.list() : [];
+  // My messages above the other member's read mark show "1" (not read yet).
+  const room = session.room(roomUUID);
+  const peerMark = room ? markOf(room, peerOf(room, session.me)) : Number.MAX_SAFE_INTEGER;
   const ref = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
   const placed = useRef(false);
@@ -142,6 +146,7 @@ export function MessageList({ session, roomUUID }: Props) {
               <MessageItem
                 key={it.key}
                 m={it.m}
+                unread={it.m.mine && it.m.id !== null && it.m.id > peerMark}
                 onRetry={(cmid) => session.retry(roomUUID, cmid)}
               />
             ),
@@ -167,7 +172,7 @@ export function MessageList({ session, roomUUID }: Props) {
   );
 }
 
-function MessageItem({ m, onRetry }: { m: ViewMessage; onRetry: (cmid: string) => void }) {
+function MessageItem({ m, unread, onRetry }: { m: ViewMessage; unread: boolean; onRetry: (cmid: string) => void }) {
   const system = m.type === 'SYSTEM';
   const common = {
     'data-testid': 'message',
@@ -209,6 +214,11 @@ function MessageItem({ m, onRetry }: { m: ViewMessage; onRetry: (cmid: string) =
               다시 보내기
             </button>
           </>
+        )}
+        {unread && m.status !== 'failed' && (
+          <span class="read-mark" data-testid="read-mark" title="상대방이 아직 읽지 않았어요">
+            1<span class="sr-only"> 안 읽음</span>
+          </span>
         )}
         {m.status !== 'failed' && (
           <time class="clock" dateTime={m.createdAt}>

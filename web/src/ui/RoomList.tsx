@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { errorText } from '../errors';
 import { errorCode } from '../net/api';
 import type { ChatSession } from '../net/session';
-import { activityTime, lastMessageText, peerOf } from '../rooms';
+import { activityTime, lastMessageText, peerOf, unreadOf } from '../rooms';
 import { relativeTime } from '../time';
 import type { Room } from '../types';
 import { isValidUserId } from '../validate';
@@ -52,6 +52,7 @@ function RoomItem({
   onOpen: (roomUUID: string) => void;
 }) {
   const text = lastMessageText(room);
+  const unread = unreadOf(room);
   const at = new Date(activityTime(room));
   const href = `?room=${encodeURIComponent(room.roomUUID)}`;
   return (
@@ -79,8 +80,16 @@ function RoomItem({
         <span class="room-peer" data-testid="room-peer">
           {peerOf(room, me)}
         </span>
-        <span class={`room-last${text === null ? ' muted' : ''}`} data-testid="room-last-message">
-          {text ?? '대화를 시작해 보세요'}
+        <span class="room-line">
+          <span class={`room-last${text === null ? ' muted' : ''}`} data-testid="room-last-message">
+            {text ?? '대화를 시작해 보세요'}
+          </span>
+          {unread > 0 && (
+            <span class="room-unread" data-testid="room-unread">
+              {unread > 99 ? '99+' : unread}
+              <span class="sr-only">개 안 읽음</span>
+            </span>
+          )}
         </span>
       </a>
     </li>
