@@ -47,6 +47,7 @@ ulimit -n "$(ulimit -Hn)"
 FDS=$(ulimit -n)
 if [ "$MODE" = quick ]; then
   IDLE=2000; ROOMS=1000; RATE=5; SECS=5; WARM=2; FAN_SUBS=2000; RECONNECT=2000; PUBLISHERS=16; HOLD=5; PAGES=50
+  LIST_ROOMS=100; LIST_MSGS=100
 else
   # 300k sessions need 300k descriptors in the server: the hard limit decides. RabbitMQ keeps
   # ~10% of its descriptors for files (17,910 sockets of 20,000), and every target gets the
@@ -54,6 +55,8 @@ else
   IDLE=$(( FDS * 87 / 100 )); [ "$IDLE" -gt 300000 ] && IDLE=300000
   ROOMS=1000; RATE=5; SECS=20; WARM=5
   FAN_SUBS=10000; RECONNECT=10000; PUBLISHERS=64; HOLD=20; PAGES=500
+  # A busy seller: 1,000 rooms of 1,000 messages each (issue 13).
+  LIST_ROOMS=1000; LIST_MSGS=1000
 fi
 echo "== bench mode=$MODE open-files=$FDS idle=$IDLE results=$OUT"
 
@@ -87,6 +90,14 @@ scenarios() {
   # Only reuse-chat serves the web page: every open page back at once, 63 rooms each.
   [ "$kind" = reuse-chat ] && run "${common[@]}" page-resume --users "$PAGES" --rooms-each 63
   run "${common[@]}" --label "$label" persist --publishers "$PUBLISHERS" --secs "$((SECS / 2))"
+  [ "$kind" = reuse-chat ] && room_list "${common[@]}" --label "$label"
+  return 0
+}
+
+# GET /room/list of a user with LIST_ROOMS rooms of LIST_MSGS messages each (reuse-chat only;
+# the arguments say which server and label).
+room_list() {
+  run "$@" room-list --rooms "$LIST_ROOMS" --messages-each "$LIST_MSGS" --requests 200
 }
 
 wait_http() {
@@ -163,6 +174,8 @@ for target in $TARGETS; do
       run --target reuse-chat --addr 127.0.0.1:18070 --server-pid "$RC_PID" \
         ${MARIADB_PID:+--db-pid "$MARIADB_PID"} --label mysql \
         persist --publishers "$PUBLISHERS" --secs "$((SECS / 2))"
+      room_list --target reuse-chat --addr 127.0.0.1:18070 --server-pid "$RC_PID" \
+        ${MARIADB_PID:+--db-pid "$MARIADB_PID"} --label mysql
       stop_pid "$RC_PID"
       echo "== bare storage: MariaDB"
       bare_storage mysql "mysql://root@127.0.0.1:3306/$bare" "$MARIADB_PID"
@@ -179,6 +192,8 @@ for target in $TARGETS; do
       run --target reuse-chat --addr 127.0.0.1:18070 --server-pid "$RC_PID" \
         ${PG_PID:+--db-pid "$PG_PID"} --label postgres \
         persist --publishers "$PUBLISHERS" --secs "$((SECS / 2))"
+      room_list --target reuse-chat --addr 127.0.0.1:18070 --server-pid "$RC_PID" \
+        ${PG_PID:+--db-pid "$PG_PID"} --label postgres
       stop_pid "$RC_PID"
       echo "== bare storage: PostgreSQL"
       bare_storage postgres "postgres://postgres@127.0.0.1:5432/$bare" "$PG_PID"

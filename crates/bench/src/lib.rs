@@ -17,6 +17,7 @@ pub mod machine;
 pub mod page;
 pub mod procstat;
 pub mod report;
+pub mod roomlist;
 pub mod scenario;
 pub mod table;
 pub mod target;

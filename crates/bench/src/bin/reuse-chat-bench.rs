@@ -100,6 +100,18 @@ enum Scenario {
         #[arg(long, default_value_t = 63)]
         rooms_each: usize,
     },
+    /// A user with many full rooms asks for the room list (reuse-chat only): lists per second
+    /// and the latency of each.
+    RoomList {
+        #[arg(long, default_value_t = 1_000)]
+        rooms: usize,
+        /// Messages the other member sends into each room first (all unread for the user).
+        #[arg(long, default_value_t = 1_000)]
+        messages_each: usize,
+        /// Lists asked for, one after the other.
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+    },
     /// Publishers sending with receipts as fast as storage confirms; stored messages per second.
     Persist {
         #[arg(long, default_value_t = 64)]
@@ -278,6 +290,11 @@ fn main() -> anyhow::Result<()> {
                 check_fds(users, nofile)?;
                 bench.page_resume(users, rooms_each).await
             }
+            Scenario::RoomList {
+                rooms,
+                messages_each,
+                requests,
+            } => bench.room_list(rooms, messages_each, requests).await,
             Scenario::Persist {
                 publishers,
                 window,
