@@ -3,7 +3,10 @@
 use std::path::Path;
 
 fn main() {
-    let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web/dist");
+    // Read when the script runs, not when it was compiled: a build script compiled in another
+    // checkout of the same sources (a shared target directory) must still read this one's bundle.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| ".".into());
+    let dist = Path::new(&manifest).join("../../web/dist");
     // The bundle is committed so that a clone builds without Node; a missing one is a broken
     // checkout, better named here than as an empty page at run time.
     assert!(
