@@ -50,13 +50,14 @@ impl Bench {
         // The seller of room i is `q{run}-{i}` (Target::member_rooms).
         let filled = std::time::Instant::now();
         let permits = Arc::new(tokio::sync::Semaphore::new(FILLERS));
+        let connect = self.permits();
         let mut set = JoinSet::new();
         for (i, room) in ids.iter().enumerate() {
-            let (bench, permits, room) = (self.clone(), permits.clone(), room.clone());
+            let (bench, permits, connect, room) =
+                (self.clone(), permits.clone(), connect.clone(), room.clone());
             let seller = format!("q{}-{i}", self.run);
             set.spawn(async move {
                 let _permit = permits.acquire_owned().await.map_err(|e| e.to_string())?;
-                let connect = bench.permits();
                 let mut conn = bench
                     .open(&connect, i, &seller, None)
                     .await

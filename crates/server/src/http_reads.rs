@@ -10,10 +10,9 @@ use bytes::Bytes;
 use chat_core::ReadCommand;
 
 use crate::http::{body_error, ApiError, AppState, Caller, RoomPath};
-#[allow(unused_imports)] // named by the OpenAPI annotations below
 use crate::openapi::{
-    BackendUnavailable, ErrorBody, Internal, InvalidRoomId, NotAMember, ReadRequest, RoomNotFound,
-    Unauthorized, UnreadBody,
+    BackendUnavailable, ErrorBody, Internal, NotAMember, ReadRequest, RoomNotFound, Unauthorized,
+    UnreadBody,
 };
 
 /// Marks the room read up to a message id.

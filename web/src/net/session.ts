@@ -53,8 +53,6 @@ export class ChatSession {
   private readonly client: Client;
   private readonly subs = new Map<string, StompSubscription>();
   private readonly refused = new Set<string>();
-  /** The newest id sent as a read mark, per room: each mark is sent once. */
-  private readonly marked = new Map<string, number>();
   private readonly listeners = new Set<() => void>();
   private connection = 0;
   /** True once the current connection has subscribed and resumed: sends may flush. */
@@ -399,8 +397,8 @@ export class ChatSession {
 
   /**
    * The open room is read up to its newest message held, if the person can see it: only while
-   * the page is visible (a hidden tab reads nothing). Marks are sent once per new newest id, by
-   * REST, so a refusal (a room just left) never ends the STOMP session.
+   * the page is visible (a hidden tab reads nothing). Each new newest id is sent once (the local
+   * mark moves first), by REST, so a refusal (a room just left) never ends the STOMP session.
    */
   markOpenRead(): void {
     const roomUUID = this.openRoom;
@@ -408,13 +406,18 @@ export class ChatSession {
     const room = this.room(roomUUID);
     const newest = this.stores.get(roomUUID)?.newestId ?? null;
     if (!room || newest === null) return;
-    if (newest <= Math.max(markOf(room, this.me), this.marked.get(roomUUID) ?? 0) && (room.unreadCount ?? 0) === 0) return;
-    this.marked.set(roomUUID, newest);
+    const before = markOf(room, this.me);
+    if (newest <= before && (room.unreadCount ?? 0) === 0) return;
     this.rooms = markRoomRead(this.rooms, roomUUID, this.me, newest);
     this.emit();
     this.api.markRead(roomUUID, newest).catch(() => {
-      // Not marked (offline, or the room is gone): try again with the next message or visit.
-      if (this.marked.get(roomUUID) === newest) this.marked.delete(roomUUID);
+      // Not marked (offline, or the room is gone): my mark goes back to what the server has,
+      // so the next message or visit sends it again.
+      this.rooms = this.rooms.map((r) =>
+        r.roomUUID === roomUUID && markOf(r, this.me) === newest
+          ? { ...r, readUpTo: { ...r.readUpTo, [this.me]: before } }
+          : r,
+      );
     });
   }
 
