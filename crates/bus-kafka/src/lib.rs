@@ -284,7 +284,7 @@ impl Bus for KafkaBus {
             _ => None,
         };
         let payload = envelope::encode(&self.node, &event, stamp);
-        let key = event.room().to_text();
+        let key = event.bus_key();
         let opaque = stamp.and_then(|s| usize::try_from(s).ok()).unwrap_or(0);
         let record = BaseRecord::with_opaque_to(&self.config.topic, opaque)
             .key(&key)

@@ -8,6 +8,7 @@
 pub mod committer;
 pub mod envelope;
 pub mod error;
+pub mod events;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod hops;
@@ -15,14 +16,18 @@ pub mod ids;
 pub mod limits;
 pub mod memory;
 pub mod model;
+pub mod online;
 pub mod ports;
 #[cfg(feature = "testing")]
 pub mod presence_suite;
 pub mod reads;
 pub mod sequencer;
 pub mod service;
+pub mod typing;
+pub mod user_stream;
 
 pub use error::{ChatError, ErrorChain, StoreError, StoreErrorKind};
+pub use events::{PresenceChange, ReadMoved, TypingSignal};
 pub use ids::{ClientMessageId, RoomId, UserId};
 pub use limits::DomainLimits;
 pub use model::{

@@ -10,6 +10,7 @@ use crate::model::RoomEvent;
 use crate::ports::{
     Bus, BusError, EventSink, Presence, PresenceError, SessionInfo, MAX_PRESENCE_USERS,
 };
+use crate::typing::TypingThrottle;
 
 /// The single-node bus: publishing delivers straight to this node's sink, in call order.
 pub struct LocalBus {
@@ -47,6 +48,7 @@ struct PresenceState {
 #[derive(Default)]
 pub struct MemoryPresence {
     state: Mutex<PresenceState>,
+    typing: TypingThrottle,
 }
 
 impl MemoryPresence {
@@ -73,16 +75,18 @@ fn decrement<K: std::hash::Hash + Eq>(map: &mut HashMap<K, usize>, key: &K) {
 
 #[async_trait]
 impl Presence for MemoryPresence {
-    async fn session_opened(&self, info: &SessionInfo) -> Result<(), PresenceError> {
+    async fn session_opened(&self, info: &SessionInfo) -> Result<bool, PresenceError> {
         let mut st = self.lock();
         if st
             .sessions
             .insert(info.session.clone(), (info.user.clone(), HashSet::new()))
             .is_none()
         {
-            *st.by_user.entry(info.user.clone()).or_default() += 1;
+            let n = st.by_user.entry(info.user.clone()).or_default();
+            *n += 1;
+            return Ok(*n == 1);
         }
-        Ok(())
+        Ok(false)
     }
 
     async fn joined(&self, session: &str, room: &RoomId) -> Result<(), PresenceError> {
@@ -116,7 +120,7 @@ impl Presence for MemoryPresence {
         Ok(())
     }
 
-    async fn session_closed(&self, session: &str) -> Result<(), PresenceError> {
+    async fn session_closed(&self, session: &str) -> Result<Option<UserId>, PresenceError> {
         let mut st = self.lock();
         let st = &mut *st;
         if let Some((user, rooms)) = st.sessions.remove(session) {
@@ -129,8 +133,20 @@ impl Presence for MemoryPresence {
                 }
             }
             decrement(&mut st.by_user, &user);
+            if !st.by_user.contains_key(&user) {
+                return Ok(Some(user));
+            }
         }
-        Ok(())
+        Ok(None)
+    }
+
+    async fn claim_typing(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        window: std::time::Duration,
+    ) -> Result<bool, PresenceError> {
+        Ok(self.typing.claim(room, user, window))
     }
 
     async fn online(&self, users: &[UserId]) -> Result<Vec<UserId>, PresenceError> {
@@ -192,10 +208,15 @@ mod tests {
                 notice: Some(crate::model::Notice::MemberLeft),
             },
             prev: None,
+            room: None,
         });
+        let deleted = RoomEvent::RoomDeleted {
+            room,
+            last_member: None,
+        };
         bus.publish(left.clone()).await.unwrap();
-        bus.publish(RoomEvent::RoomDeleted { room }).await.unwrap();
+        bus.publish(deleted.clone()).await.unwrap();
         let got = rec.0.lock().unwrap().clone();
-        assert_eq!(got, vec![left, RoomEvent::RoomDeleted { room }]);
+        assert_eq!(got, vec![left, deleted]);
     }
 }

@@ -153,6 +153,11 @@ pub struct Sequenced {
     pub message: ChatMessage,
     /// The id of the room's previous message, `None` for the room's first.
     pub prev: Option<i64>,
+    /// The room right after this message was stored, read under the room's lock (counters and
+    /// both marks; its `last_message` is `None`: it is `message`). The members' `ROOM_UPDATED`
+    /// is built from it, so a message costs no read to tell them. `None` for a message read
+    /// back from storage (a gap filled), whose receivers read the room instead.
+    pub room: Option<std::sync::Arc<Room>>,
 }
 
 /// What storage did with one message of a batch.
@@ -258,7 +263,11 @@ impl Room {
 
     /// The room as `viewer` sees it in JSON: with their unread count.
     pub fn seen_by<'a>(&'a self, viewer: &'a UserId) -> RoomView<'a> {
-        RoomView { room: self, viewer }
+        RoomView {
+            room: self,
+            viewer,
+            last: None,
+        }
     }
 
     /// The other party of the room, seen from `user`.
@@ -279,6 +288,19 @@ pub struct RoomView<'a> {
     pub room: &'a Room,
     /// Who is looking.
     pub viewer: &'a UserId,
+    /// The newest message when the room's own `last_message` is not filled in (a snapshot
+    /// travelling with its message, [`Sequenced::room`]).
+    pub last: Option<&'a ChatMessage>,
+}
+
+impl<'a> RoomView<'a> {
+    /// The view with `message` as the newest message.
+    pub fn with_last(self, message: &'a ChatMessage) -> RoomView<'a> {
+        RoomView {
+            last: Some(message),
+            ..self
+        }
+    }
 }
 
 /// Each current member's mark, as `readUpTo` shows it.
@@ -310,7 +332,7 @@ impl Serialize for RoomView<'_> {
         st.serialize_field("seller", &r.seller)?;
         st.serialize_field("members", &r.members())?;
         st.serialize_field("createdAt", &r.created_at)?;
-        st.serialize_field("lastMessage", &r.last_message)?;
+        st.serialize_field("lastMessage", &self.last.or(r.last_message.as_ref()))?;
         st.serialize_field("unreadCount", &r.unread_for(self.viewer))?;
         st.serialize_field("readUpTo", &ReadUpTo(r))?;
         st.end()
@@ -389,8 +411,9 @@ pub enum LeaveOutcome {
     NotMember,
     /// The caller left; the other member remains and was sent this notice.
     Left(Sequenced),
-    /// The caller was the last member: the room and its messages are gone.
-    Deleted,
+    /// The caller was the last member: the room and its messages are gone. This is the room
+    /// as it stood just before (for the leaver's last `ROOM_UPDATED`).
+    Deleted(Room),
 }
 
 /// An inquiry to the operators, validated and about to be stored.
@@ -428,39 +451,7 @@ pub struct QueuedInquiry {
     pub attempts: u32,
 }
 
-/// Something that happened to a room and must reach its subscribers on every node, in the
-/// room's order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RoomEvent {
-    /// A stored message (a member's or a `SYSTEM` notice).
-    Message(Sequenced),
-    /// A member left the room: their subscriptions to it end, then the member who stays gets
-    /// the stored `SYSTEM` notice (whose sender is the member who left). One event, so that it
-    /// keeps its place among the room's messages on every node.
-    MemberLeft(Sequenced),
-    /// The room was deleted: every subscription to it ends.
-    RoomDeleted { room: RoomId },
-}
-
-impl RoomEvent {
-    /// The event a stored message stands for when it is read back (to fill a gap, or after a
-    /// bus outage): a leave is told by its stored [`Notice`], never by its kind.
-    pub fn from_stored(s: Sequenced) -> RoomEvent {
-        if s.message.notice == Some(Notice::MemberLeft) {
-            RoomEvent::MemberLeft(s)
-        } else {
-            RoomEvent::Message(s)
-        }
-    }
-
-    /// The room the event belongs to: the key that keeps a room's events in order on a bus.
-    pub fn room(&self) -> &RoomId {
-        match self {
-            RoomEvent::Message(m) | RoomEvent::MemberLeft(m) => &m.message.room,
-            RoomEvent::RoomDeleted { room } => room,
-        }
-    }
-}
+pub use crate::events::RoomEvent;
 
 #[cfg(test)]
 mod tests {
@@ -523,6 +514,7 @@ mod tests {
         let s = |m: ChatMessage| Sequenced {
             message: m,
             prev: None,
+            room: None,
         };
         assert!(matches!(
             RoomEvent::from_stored(s(m.clone())),

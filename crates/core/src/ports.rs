@@ -61,6 +61,16 @@ pub trait ChatStore: Send + Sync + 'static {
     /// from the rooms' counters: at most `limit` rooms.
     async fn unread_counts(&self, user: &UserId, limit: u32) -> Result<Vec<i64>, StoreError>;
 
+    /// The users who share a current room with `user` (both still members), distinct, at most
+    /// `limit`: whom `user`'s presence is told to.
+    async fn partners(&self, user: &UserId, limit: u32) -> Result<Vec<UserId>, StoreError>;
+
+    /// Keeps `at` as when `user` was last online (a later time than the kept one wins).
+    async fn record_last_seen(&self, user: &UserId, at: Millis) -> Result<(), StoreError>;
+
+    /// When each of `users` was last online, for those ever seen.
+    async fn last_seen(&self, users: &[UserId]) -> Result<Vec<(UserId, Millis)>, StoreError>;
+
     /// Stores an inquiry for the mailer; returns its id.
     async fn save_inquiry(&self, inquiry: &NewInquiry) -> Result<i64, StoreError>;
 
@@ -132,14 +142,30 @@ pub struct SessionInfo {
 /// Who is connected and in which rooms, across every node.
 #[async_trait]
 pub trait Presence: Send + Sync + 'static {
-    /// A session was authenticated.
-    async fn session_opened(&self, info: &SessionInfo) -> Result<(), PresenceError>;
+    /// A session was authenticated. `true` when it is its user's only live session anywhere
+    /// (the user came online: API-v2's `PRESENCE`).
+    async fn session_opened(&self, info: &SessionInfo) -> Result<bool, PresenceError>;
     /// The session subscribed to a room.
     async fn joined(&self, session: &str, room: &RoomId) -> Result<(), PresenceError>;
     /// The session unsubscribed from a room (or lost the right to it).
     async fn left(&self, session: &str, room: &RoomId) -> Result<(), PresenceError>;
-    /// The session ended.
-    async fn session_closed(&self, session: &str) -> Result<(), PresenceError>;
+    /// The session ended. Its user when no live session of theirs is left anywhere (the user
+    /// went offline).
+    async fn session_closed(&self, session: &str) -> Result<Option<UserId>, PresenceError>;
+    /// Claims the right to relay `user`'s `typing: true` in `room` for `window`, across every
+    /// node: `false` while an earlier claim's window lasts.
+    async fn claim_typing(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        window: std::time::Duration,
+    ) -> Result<bool, PresenceError>;
+    /// Users whose last session ended without a goodbye (its node died), as this node finds
+    /// them while sweeping dead nodes; taken once, by the service. `None` for a presence that
+    /// never outlives its node's sessions (memory).
+    fn take_departures(&self) -> Option<tokio::sync::mpsc::Receiver<UserId>> {
+        None
+    }
     /// Which of `users` (the first [`MAX_PRESENCE_USERS`]) have at least one live session, in
     /// the order given.
     async fn online(&self, users: &[UserId]) -> Result<Vec<UserId>, PresenceError>;
@@ -187,6 +213,12 @@ pub trait LocalSubscriptions: Send + Sync + 'static {
     fn remove(&self, room: &RoomId, session: u64, sub_id: &str);
     /// Ends every subscription of a session that ended; `rooms` are the rooms it held.
     fn remove_session(&self, session: u64, rooms: &[RoomId]);
+    /// Session `session` subscribes to its own user's event stream as `sub_id`.
+    fn add_user_stream(&self, session: u64, sub_id: &str);
+    /// Ends one event-stream subscription of a session.
+    fn remove_user_stream_sub(&self, session: u64, sub_id: &str);
+    /// Ends every event-stream subscription of a session that ended.
+    fn remove_user_stream(&self, session: u64);
 }
 
 /// Where a node's bus delivers events: the local fan-out to this node's sessions. It must not

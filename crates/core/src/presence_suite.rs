@@ -47,13 +47,18 @@ macro_rules! presence_suite_tests {
             join_and_leave,
             several_rooms,
             repeated_and_unknown_calls_change_nothing,
-            answers_are_bounded);
+            answers_are_bounded,
+            first_and_last_sessions_are_told,
+            typing_claims_last_their_window);
     };
     (multi_node, $backend:expr) => {
         $crate::presence_suite_tests!(@cases $backend;
             nodes_share_presence,
             clean_stop_removes_the_node_at_once,
-            dead_node_sessions_expire);
+            dead_node_sessions_expire,
+            first_and_last_sessions_across_nodes,
+            dead_node_departures_are_reported,
+            typing_claims_hold_across_nodes);
     };
     (@cases $backend:expr; $($case:ident),*) => {
         $(
@@ -341,4 +346,93 @@ pub async fn dead_node_sessions_expire(b: &dyn ClusterBackend) {
     }
     ok(bn.session_closed(&sb).await);
     assert!(online(&*bn, &ALL).await.is_empty());
+}
+
+fn session(node: &str, n: u32, who: &str) -> SessionInfo {
+    SessionInfo {
+        session: format!("{node}:{n}"),
+        user: user(who),
+        node: node.to_owned(),
+    }
+}
+
+/// Opening tells whether it is the user's first live session, closing whether it was the last:
+/// API-v2's `PRESENCE` fires on exactly those.
+pub async fn first_and_last_sessions_are_told(b: &dyn PresenceBackend) {
+    let p = b.node("node-a").await;
+    assert!(ok(p.session_opened(&session("node-a", 1, "alice")).await));
+    assert!(
+        !ok(p.session_opened(&session("node-a", 1, "alice")).await),
+        "a repeat is not a new session"
+    );
+    assert!(!ok(p.session_opened(&session("node-a", 2, "alice")).await));
+    assert!(ok(p.session_opened(&session("node-a", 3, "bob")).await));
+    assert_eq!(ok(p.session_closed("node-a:1").await), None);
+    assert_eq!(
+        ok(p.session_closed("node-a:1").await),
+        None,
+        "closed already"
+    );
+    assert_eq!(ok(p.session_closed("node-a:2").await), Some(user("alice")));
+    assert_eq!(ok(p.session_closed("node-a:3").await), Some(user("bob")));
+    assert!(ok(p.session_opened(&session("node-a", 4, "alice")).await));
+    assert_eq!(ok(p.session_closed("node-a:4").await), Some(user("alice")));
+}
+
+/// One claim per user and room per window.
+pub async fn typing_claims_last_their_window(b: &dyn PresenceBackend) {
+    let p = b.node("node-a").await;
+    let (r1, r2) = (RoomId::new_random(), RoomId::new_random());
+    let window = Duration::from_millis(300);
+    assert!(ok(p.claim_typing(&r1, &user("alice"), window).await));
+    assert!(!ok(p.claim_typing(&r1, &user("alice"), window).await));
+    assert!(ok(p.claim_typing(&r1, &user("bob"), window).await));
+    assert!(ok(p.claim_typing(&r2, &user("alice"), window).await));
+    tokio::time::sleep(window + Duration::from_millis(50)).await;
+    assert!(ok(p.claim_typing(&r1, &user("alice"), window).await));
+}
+
+/// First and last are judged across nodes: a user on two nodes comes online once and goes
+/// offline once.
+pub async fn first_and_last_sessions_across_nodes(b: &dyn ClusterBackend) {
+    let (a, bn) = (b.node("node-a").await, b.node("node-b").await);
+    assert!(ok(a.session_opened(&session("node-a", 1, "alice")).await));
+    assert!(!ok(bn.session_opened(&session("node-b", 1, "alice")).await));
+    assert_eq!(ok(a.session_closed("node-a:1").await), None);
+    assert_eq!(ok(bn.session_closed("node-b:1").await), Some(user("alice")));
+}
+
+/// When a node dies, a live node's sweep reports each user it left with no live session, once;
+/// a user still online elsewhere is not reported.
+pub async fn dead_node_departures_are_reported(b: &dyn ClusterBackend) {
+    let (a, bn) = (b.node("node-a").await, b.node("node-b").await);
+    let mut departures = bn
+        .take_departures()
+        .expect("a cluster presence reports departures");
+    open(&*a, "node-a", 1, "alice").await;
+    open(&*a, "node-a", 2, "alice").await;
+    open(&*a, "node-a", 3, "bob").await;
+    open(&*bn, "node-b", 1, "bob").await;
+    b.crash("node-a").await;
+    let wait = b.expiry() * 3 + Duration::from_secs(5);
+    let first = tokio::time::timeout(wait, departures.recv())
+        .await
+        .expect("the departure of the dead node's only user is reported")
+        .expect("the departures channel stays open");
+    assert_eq!(first, user("alice"));
+    // Nothing else: bob is still online on node B, and alice is told once.
+    let more = tokio::time::timeout(Duration::from_secs(3), departures.recv()).await;
+    assert!(more.is_err(), "unexpected departure: {more:?}");
+    assert_eq!(online(&*bn, &ALL).await, users(&["bob"]));
+    ok(bn.session_closed("node-b:1").await);
+}
+
+/// A typing claim on one node holds on the others.
+pub async fn typing_claims_hold_across_nodes(b: &dyn ClusterBackend) {
+    let (a, bn) = (b.node("node-a").await, b.node("node-b").await);
+    let room = RoomId::new_random();
+    let window = Duration::from_secs(2);
+    assert!(ok(a.claim_typing(&room, &user("alice"), window).await));
+    assert!(!ok(bn.claim_typing(&room, &user("alice"), window).await));
+    assert!(ok(bn.claim_typing(&room, &user("bob"), window).await));
 }

@@ -2,9 +2,12 @@
 //! moving a member's mark, and the caller's unread totals. The counts themselves are a
 //! subtraction of counters storage keeps (`Room::unread_for`); nothing here scans history.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use crate::error::ChatError;
+use crate::events::{ReadMoved, RoomEvent};
 use crate::ids::{RoomId, UserId};
 use crate::model::MarkReadOutcome;
 use crate::service::ChatService;
@@ -80,7 +83,23 @@ impl ChatService {
             MarkReadOutcome::NoSuchRoom => Err(ChatError::RoomNotFound),
             MarkReadOutcome::NotMember => Err(ChatError::NotMember),
             MarkReadOutcome::Unchanged => Ok(None),
-            MarkReadOutcome::Moved(id) => Ok(Some(id)),
+            MarkReadOutcome::Moved(id) => {
+                // The members' streams need the room as it is now (with its newest message),
+                // which the mark's transaction did not read: one read, only when it moved.
+                match self.store().room(room).await {
+                    Ok(Some(after)) => {
+                        self.publish(RoomEvent::Read(ReadMoved {
+                            user: caller.clone(),
+                            up_to: id,
+                            room: Arc::new(after),
+                        }))
+                        .await
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, room = %room, "room after a read mark"),
+                }
+                Ok(Some(id))
+            }
         }
     }
 

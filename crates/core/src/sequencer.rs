@@ -231,6 +231,7 @@ impl Sequencer {
                     let s = Sequenced {
                         message: m,
                         prev: Some(prev),
+                        room: None,
                     };
                     // A leave is told by its stored notice, never by the message's kind.
                     ready.push(RoomEvent::from_stored(s));
@@ -309,7 +310,7 @@ impl Sequencer {
 fn sequenced(event: &RoomEvent) -> Option<&Sequenced> {
     match event {
         RoomEvent::Message(s) | RoomEvent::MemberLeft(s) => Some(s),
-        RoomEvent::RoomDeleted { .. } => None,
+        _ => None,
     }
 }
 
@@ -337,10 +338,16 @@ impl EventSink for Sequencer {
     fn deliver(&self, event: &RoomEvent) {
         match event {
             RoomEvent::Message(s) | RoomEvent::MemberLeft(s) => self.offer(event, s),
-            RoomEvent::RoomDeleted { room } => {
+            RoomEvent::RoomDeleted { room, .. } => {
                 self.shard(room).remove(room);
                 self.inner.deliver(event);
             }
+            // State around the messages (marks, typing, presence, a room's state) has no place
+            // in a room's order: each carries all it says.
+            RoomEvent::Updated(_)
+            | RoomEvent::Read(_)
+            | RoomEvent::Typing(_)
+            | RoomEvent::Presence(_) => self.inner.deliver(event),
         }
     }
 
@@ -515,6 +522,15 @@ mod tests {
         async fn unread_counts(&self, _: &UserId, _: u32) -> Result<Vec<i64>, StoreError> {
             unimplemented!("not used by the sequencer")
         }
+        async fn partners(&self, _: &UserId, _: u32) -> Result<Vec<UserId>, StoreError> {
+            unimplemented!("not used by the sequencer")
+        }
+        async fn record_last_seen(&self, _: &UserId, _: Millis) -> Result<(), StoreError> {
+            unimplemented!("not used by the sequencer")
+        }
+        async fn last_seen(&self, _: &[UserId]) -> Result<Vec<(UserId, Millis)>, StoreError> {
+            unimplemented!("not used by the sequencer")
+        }
         async fn save_inquiry(&self, _: &NewInquiry) -> Result<i64, StoreError> {
             unimplemented!("not used by the sequencer")
         }
@@ -539,6 +555,7 @@ mod tests {
                 notice: None,
             },
             prev,
+            room: None,
         }
     }
 
@@ -727,7 +744,10 @@ mod tests {
         let r = RoomId::new_random();
         send(&seq, msg(r, 1, None));
         assert_eq!(seq.rooms(), 1);
-        seq.deliver(&RoomEvent::RoomDeleted { room: r });
+        seq.deliver(&RoomEvent::RoomDeleted {
+            room: r,
+            last_member: None,
+        });
         assert_eq!(seq.rooms(), 0);
         assert_eq!(out.ids(), [1]);
     }

@@ -247,6 +247,8 @@ pub struct RoomPresence {
     pub online: Vec<UserId>,
     /// Users with a live session subscribed to the room.
     pub in_room: Vec<UserId>,
+    /// When each member who is not online was last (members never seen are absent).
+    pub last_seen: std::collections::BTreeMap<UserId, Millis>,
 }
 
 /// The domain's entry point: adapters (REST, STOMP) call these methods and nothing else.
@@ -258,6 +260,8 @@ pub struct ChatService {
     subscriptions: Arc<dyn LocalSubscriptions>,
     committer: Committer,
     limits: DomainLimits,
+    /// This node's first filter on `typing: true`, in front of the cluster-wide claim.
+    typing_throttle: crate::typing::TypingThrottle,
     /// Woken after each stored inquiry, so a mailer sends it now instead of at its next poll.
     inquiry_signal: Option<Arc<Notify>>,
 }
@@ -295,6 +299,7 @@ impl ChatService {
             subscriptions,
             committer,
             limits,
+            typing_throttle: Default::default(),
             inquiry_signal: None,
         };
         (svc, handle)
@@ -312,15 +317,44 @@ impl ChatService {
         &self.limits
     }
 
-    /// A transport session was authenticated.
+    /// A transport session was authenticated; when it is its user's first anywhere, the
+    /// user's partners are told they came online.
     pub async fn session_opened(&self, info: &SessionInfo) {
-        advisory("session_opened", self.presence.session_opened(info).await);
+        match self.presence.session_opened(info).await {
+            Ok(true) => self.announce_online(&info.user).await,
+            Ok(false) => {}
+            Err(e) => advisory("session_opened", Err(e)),
+        }
     }
 
-    /// A transport session ended: its subscriptions (to `rooms`) end and presence forgets it.
+    /// A transport session ended: its subscriptions (to `rooms`) end and presence forgets it;
+    /// when it was its user's last anywhere, the time is kept and their partners are told.
     pub async fn session_closed(&self, session: u64, key: &str, rooms: &[RoomId]) {
         self.subscriptions.remove_session(session, rooms);
-        advisory("session_closed", self.presence.session_closed(key).await);
+        self.subscriptions.remove_user_stream(session);
+        match self.presence.session_closed(key).await {
+            Ok(Some(user)) => self.announce_offline(&user, Millis::now()).await,
+            Ok(None) => {}
+            Err(e) => advisory("session_closed", Err(e)),
+        }
+    }
+
+    /// Presence, for the domain's other modules (typing, online status).
+    pub(crate) fn presence(&self) -> &Arc<dyn Presence> {
+        &self.presence
+    }
+
+    /// This node's typing throttle.
+    pub(crate) fn typing_throttle(&self) -> &crate::typing::TypingThrottle {
+        &self.typing_throttle
+    }
+
+    /// Hands an event to the bus. A failure is logged, never the caller's: what it tells is
+    /// advisory (a stored message waits in history, a state in the next read).
+    pub(crate) async fn publish(&self, event: RoomEvent) {
+        if let Err(e) = self.bus.publish(event).await {
+            tracing::warn!(error = %e, "publish failed");
+        }
     }
 
     /// Subscribes a session of `caller` to `room`'s messages, in the one order that loses
@@ -341,6 +375,30 @@ impl ChatService {
         self.subscriptions.add(room, session, sub_id);
         advisory("joined", self.presence.joined(key, &room).await);
         Ok(())
+    }
+
+    /// Subscribes a session to its own user's event stream (`/user/queue/events`): nothing to
+    /// check, the stream carries only what concerns the session's user.
+    pub fn subscribe_events(&self, session: u64, sub_id: &str) {
+        self.subscriptions.add_user_stream(session, sub_id);
+    }
+
+    /// Ends a session's event-stream subscription.
+    pub fn unsubscribe_events(&self, session: u64, sub_id: &str) {
+        self.subscriptions.remove_user_stream_sub(session, sub_id);
+    }
+
+    /// Reads `room` again and hands its state to this node's event streams: for a message that
+    /// reached this node without its room's state (read back from storage to fill a gap).
+    pub async fn refresh_room(&self, room: &RoomId) {
+        match self.store.room(room).await {
+            Ok(Some(r)) => {
+                use crate::ports::EventSink;
+                self.sequencer.deliver(&RoomEvent::Updated(Arc::new(r)));
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, room = %room, "cannot refresh a room"),
+        }
     }
 
     /// Ends one subscription; `last_in_room` says the session holds no other one to the room,
@@ -379,7 +437,12 @@ impl ChatService {
         };
         let online = self.presence.online(&members).await.map_err(unavailable)?;
         let in_room = self.presence.in_room(&room.id).await.map_err(unavailable)?;
-        Ok(RoomPresence { online, in_room })
+        let last_seen = self.last_seen_of(&room.id, &members, &online).await?;
+        Ok(RoomPresence {
+            online,
+            in_room,
+            last_seen,
+        })
     }
 
     /// Opens (or returns) the 1:1 room between `caller` (buyer) and the seller about a product.
@@ -389,10 +452,17 @@ impl ChatService {
         req: OpenRoomRequest,
     ) -> Result<(Room, bool), ChatError> {
         let new = req.validate(&self.limits, caller)?;
-        self.store
+        let (room, created) = self
+            .store
             .open_room(&new)
             .await
-            .map_err(|e| e.into_chat_error("open_room", Some(&new.id)))
+            .map_err(|e| e.into_chat_error("open_room", Some(&new.id)))?;
+        // A new room, or a member coming back (`open_room` rejoins), appears in the members'
+        // lists. Asking again for a room both are in tells them its state once more: the
+        // store does not say which of the two happened, and a repeat changes no list.
+        self.publish(RoomEvent::Updated(Arc::new(room.clone())))
+            .await;
+        Ok((room, created))
     }
 
     /// Storage, for the domain's other modules (read marks).
@@ -436,14 +506,13 @@ impl ChatService {
             LeaveOutcome::NotMember => return Err(ChatError::NotMember),
             // The leaver's subscriptions end first, so the notice reaches only the member who
             // stays.
-            LeaveOutcome::Left(notice) => vec![RoomEvent::MemberLeft(notice)],
-            LeaveOutcome::Deleted => vec![RoomEvent::RoomDeleted { room: *room }],
+            LeaveOutcome::Left(notice) => RoomEvent::MemberLeft(notice),
+            LeaveOutcome::Deleted(last) => RoomEvent::RoomDeleted {
+                room: *room,
+                last_member: Some((caller.clone(), Arc::new(last))),
+            },
         };
-        for event in events {
-            if let Err(e) = self.bus.publish(event).await {
-                tracing::warn!(error = %e, room = %room, "publish after leave failed");
-            }
-        }
+        self.publish(events).await;
         Ok(())
     }
 

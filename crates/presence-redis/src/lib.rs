@@ -30,6 +30,7 @@ use chat_core::{RoomId, UserId};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{FromRedisValue, Script, ScriptInvocation};
 use thiserror::Error;
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -144,6 +145,8 @@ struct Shared {
     local: Mutex<HashMap<String, LocalSession>>,
     /// A write failed, so Redis may disagree with `local` until the next re-record.
     dirty: AtomicBool,
+    /// Where sweeps report users left with no live session by a dead node.
+    departures: mpsc::Sender<UserId>,
 }
 
 /// Presence shared by every node through one Redis; see the crate documentation.
@@ -151,7 +154,12 @@ pub struct RedisPresence {
     shared: Arc<Shared>,
     refresher: CancellationToken,
     task: Mutex<Option<JoinHandle<()>>>,
+    departures: Mutex<Option<mpsc::Receiver<UserId>>>,
 }
+
+/// Departures waiting for the service; past it a sweep's report is logged and dropped (the
+/// users are offline either way; only their partners' `PRESENCE` is missed).
+const DEPARTURES_QUEUE: usize = 4096;
 
 fn unavailable(e: impl std::fmt::Display) -> PresenceError {
     PresenceError::Unavailable(format!("redis: {e}"))
@@ -182,7 +190,9 @@ impl RedisPresence {
             .set_number_of_retries(1);
         let conn = ConnectionManager::new_lazy_with_config(client, config)
             .map_err(|e| RedisPresenceError::Url(e.to_string()))?;
+        let (departures_tx, departures_rx) = mpsc::channel(DEPARTURES_QUEUE);
         let shared = Arc::new(Shared {
+            departures: departures_tx,
             conn,
             scripts: Scripts::new(),
             prefix: options.prefix.clone(),
@@ -207,6 +217,7 @@ impl RedisPresence {
             shared,
             refresher,
             task: Mutex::new(Some(task)),
+            departures: Mutex::new(Some(departures_rx)),
         })
     }
 
@@ -300,10 +311,14 @@ impl Shared {
         r
     }
 
-    async fn close(&self, session: &str) -> Result<(), PresenceError> {
+    /// Removes a session; its user when they have no live session left.
+    async fn close(&self, session: &str) -> Result<Option<UserId>, PresenceError> {
         let mut inv = self.call(&self.scripts.close);
         inv.arg(session);
-        self.write(&inv).await
+        let gone: String = self.run(&inv).await.inspect_err(|_| {
+            self.dirty.store(true, Ordering::Relaxed);
+        })?;
+        Ok(UserId::parse(&gone).ok())
     }
 
     async fn join(&self, session: &str, room: &RoomId) -> Result<(), PresenceError> {
@@ -324,7 +339,15 @@ impl Shared {
         loop {
             let mut inv = self.call(&self.scripts.sweep);
             inv.arg(node).arg(BATCH).arg(if force { "1" } else { "0" });
-            let removed: usize = self.run(&inv).await?;
+            let (removed, gone): (usize, Vec<String>) = self.run(&inv).await?;
+            for user in gone.iter().filter_map(|u| UserId::parse(u).ok()) {
+                if self.departures.try_send(user).is_err() {
+                    tracing::warn!(
+                        node,
+                        "presence: departures queue full; a PRESENCE is not sent"
+                    );
+                }
+            }
             if removed < BATCH {
                 return Ok(());
             }
@@ -406,7 +429,11 @@ impl Shared {
         }
         for fix in fixes {
             match fix {
-                Fix::Close(s) => self.close(&s).await?,
+                Fix::Close(s) => {
+                    if let Some(user) = self.close(&s).await? {
+                        let _ = self.departures.try_send(user);
+                    }
+                }
                 Fix::Leave(s, r) => self.leave(&s, &r).await?,
                 Fix::Join(s, r) => self.join(&s, &r).await?,
             }
@@ -442,7 +469,7 @@ enum Fix {
 impl Presence for RedisPresence {
     /// Recorded under this instance's node id (the one its refresher keeps alive), which in
     /// the server is the `info.node` of every session it opens.
-    async fn session_opened(&self, info: &SessionInfo) -> Result<(), PresenceError> {
+    async fn session_opened(&self, info: &SessionInfo) -> Result<bool, PresenceError> {
         lock(&self.shared.local)
             .entry(info.session.clone())
             .or_insert_with(|| LocalSession {
@@ -452,7 +479,10 @@ impl Presence for RedisPresence {
         let sh = &self.shared;
         let mut inv = sh.call(&sh.scripts.open);
         inv.arg(&info.session).arg(info.user.as_str()).arg(&sh.node);
-        sh.write(&inv).await
+        let first: i64 = sh.run(&inv).await.inspect_err(|_| {
+            sh.dirty.store(true, Ordering::Relaxed);
+        })?;
+        Ok(first == 1)
     }
 
     async fn joined(&self, session: &str, room: &RoomId) -> Result<(), PresenceError> {
@@ -469,9 +499,26 @@ impl Presence for RedisPresence {
         self.shared.leave(session, room).await
     }
 
-    async fn session_closed(&self, session: &str) -> Result<(), PresenceError> {
+    async fn session_closed(&self, session: &str) -> Result<Option<UserId>, PresenceError> {
         lock(&self.shared.local).remove(session);
         self.shared.close(session).await
+    }
+
+    async fn claim_typing(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        window: Duration,
+    ) -> Result<bool, PresenceError> {
+        let sh = &self.shared;
+        let mut inv = sh.call(&sh.scripts.claim_typing);
+        let ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
+        inv.arg(room.to_string()).arg(user.as_str()).arg(ms);
+        Ok(sh.run::<i64>(&inv).await? == 1)
+    }
+
+    fn take_departures(&self) -> Option<mpsc::Receiver<UserId>> {
+        lock(&self.departures).take()
     }
 
     async fn online(&self, users: &[UserId]) -> Result<Vec<UserId>, PresenceError> {

@@ -12,6 +12,7 @@
 //! | `P:s:{session}` | hash | `user`, `node`, and one `room:{roomUUID}` field per room joined |
 //! | `P:u:{user}` | hash | session id → node, for every session of the user |
 //! | `P:r:{roomUUID}` | hash | session id → user, for every session subscribed to the room |
+//! | `P:t:{roomUUID}:{user}` | string | a typing claim, expiring after the throttle window |
 
 use redis::Script;
 
@@ -48,11 +49,20 @@ local function remove_room(sid, room)
   redis.call('HDEL', P .. ':s:' .. sid, 'room:' .. room)
   redis.call('HDEL', P .. ':r:' .. room, sid)
 end
--- Removes a session and every index entry that points at it.
+-- Whether the user has a session on a live node other than `except`.
+local function user_online(user, except)
+  local sessions = redis.call('HGETALL', P .. ':u:' .. user)
+  for j = 1, #sessions, 2 do
+    if sessions[j] ~= except and alive(sessions[j + 1]) then return true end
+  end
+  return false
+end
+-- Removes a session and every index entry that points at it; returns its user (false when
+-- the session was not recorded).
 local function close_session(sid)
   local key = P .. ':s:' .. sid
   local fields = redis.call('HGETALL', key)
-  if #fields == 0 then return 0 end
+  if #fields == 0 then return false end
   local user, node
   for i = 1, #fields, 2 do
     local f = fields[i]
@@ -65,19 +75,22 @@ local function close_session(sid)
   if user then redis.call('HDEL', P .. ':u:' .. user, sid) end
   if node then redis.call('SREM', P .. ':ns:' .. node, sid) end
   redis.call('DEL', key)
-  return 1
+  return user or ''
 end
 "#;
 
-/// ARGV: prefix, session, user, node. Records a new session (a repeat changes nothing). A node
-/// not yet known is entered as already expired, so that a node that never beats is still
+/// ARGV: prefix, session, user, node. Records a new session (a repeat changes nothing) and
+/// answers 1 when the user had no other session on a live node (they came online), else 0. A
+/// node not yet known is entered as already expired, so that a node that never beats is still
 /// found and swept.
 const OPEN: &str = r#"
 local sid, user, node = ARGV[2], ARGV[3], ARGV[4]
 if redis.call('EXISTS', P .. ':s:' .. sid) == 1 then return 0 end
+local first = not user_online(user, sid)
 add_session(sid, user, node)
 redis.call('ZADD', P .. ':nodes', 'NX', 0, node)
-return 1
+if first then return 1 end
+return 0
 "#;
 
 /// ARGV: prefix, session, room. An unknown session joins nothing.
@@ -94,9 +107,20 @@ remove_room(ARGV[2], ARGV[3])
 return 1
 "#;
 
-/// ARGV: prefix, session.
+/// ARGV: prefix, session. Answers the session's user when no session of theirs is left on a
+/// live node (they went offline), else ''.
 const CLOSE: &str = r#"
-return close_session(ARGV[2])
+local user = close_session(ARGV[2])
+if user and user ~= '' and not user_online(user, nil) then return user end
+return ''
+"#;
+
+/// ARGV: prefix, room, user, window ms. Answers 1 and starts the window when no claim of the
+/// user's typing in the room lasts, else 0.
+const CLAIM_TYPING: &str = r#"
+local ok = redis.call('SET', P .. ':t:' .. ARGV[2] .. ':' .. ARGV[3], '1', 'NX', 'PX', ARGV[4])
+if ok then return 1 end
+return 0
 "#;
 
 /// ARGV: prefix, users…. The users (in the order given) with a session on a live node.
@@ -149,8 +173,9 @@ local dead = redis.call('ZRANGEBYSCORE', key, '-inf', t, 'LIMIT', 0, most)
 return {lapsed, dead}
 "#;
 
-/// ARGV: prefix, node, batch, force. Removes up to `batch` sessions of the node and returns how
-/// many; the node itself is forgotten once none is left. Without `force` ("1") it does nothing
+/// ARGV: prefix, node, batch, force. Removes up to `batch` sessions of the node and answers
+/// {how many, the users of those sessions left with no session on a live node}; the node
+/// itself is forgotten once none is left. Without `force` ("1") it does nothing
 /// to a node that is alive again; with it (a clean stop) the node is marked expired first, so
 /// its remaining sessions stop counting at once and, should the stop fail half way, the other
 /// nodes sweep the rest.
@@ -164,9 +189,16 @@ elseif alive(node) then
 end
 local ns = P .. ':ns:' .. node
 local sids = redis.call('SPOP', ns, batch)
-for _, sid in ipairs(sids) do close_session(sid) end
+local users, gone = {}, {}
+for _, sid in ipairs(sids) do
+  local user = close_session(sid)
+  if user and user ~= '' then users[user] = true end
+end
+for user in pairs(users) do
+  if not user_online(user, nil) then gone[#gone + 1] = user end
+end
 if redis.call('SCARD', ns) == 0 and not alive(node) then redis.call('ZREM', key, node) end
-return #sids
+return {#sids, gone}
 "#;
 
 /// ARGV: prefix, node, then per session: id, user, room count, rooms…. Makes each session's
@@ -198,6 +230,7 @@ pub(crate) struct Scripts {
     pub join: Script,
     pub leave: Script,
     pub close: Script,
+    pub claim_typing: Script,
     pub online: Script,
     pub in_room: Script,
     pub beat: Script,
@@ -213,6 +246,7 @@ impl Scripts {
             join: s(JOIN),
             leave: s(LEAVE),
             close: s(CLOSE),
+            claim_typing: s(CLAIM_TYPING),
             online: s(ONLINE),
             in_room: s(IN_ROOM),
             beat: s(BEAT),

@@ -204,7 +204,18 @@ async fn unreachable_redis_fails_as_unavailable() {
             user: user("alice"),
             node: "node-a".into(),
         })
-        .await,
+        .await
+        .map(|_| ()),
+    );
+    unavailable(p.session_closed("node-a:1").await.map(|_| ()));
+    unavailable(
+        p.claim_typing(
+            &RoomId::new_random(),
+            &user("alice"),
+            Duration::from_secs(2),
+        )
+        .await
+        .map(|_| ()),
     );
     unavailable(p.joined("node-a:1", &RoomId::new_random()).await);
     unavailable(p.online(&[user("alice")]).await.map(|_| ()));

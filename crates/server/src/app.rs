@@ -170,6 +170,15 @@ impl App {
         // Stored inquiries wake the mailer (when there is one) instead of waiting for its poll.
         let inquiry_signal = Arc::new(tokio::sync::Notify::new());
         let service = Arc::new(service.with_inquiry_signal(inquiry_signal.clone()));
+        // Messages read back from storage reach the event streams without their room's state:
+        // the refresher reads it. Users a dead node left offline are announced from here.
+        let (refresh_tx, refresh_rx) =
+            tokio::sync::mpsc::channel(crate::stomp::user_streams::REFRESH_QUEUE);
+        hub.users.set_refresh(refresh_tx);
+        crate::stomp::user_streams::spawn_refresher(Arc::downgrade(&service), refresh_rx);
+        if let Some(departures) = presence.take_departures() {
+            chat_core::online::follow_departures(Arc::downgrade(&service), departures);
+        }
         let auth = Arc::new(Authenticator::new(&settings.auth).map_err(AppError::Auth)?);
         if auth.is_header_mode() {
             tracing::warn!(

@@ -457,7 +457,10 @@ pub(crate) async fn room_presence(
     RoomPath(room): RoomPath,
 ) -> Result<Response, ApiError> {
     let p = st.service.room_presence(&user, &room).await?;
-    Ok(Json(json!({"online": p.online, "inRoom": p.in_room})).into_response())
+    Ok(
+        Json(json!({"online": p.online, "inRoom": p.in_room, "lastSeenAt": p.last_seen}))
+            .into_response(),
+    )
 }
 
 fn parse_id(q: &HashMap<String, String>, key: &str) -> Result<Option<i64>, ApiError> {

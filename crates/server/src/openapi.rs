@@ -386,13 +386,18 @@ pub struct UnreadBody {
 
 /// Who of a room is online and who is in it now.
 #[derive(ToSchema)]
-#[schema(as = Presence, example = json!({"online": ["alice", "bob"], "inRoom": ["alice"]}))]
+#[schema(as = Presence, example = json!({"online": ["alice"], "inRoom": ["alice"], "lastSeenAt": {"bob": "2026-12-06T09:30:00.000Z"}}))]
 pub struct PresenceBody {
     /// Members with a live STOMP session, buyer first.
     pub online: Vec<String>,
     /// Users subscribed to the room now, sorted.
     #[serde(rename = "inRoom")]
     pub in_room: Vec<String>,
+    /// (v2) When each member who is not online was last online (RFC 3339); members never seen
+    /// and members online are absent.
+    #[serde(rename = "lastSeenAt")]
+    #[schema(example = json!({"bob": "2026-12-06T09:30:00.000Z"}))]
+    pub last_seen_at: std::collections::BTreeMap<String, String>,
 }
 
 /// An inquiry to the operators.

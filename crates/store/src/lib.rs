@@ -11,6 +11,7 @@
 mod append;
 mod error;
 pub mod inquiries;
+mod people;
 mod plan;
 mod rows;
 mod sql;
@@ -19,6 +20,7 @@ mod sqlite_writer;
 pub mod testing;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -368,7 +370,8 @@ impl SqlStore {
             let Some(row) = row else {
                 return Ok(LeaveOutcome::NoSuchRoom);
             };
-            let locked = LockedRoom::from_row(&row)?;
+            let mut locked = LockedRoom::from_row(&row)?;
+            let before = locked.snapshot(*room)?;
             let (m, prev, seq) = (&locked.membership, locked.last, locked.count + 1);
             let user_s = user.as_str();
             let is_buyer = m.buyer_active && m.buyer == user_s;
@@ -393,7 +396,7 @@ impl SqlStore {
                     .await
                     .map_err(classify)?;
                 tx.commit().await.map_err(classify)?;
-                return Ok(LeaveOutcome::Deleted);
+                return Ok(LeaveOutcome::Deleted(before));
             }
             let kind = MessageKind::System;
             let id = insert_id!(backend, tx, &insert, |q| q
@@ -418,6 +421,14 @@ impl SqlStore {
                 .await
                 .map_err(classify)?;
             tx.commit().await.map_err(classify)?;
+            locked.count = seq;
+            locked.last = Some(id);
+            if is_buyer {
+                locked.membership.buyer_active = false;
+            } else {
+                locked.membership.seller_active = false;
+            }
+            let after = locked.snapshot(*room)?;
             Ok(LeaveOutcome::Left(Sequenced {
                 message: ChatMessage {
                     id,
@@ -430,6 +441,7 @@ impl SqlStore {
                     notice: Some(Notice::MemberLeft),
                 },
                 prev,
+                room: Some(Arc::new(after)),
             }))
         })
     }
@@ -726,6 +738,18 @@ impl ChatStore for SqlStore {
                 .map(|row| row.int("unread").map(|n| n.max(0)))
                 .collect()
         })
+    }
+
+    async fn partners(&self, user: &UserId, limit: u32) -> Result<Vec<UserId>, StoreError> {
+        people::partners(self, user, limit).await
+    }
+
+    async fn record_last_seen(&self, user: &UserId, at: Millis) -> Result<(), StoreError> {
+        people::record_last_seen(self, user, at).await
+    }
+
+    async fn last_seen(&self, users: &[UserId]) -> Result<Vec<(UserId, Millis)>, StoreError> {
+        people::last_seen(self, users).await
     }
 
     async fn save_inquiry(&self, inquiry: &NewInquiry) -> Result<i64, StoreError> {

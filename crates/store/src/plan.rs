@@ -7,6 +7,7 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chat_core::{
     AppendOutcome, ChatMessage, MessageKind, NewMessage, ReadMark, Sequenced, StoreError,
@@ -205,6 +206,7 @@ impl BatchPlan {
                 }
             }
             newest.insert(room, msg.created_at.0);
+            let snapshot = Arc::new(locked_room.snapshot(msg.room)?);
             sequenced.push(Sequenced {
                 message: ChatMessage {
                     id,
@@ -217,6 +219,7 @@ impl BatchPlan {
                     notice: msg.notice.clone(),
                 },
                 prev,
+                room: Some(snapshot),
             });
         }
         let mut touched = Vec::with_capacity(newest.len());
@@ -320,6 +323,9 @@ mod tests {
                     count,
                     buyer_read: mark,
                     seller_read: ReadMark::default(),
+                    name: "room".into(),
+                    product_id: None,
+                    created_at: Millis(0),
                 };
                 (r.to_text(), room)
             })

@@ -118,7 +118,7 @@ fn mark(row: &impl SqlRow, id: &str, count: &str) -> Result<ReadMark, StoreError
 /// reads them.
 pub(crate) const LOCKED_ROOM_COLS: &str = "buyer, seller, buyer_active, seller_active, \
      last_message_id, message_count, buyer_read_id, buyer_read_count, seller_read_id, \
-     seller_read_count";
+     seller_read_count, name, product_id, created_at";
 
 /// A room of a batch as read under its lock: who may write, its newest message (exactly the
 /// message before the ones the batch adds), how many messages it holds and both read marks.
@@ -128,6 +128,10 @@ pub(crate) struct LockedRoom {
     pub count: i64,
     pub buyer_read: ReadMark,
     pub seller_read: ReadMark,
+    /// What never changes after creation, for the snapshots the members' streams are told.
+    pub name: String,
+    pub product_id: Option<String>,
+    pub created_at: Millis,
 }
 
 impl LockedRoom {
@@ -139,6 +143,30 @@ impl LockedRoom {
             count: row.int("message_count")?,
             buyer_read: mark(row, "buyer_read_id", "buyer_read_count")?,
             seller_read: mark(row, "seller_read_id", "seller_read_count")?,
+            name: row.text("name")?,
+            product_id: row.opt_text("product_id")?,
+            created_at: Millis(row.int("created_at")?),
+        })
+    }
+
+    /// The room as it stands now under the lock, without its newest message (the caller has
+    /// it): what a stored message carries to the members' event streams.
+    pub fn snapshot(&self, id: RoomId) -> Result<Room, StoreError> {
+        let m = &self.membership;
+        let parse = |col: &str, v: &str| UserId::parse(v).map_err(|e| corrupt(col, e));
+        Ok(Room {
+            id,
+            name: self.name.clone(),
+            product_id: self.product_id.clone(),
+            buyer: parse("buyer", &m.buyer)?,
+            seller: parse("seller", &m.seller)?,
+            buyer_active: m.buyer_active,
+            seller_active: m.seller_active,
+            created_at: self.created_at,
+            last_message: None,
+            message_count: self.count,
+            buyer_read: self.buyer_read,
+            seller_read: self.seller_read,
         })
     }
 

@@ -366,13 +366,19 @@ async fn leaving_notifies_then_deletes(store: SqlStore) {
         .await
         .unwrap();
     // The last member leaves: the room and its messages are gone.
-    assert_eq!(
-        store
-            .leave(&room.id, &u("bob"), "bye", Millis::now())
-            .await
-            .unwrap(),
-        LeaveOutcome::Deleted
-    );
+    match store
+        .leave(&room.id, &u("bob"), "bye", Millis::now())
+        .await
+        .unwrap()
+    {
+        // The room as it stood before the last member left: for bob's last ROOM_UPDATED.
+        LeaveOutcome::Deleted(before) => {
+            assert_eq!(before.id, room.id);
+            assert_eq!(before.members(), [&u("bob")]);
+            assert_eq!(before.name, "bike");
+        }
+        other => panic!("expected Deleted, got {other:?}"),
+    }
     assert!(store.room(&room.id).await.unwrap().is_none());
     assert!(store
         .history(&room.id, page(HistoryCursor::Latest, 50))
@@ -989,4 +995,119 @@ suite!(
     batch_larger_than_one_statement,
     read_marks_make_unread_a_subtraction,
     read_marks_survive_leaves_and_rejoins,
+    stored_messages_carry_the_room_after_them,
+    partners_and_last_seen,
 );
+
+/// Every stored message (and a leave's notice) carries the room as it stood right after it,
+/// read under the room's lock: what the members' `ROOM_UPDATED` is built from without a read.
+async fn stored_messages_carry_the_room_after_them(store: SqlStore) {
+    let a = open(&store, "alice", "bob", "의자").await;
+    let out = store
+        .append(&[
+            text(&a.id, "alice", "one", None),
+            text(&a.id, "bob", "two", None),
+            text(&a.id, "alice", "three", None),
+        ])
+        .await
+        .unwrap();
+    let snaps: Vec<Room> = out
+        .iter()
+        .map(|o| match o {
+            AppendOutcome::Stored(s) => (**s.room.as_ref().expect("a snapshot")).clone(),
+            other => panic!("expected Stored, got {other:?}"),
+        })
+        .collect();
+    let ids: Vec<i64> = out.iter().map(|o| stored(o).id).collect();
+    assert_eq!(
+        snaps.iter().map(|r| r.message_count).collect::<Vec<_>>(),
+        [1, 2, 3],
+        "each message's own count, not the batch's"
+    );
+    assert_eq!(snaps[0].buyer_read.up_to, ids[0]);
+    assert_eq!(snaps[0].seller_read.up_to, 0);
+    assert_eq!(snaps[1].seller_read.up_to, ids[1]);
+    assert_eq!(snaps[1].buyer_read.up_to, ids[0]);
+    assert_eq!(
+        (
+            snaps[2].unread_for(&u("bob")),
+            snaps[2].unread_for(&u("alice"))
+        ),
+        (1, 0)
+    );
+    // The last snapshot is the room as read back, but for its newest message.
+    let mut now = reread(&store, &a.id).await;
+    assert_eq!(now.last_message.take().map(|m| m.id), Some(ids[2]));
+    assert_eq!(snaps[2], now);
+    assert_eq!(
+        (snaps[2].name.as_str(), snaps[2].created_at),
+        ("의자", a.created_at)
+    );
+    // A leave's notice carries the room without the leaver.
+    match store
+        .leave(&a.id, &u("bob"), "bob left", Millis::now())
+        .await
+        .unwrap()
+    {
+        LeaveOutcome::Left(s) => {
+            let r = s.room.expect("a snapshot");
+            assert_eq!(r.members(), [&u("alice")]);
+            assert_eq!(r.message_count, 4);
+            assert_eq!(r.unread_for(&u("alice")), 1);
+        }
+        other => panic!("expected Left, got {other:?}"),
+    }
+}
+
+/// Partners are the other members of rooms both are still in, once each; last seen keeps the
+/// latest time reported.
+async fn partners_and_last_seen(store: SqlStore) {
+    open(&store, "alice", "bob", "one").await;
+    open(&store, "carol", "alice", "two").await;
+    let again = open(&store, "bob", "alice", "three").await;
+    let gone = open(&store, "alice", "dave", "four").await;
+    store
+        .leave(&gone.id, &u("dave"), "dave left", Millis::now())
+        .await
+        .unwrap();
+    let mut p = store.partners(&u("alice"), 100).await.unwrap();
+    p.sort();
+    assert_eq!(p, [u("bob"), u("carol")], "dave left; bob once");
+    assert_eq!(store.partners(&u("alice"), 1).await.unwrap().len(), 1);
+    assert_eq!(store.partners(&u("bob"), 100).await.unwrap(), [u("alice")]);
+    assert!(store.partners(&u("nobody"), 100).await.unwrap().is_empty());
+    let _ = again;
+
+    assert!(store.last_seen(&[u("alice")]).await.unwrap().is_empty());
+    store
+        .record_last_seen(&u("alice"), Millis(2_000))
+        .await
+        .unwrap();
+    store
+        .record_last_seen(&u("bob"), Millis(5_000))
+        .await
+        .unwrap();
+    // An older report (another node, late) does not move it back.
+    store
+        .record_last_seen(&u("alice"), Millis(1_000))
+        .await
+        .unwrap();
+    let mut seen = store
+        .last_seen(&[u("alice"), u("bob"), u("carol")])
+        .await
+        .unwrap();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [(u("alice"), Millis(2_000)), (u("bob"), Millis(5_000))]
+    );
+    store
+        .record_last_seen(&u("alice"), Millis(9_000))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.last_seen(&[u("alice")]).await.unwrap(),
+        [(u("alice"), Millis(9_000))]
+    );
+    assert!(store.last_seen(&[]).await.unwrap().is_empty());
+}

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use chat_core::RoomId;
 use reuse_stomp::{Command, Frame, Version};
 
-use super::destination::{Destination, USER_PREFIX};
+use super::destination::{Destination, USER_EVENTS, USER_PREFIX};
 use super::failure::Failure;
 
 /// What a connected client asked for.
@@ -29,6 +29,22 @@ pub enum ClientCommand {
         room: RoomId,
         /// The JSON body `{"upTo"}`, validated by the domain.
         body: Bytes,
+        /// The `receipt` asked for.
+        receipt: Option<String>,
+    },
+    /// `SEND` a typing state to a room (`/pub/room/{roomUUID}/typing`).
+    Typing {
+        /// The destination's room.
+        room: RoomId,
+        /// The JSON body `{"typing"}`, validated by the domain.
+        body: Bytes,
+        /// The `receipt` asked for.
+        receipt: Option<String>,
+    },
+    /// `SUBSCRIBE` to the session's own event stream (`/user/queue/events`).
+    SubscribeEvents {
+        /// The client's subscription id.
+        id: String,
         /// The `receipt` asked for.
         receipt: Option<String>,
     },
@@ -92,18 +108,30 @@ impl ClientCommand {
                 let transaction = header("transaction");
                 let room = match Destination::parse(dest) {
                     Some(Destination::RoomSend(room)) => room,
-                    // A read mark takes effect at once: it is not part of a transaction's
-                    // messages, and pretending otherwise would make ABORT a lie.
-                    Some(Destination::RoomRead(_)) if transaction.is_some() => {
+                    // A read mark or a typing state takes effect at once: it is not part of a
+                    // transaction's messages, and pretending otherwise would make ABORT a lie.
+                    Some(Destination::RoomRead(_) | Destination::RoomTyping(_))
+                        if transaction.is_some() =>
+                    {
                         return Err(Failure::new(
                             "not_transactional",
-                            "read marks are not transactional",
-                            format!("SEND to '{dest}' in a transaction: send read marks outside"),
+                            "not transactional",
+                            format!(
+                                "SEND to '{dest}' in a transaction: only messages are \
+                                 transactional, send it outside"
+                            ),
                             receipt,
                         ))
                     }
                     Some(Destination::RoomRead(room)) => {
                         return Ok(ClientCommand::MarkRead {
+                            room,
+                            body: frame.body,
+                            receipt,
+                        })
+                    }
+                    Some(Destination::RoomTyping(room)) => {
+                        return Ok(ClientCommand::Typing {
                             room,
                             body: frame.body,
                             receipt,
@@ -115,7 +143,8 @@ impl ClientCommand {
                             "unknown destination",
                             format!(
                                 "SEND to '{dest}': messages go to /pub/room/{{roomUUID}}/message, \
-                                 read marks to /pub/room/{{roomUUID}}/read"
+                                 read marks to /pub/room/{{roomUUID}}/read, typing to \
+                                 /pub/room/{{roomUUID}}/typing"
                             ),
                             receipt,
                         ))
@@ -130,22 +159,6 @@ impl ClientCommand {
             }
             Command::Subscribe => {
                 let dest = frame.header("destination").unwrap_or("");
-                if dest.starts_with(USER_PREFIX) {
-                    return Err(Failure::new(
-                        "forbidden_destination",
-                        "forbidden destination",
-                        format!("SUBSCRIBE to '{dest}': no such queue of yours"),
-                        receipt,
-                    ));
-                }
-                let Some(Destination::RoomMessages(room)) = Destination::parse(dest) else {
-                    return Err(Failure::new(
-                        "unknown_destination",
-                        "unknown destination",
-                        format!("SUBSCRIBE to '{dest}': rooms are at /sub/chat/room/{{roomUUID}}"),
-                        receipt,
-                    ));
-                };
                 let id = match (frame.header("id"), version) {
                     (Some(id), _) => id.to_owned(),
                     (None, Version::V1_0) => dest.to_owned(),
@@ -157,6 +170,25 @@ impl ClientCommand {
                             receipt,
                         ))
                     }
+                };
+                if dest == USER_EVENTS {
+                    return Ok(ClientCommand::SubscribeEvents { id, receipt });
+                }
+                if dest.starts_with(USER_PREFIX) {
+                    return Err(Failure::new(
+                        "forbidden_destination",
+                        "forbidden destination",
+                        format!("SUBSCRIBE to '{dest}': the only queue of yours is {USER_EVENTS}"),
+                        receipt,
+                    ));
+                }
+                let Some(Destination::RoomMessages(room)) = Destination::parse(dest) else {
+                    return Err(Failure::new(
+                        "unknown_destination",
+                        "unknown destination",
+                        format!("SUBSCRIBE to '{dest}': rooms are at /sub/chat/room/{{roomUUID}}"),
+                        receipt,
+                    ));
                 };
                 Ok(ClientCommand::Subscribe { id, room, receipt })
             }
@@ -271,6 +303,51 @@ mod tests {
             &[("destination", &dest), ("transaction", "t")],
         );
         assert_eq!(in_tx.unwrap_err().code, "not_transactional");
+    }
+
+    #[test]
+    fn typing_is_a_send_to_its_own_destination_outside_transactions() {
+        let room = RoomId::new_random();
+        let dest = format!("/pub/room/{room}/typing");
+        let f =
+            frame(Command::Send, &[("destination", &dest)]).with_body(&br#"{"typing":true}"#[..]);
+        assert_eq!(
+            ClientCommand::from_frame(f, Version::V1_2),
+            Ok(ClientCommand::Typing {
+                room,
+                body: Bytes::from_static(br#"{"typing":true}"#),
+                receipt: None,
+            })
+        );
+        let in_tx = parse(
+            Command::Send,
+            &[
+                ("destination", &dest),
+                ("transaction", "t"),
+                ("receipt", "x"),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(
+            (in_tx.code, in_tx.receipt.as_deref()),
+            ("not_transactional", Some("x"))
+        );
+    }
+
+    #[test]
+    fn the_own_event_stream_is_a_subscription_with_an_id() {
+        assert_eq!(
+            parse(
+                Command::Subscribe,
+                &[("destination", "/user/queue/events"), ("id", "ev")]
+            ),
+            Ok(ClientCommand::SubscribeEvents {
+                id: "ev".into(),
+                receipt: None
+            })
+        );
+        let no_id = parse(Command::Subscribe, &[("destination", "/user/queue/events")]);
+        assert_eq!(no_id.unwrap_err().code, "missing_id");
     }
 
     #[test]

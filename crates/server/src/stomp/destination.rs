@@ -12,11 +12,17 @@ pub enum Destination {
     RoomSend(RoomId),
     /// `/pub/room/{roomUUID}/read`: where a member marks a room read (API-v2).
     RoomRead(RoomId),
+    /// `/pub/room/{roomUUID}/typing`: where a member says they type (API-v2).
+    RoomTyping(RoomId),
 }
 
 /// The prefix of the Spring user destinations (`/user/queue/events`): a client may subscribe
 /// to its own queues only, and to nothing else under it (`forbidden_destination`).
 pub const USER_PREFIX: &str = "/user/";
+
+/// The session's own user's event stream (API-v2): the one destination served under
+/// [`USER_PREFIX`].
+pub const USER_EVENTS: &str = "/user/queue/events";
 
 /// Which destination a route stands for, before its room is known.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -24,6 +30,7 @@ enum Route {
     Messages,
     Send,
     Read,
+    Typing,
 }
 
 /// The routing table: (route, prefix, suffix) with the room's UUID between prefix and suffix.
@@ -31,6 +38,7 @@ const ROUTES: &[(Route, &str, &str)] = &[
     (Route::Messages, "/sub/chat/room/", ""),
     (Route::Send, "/pub/room/", "/message"),
     (Route::Read, "/pub/room/", "/read"),
+    (Route::Typing, "/pub/room/", "/typing"),
 ];
 
 impl Destination {
@@ -43,6 +51,7 @@ impl Destination {
                 Route::Messages => Destination::RoomMessages(room),
                 Route::Send => Destination::RoomSend(room),
                 Route::Read => Destination::RoomRead(room),
+                Route::Typing => Destination::RoomTyping(room),
             })
         })
     }
@@ -52,6 +61,7 @@ impl Destination {
             Destination::RoomMessages(r) => (Route::Messages, r),
             Destination::RoomSend(r) => (Route::Send, r),
             Destination::RoomRead(r) => (Route::Read, r),
+            Destination::RoomTyping(r) => (Route::Typing, r),
         }
     }
 }
@@ -83,6 +93,7 @@ mod tests {
             Destination::RoomMessages(room),
             Destination::RoomSend(room),
             Destination::RoomRead(room),
+            Destination::RoomTyping(room),
         ] {
             assert_eq!(Destination::parse(&d.to_string()), Some(d));
         }
@@ -104,6 +115,7 @@ mod tests {
             format!("/pub/room/{room}"),
             format!("/pub/room/{room}/messages"),
             format!("/pub/room/{room}/reads"),
+            format!("/pub/room/{room}/typing/"),
             format!("/topic/{room}"),
             format!("/user/queue/{room}"),
         ] {

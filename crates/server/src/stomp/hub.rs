@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, Notify};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::destination::room_messages;
+use super::user_streams::UserStreams;
 
 /// Counter: frames queued to sessions by the fan-out.
 pub const DELIVERIES: &str = "reuse_chat_fanout_deliveries_total";
@@ -107,7 +108,7 @@ impl SessionHandle {
 
     /// Queues without waiting; a full queue closes the session rather than dropping a frame
     /// silently or letting memory grow.
-    fn offer(&self, item: Outbound) {
+    pub(super) fn offer(&self, item: Outbound) {
         match self.tx.try_send(item) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => self.close(CloseReason::SlowConsumer),
@@ -134,6 +135,8 @@ pub struct HubStats {
 pub struct Hub {
     rooms: RwLock<HashMap<RoomId, Vec<Subscriber>>>,
     sessions: RwLock<HashMap<u64, Arc<SessionHandle>>>,
+    /// The sessions that follow their user's event stream (`/user/queue/events`).
+    pub users: UserStreams,
     /// Delivery counters.
     pub stats: HubStats,
     /// The Prometheus side of `stats.delivered`, registered once.
@@ -145,6 +148,7 @@ impl Default for Hub {
         Hub {
             rooms: RwLock::default(),
             sessions: RwLock::default(),
+            users: UserStreams::default(),
             stats: HubStats::default(),
             deliveries: metrics::counter!(DELIVERIES),
         }
@@ -179,14 +183,17 @@ impl Hub {
         self.sessions.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Adds a subscription of an attached session.
-    pub fn subscribe(&self, room: RoomId, session_id: u64, sub_id: &str) {
-        let session = self
-            .sessions
+    fn attached(&self, session_id: u64) -> Option<Arc<SessionHandle>> {
+        self.sessions
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(&session_id)
-            .cloned();
+            .cloned()
+    }
+
+    /// Adds a subscription of an attached session.
+    pub fn subscribe(&self, room: RoomId, session_id: u64, sub_id: &str) {
+        let session = self.attached(session_id);
         let Some(session) = session else {
             tracing::warn!(session_id, "subscription of a session that is not attached");
             return;
@@ -286,7 +293,7 @@ impl Hub {
 }
 
 /// Encodes a `MESSAGE` frame; our frames are UTF-8 by construction (UTF-8 headers, JSON body).
-fn message_frame(
+pub(super) fn message_frame(
     version: Version,
     destination: &str,
     subscription: &str,
@@ -327,6 +334,25 @@ impl LocalSubscriptions for Hub {
     fn remove_session(&self, session: u64, rooms: &[RoomId]) {
         Hub::remove_session(self, session, rooms);
     }
+
+    fn add_user_stream(&self, session: u64, sub_id: &str) {
+        match self.attached(session) {
+            Some(s) => self.users.follow(s, sub_id),
+            None => tracing::warn!(session, "event stream of a session that is not attached"),
+        }
+    }
+
+    fn remove_user_stream_sub(&self, session: u64, sub_id: &str) {
+        if let Some(s) = self.attached(session) {
+            self.users.unfollow(session, &s.user, Some(sub_id));
+        }
+    }
+
+    fn remove_user_stream(&self, session: u64) {
+        if let Some(s) = self.attached(session) {
+            self.users.unfollow(session, &s.user, None);
+        }
+    }
 }
 
 impl EventSink for Hub {
@@ -338,8 +364,13 @@ impl EventSink for Hub {
                 self.revoke(&m.room, Some(&m.sender));
                 self.deliver_message(m);
             }
-            RoomEvent::RoomDeleted { room } => self.revoke(room, None),
+            RoomEvent::RoomDeleted { room, .. } => self.revoke(room, None),
+            RoomEvent::Updated(_)
+            | RoomEvent::Read(_)
+            | RoomEvent::Typing(_)
+            | RoomEvent::Presence(_) => {}
         }
+        self.users.deliver(event);
     }
 
     fn has_subscribers(&self, room: &RoomId) -> bool {
@@ -384,6 +415,7 @@ mod tests {
                 notice: None,
             },
             prev: None,
+            room: None,
         })
     }
 
@@ -469,7 +501,10 @@ mod tests {
         );
         assert_eq!(hub.subscribers(&room), 1);
         assert!(frame_text(brx.try_recv().unwrap()).contains("message-id:9"));
-        hub.deliver(&RoomEvent::RoomDeleted { room });
+        hub.deliver(&RoomEvent::RoomDeleted {
+            room,
+            last_member: None,
+        });
         assert!(matches!(brx.try_recv(), Ok(Outbound::Revoked(_))));
         assert_eq!(hub.subscribers(&room), 0);
     }

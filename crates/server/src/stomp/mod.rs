@@ -10,3 +10,4 @@ pub mod handshake;
 pub mod hub;
 pub mod session;
 pub mod transactions;
+pub mod user_streams;

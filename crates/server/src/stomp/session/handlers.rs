@@ -1,6 +1,7 @@
 //! What each client command does to a session: sends (alone or in a transaction),
 //! subscriptions, receipts and refusals, each through the domain's service.
 
+use chat_core::typing::TypingCommand;
 use chat_core::{PendingSend, ReadCommand, RoomId};
 
 use super::{Completion, Done, Ending, Session};
@@ -46,11 +47,27 @@ impl Session {
                 body,
                 receipt,
             } => self.on_mark_read(room, &body, receipt).await,
+            ClientCommand::Typing {
+                room,
+                body,
+                receipt,
+            } => self.on_typing(room, &body, receipt).await,
             ClientCommand::Subscribe { id, room, receipt } => {
                 self.on_subscribe(id, room, receipt).await
             }
+            ClientCommand::SubscribeEvents { id, receipt } => {
+                if let Err(f) = self.check_new_subscription(&id, receipt.clone()) {
+                    return self.fail(f);
+                }
+                self.ctx.service.subscribe_events(self.handle.id, &id);
+                self.event_subs.push(id);
+                self.receipt_only(receipt)
+            }
             ClientCommand::Unsubscribe { id, receipt } => {
-                if let Some(room) = self.subs.remove(&id) {
+                if let Some(at) = self.event_subs.iter().position(|s| *s == id) {
+                    self.event_subs.swap_remove(at);
+                    self.ctx.service.unsubscribe_events(self.handle.id, &id);
+                } else if let Some(room) = self.subs.remove(&id) {
                     let last = !self.subs.values().any(|r| *r == room);
                     let (session, key) = (self.handle.id, &self.handle.key);
                     self.ctx
@@ -123,9 +140,28 @@ impl Session {
         self.settle(outcome, receipt);
     }
 
-    async fn on_subscribe(&mut self, id: String, room: RoomId, receipt: Option<String>) {
-        if self.subs.contains_key(&id) {
-            return self.fail(Failure::new(
+    async fn on_typing(&mut self, room: RoomId, body: &[u8], receipt: Option<String>) {
+        let context = format!("SEND to {}", Destination::RoomTyping(room));
+        let typed = match TypingCommand::parse(body) {
+            Ok(cmd) => {
+                self.ctx
+                    .service
+                    .typing(&self.identity.user, &room, cmd, &mut self.typing)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        let outcome = typed
+            .map(|_| ())
+            .map_err(|e| Failure::chat(&context, &e, receipt.clone()));
+        self.settle(outcome, receipt);
+    }
+
+    /// A new subscription id must be unused, and the connection under its limit (room and
+    /// event-stream subscriptions together).
+    fn check_new_subscription(&self, id: &str, receipt: Option<String>) -> Result<(), Failure> {
+        if self.subs.contains_key(id) || self.event_subs.iter().any(|s| s == id) {
+            return Err(Failure::new(
                 "duplicate_subscription",
                 "duplicate subscription id",
                 format!("subscription id '{id}' is already in use on this connection"),
@@ -133,13 +169,20 @@ impl Session {
             ));
         }
         let limit = self.ctx.limits.max_subscriptions;
-        if self.subs.len() >= limit {
-            return self.fail(Failure::new(
+        if self.subs.len() + self.event_subs.len() >= limit {
+            return Err(Failure::new(
                 "too_many_subscriptions",
                 "too many subscriptions",
                 format!("a connection may hold at most {limit} subscriptions (max-subscriptions)"),
                 receipt,
             ));
+        }
+        Ok(())
+    }
+
+    async fn on_subscribe(&mut self, id: String, room: RoomId, receipt: Option<String>) {
+        if let Err(f) = self.check_new_subscription(&id, receipt.clone()) {
+            return self.fail(f);
         }
         let (user, session, key) = (&self.identity.user, self.handle.id, &self.handle.key);
         match self

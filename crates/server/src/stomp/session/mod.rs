@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chat_core::ports::SessionInfo;
+use chat_core::typing::SessionTyping;
 use chat_core::{RoomId, SendCommand};
 use futures::stream::FuturesOrdered;
 use futures::{FutureExt, Sink, Stream, StreamExt};
@@ -168,6 +169,8 @@ where
         identity,
         rx,
         subs: HashMap::new(),
+        event_subs: Vec::new(),
+        typing: SessionTyping::default(),
         transactions: Transactions::new(limits.max_transactions, limits.max_transaction_frames),
         inflight: FuturesOrdered::new(),
         ending: None,
@@ -243,6 +246,10 @@ struct Session {
     rx: mpsc::Receiver<Outbound>,
     /// Subscription id → room.
     subs: HashMap<String, RoomId>,
+    /// Ids of the subscriptions to the user's own event stream.
+    event_subs: Vec<String>,
+    /// Which of this session's `typing: true` were relayed (for its `false`).
+    typing: SessionTyping,
     /// Open transactions and their buffered sends.
     transactions: Transactions<SendCommand>,
     /// Frames accepted but not yet finished, in arrival order: their receipts go out in order.
