@@ -496,3 +496,174 @@ async fn a_broker_restart_loses_nothing_and_repeats_nothing() {
         node.wait_ready().await;
     }
 }
+
+/// A session following its user's event stream, collecting every event's JSON.
+struct Events {
+    seen: Arc<Mutex<Vec<Value>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Events {
+    async fn start(node: &Node, user: &str) -> Events {
+        let mut c = node.stomp(user).await;
+        c.send_raw("SUBSCRIBE\nid:ev\ndestination:/user/queue/events\nreceipt:ev\n\n\0")
+            .await;
+        let f = c.recv().await;
+        assert_eq!(f.command, "RECEIPT", "{f:?}");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        let task = tokio::spawn(async move {
+            while let Some(f) = c.next(Duration::from_secs(3600)).await {
+                if f.command == "MESSAGE" {
+                    s.lock().await.push(f.json());
+                }
+            }
+        });
+        Events { seen, task }
+    }
+
+    /// Waits (up to `within`) for an event that `pred` accepts; returns it.
+    async fn wait_for(&self, what: &str, within: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(e) = self.seen.lock().await.iter().find(|e| pred(e)) {
+                return e.clone();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no {what} within {within:?}; got {:?}",
+                self.seen.lock().await
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn count(&self, pred: impl Fn(&Value) -> bool) -> usize {
+        self.seen.lock().await.iter().filter(|e| pred(e)).count()
+    }
+}
+
+impl Drop for Events {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn conversation_state_crosses_nodes_and_a_dead_nodes_user_goes_offline() {
+    let mut cluster = Cluster::start(3).await;
+    let within = Duration::from_secs(20);
+    // Bob has two devices on two nodes; alice follows hers on node 0.
+    let bob_phone = Events::start(&cluster.nodes[1], "bob").await;
+    let bob_laptop = Events::start(&cluster.nodes[2], "bob").await;
+    let room = cluster.nodes[0]
+        .api("alice")
+        .open_room("bob", "자전거")
+        .await;
+    for bob in [&bob_phone, &bob_laptop] {
+        bob.wait_for("the new room", within, |e| {
+            e["type"] == "ROOM_UPDATED" && e["room"]["roomUUID"] == room
+        })
+        .await;
+    }
+    let alice = Events::start(&cluster.nodes[0], "alice").await;
+    for bob in [&bob_phone, &bob_laptop] {
+        bob.wait_for("alice online", within, |e| {
+            e["type"] == "PRESENCE" && e["user"] == "alice" && e["online"] == true
+        })
+        .await;
+    }
+
+    // Twenty messages from node 2: every device of bob's counts them all.
+    send_many(cluster.nodes[2].port, "alice", &room, 20, "m").await;
+    let last = *history_ids(&cluster.nodes[1].api("bob"), &room)
+        .await
+        .last()
+        .unwrap();
+    for bob in [&bob_phone, &bob_laptop] {
+        let e = bob
+            .wait_for("the 20th message's update", within, |e| {
+                e["type"] == "ROOM_UPDATED" && e["room"]["lastMessage"]["id"] == last
+            })
+            .await;
+        assert_eq!(e["room"]["unreadCount"], 20);
+        bob.wait_for("alice's mark", within, |e| {
+            e["type"] == "READ" && e["user"] == "alice" && e["upTo"] == last
+        })
+        .await;
+    }
+    // Bob reads on node 1: his other device and alice (node 0) learn it.
+    let (status, _) = cluster.nodes[1]
+        .api("bob")
+        .call(
+            "POST",
+            &format!("/room/{room}/read"),
+            Some(json!({"upTo": last}).to_string().into_bytes()),
+        )
+        .await;
+    assert_eq!(status, 204);
+    bob_laptop
+        .wait_for("bob's own mark from the other device", within, |e| {
+            e["type"] == "ROOM_UPDATED"
+                && e["room"]["unreadCount"] == 0
+                && e["room"]["readUpTo"]["bob"] == last
+        })
+        .await;
+    alice
+        .wait_for("bob's READ", within, |e| {
+            e["type"] == "READ" && e["user"] == "bob" && e["upTo"] == last
+        })
+        .await;
+    let (_, unread) = cluster.nodes[2].api("bob").get("/room/unread").await;
+    assert_eq!(unread, json!({"total": 0, "rooms": 0}));
+
+    // Alice types on two nodes at once: one `true` reaches bob (per device) in the window.
+    let mut t0 = cluster.nodes[0].stomp("alice").await;
+    let mut t2 = cluster.nodes[2].stomp("alice").await;
+    for (c, r) in [(&mut t0, "t0"), (&mut t2, "t2")] {
+        c.send_raw(format!(
+            "SEND\ndestination:/pub/room/{room}/typing\nreceipt:{r}\n\n{{\"typing\": true}}\0"
+        ))
+        .await;
+        assert_eq!(c.recv().await.command, "RECEIPT");
+    }
+    for bob in [&bob_phone, &bob_laptop] {
+        bob.wait_for("alice typing", within, |e| {
+            e["type"] == "TYPING" && e["typing"] == true
+        })
+        .await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for bob in [&bob_phone, &bob_laptop] {
+        assert_eq!(
+            bob.count(|e| e["type"] == "TYPING").await,
+            1,
+            "one typing per window across nodes"
+        );
+    }
+    drop(t0);
+    drop(t2);
+
+    // Node 0, where alice's last session is, dies: bob's devices hear she went offline, and
+    // her last seen is kept.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    cluster.nodes[0].sigkill();
+    let mut offline = Value::Null;
+    for bob in [&bob_phone, &bob_laptop] {
+        offline = bob
+            .wait_for(
+                "alice offline after her node died",
+                Duration::from_secs(60),
+                |e| e["type"] == "PRESENCE" && e["user"] == "alice" && e["online"] == false,
+            )
+            .await;
+        assert!(offline["lastSeenAt"].is_string(), "{offline}");
+    }
+    let (_, p) = cluster.nodes[1]
+        .api("bob")
+        .get(&format!("/room/{room}/presence"))
+        .await;
+    assert_eq!(p["online"], json!(["bob"]));
+    assert_eq!(p["lastSeenAt"]["alice"], offline["lastSeenAt"]);
+    drop(alice);
+}
