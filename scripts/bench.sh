@@ -47,7 +47,7 @@ ulimit -n "$(ulimit -Hn)"
 FDS=$(ulimit -n)
 if [ "$MODE" = quick ]; then
   IDLE=2000; ROOMS=1000; RATE=5; SECS=5; WARM=2; FAN_SUBS=2000; RECONNECT=2000; PUBLISHERS=16; HOLD=5; PAGES=50
-  LIST_ROOMS=100; LIST_MSGS=100
+  LIST_ROOMS=100; LIST_MSGS=100; EVENT_ROOMS=50; TYPING_ROOMS=100
 else
   # 300k sessions need 300k descriptors in the server: the hard limit decides. RabbitMQ keeps
   # ~10% of its descriptors for files (17,910 sockets of 20,000), and every target gets the
@@ -55,6 +55,7 @@ else
   IDLE=$(( FDS * 87 / 100 )); [ "$IDLE" -gt 300000 ] && IDLE=300000
   ROOMS=1000; RATE=5; SECS=20; WARM=5
   FAN_SUBS=10000; RECONNECT=10000; PUBLISHERS=64; HOLD=20; PAGES=500
+  EVENT_ROOMS=200; TYPING_ROOMS=1000
   # A busy seller: 1,000 rooms of 1,000 messages each (issue 13).
   LIST_ROOMS=1000; LIST_MSGS=1000
 fi
@@ -89,6 +90,10 @@ scenarios() {
   run "${common[@]}" reconnect --sessions "$RECONNECT"
   # Only reuse-chat serves the web page: every open page back at once, 63 rooms each.
   [ "$kind" = reuse-chat ] && run "${common[@]}" page-resume --users "$PAGES" --rooms-each 63
+  # Only reuse-chat has per-user event streams (issue 13): events/s while both members of
+  # EVENT_ROOMS rooms follow theirs, and every member of TYPING_ROOMS rooms typing at once.
+  [ "$kind" = reuse-chat ] && run "${common[@]}" user-events --rooms "$EVENT_ROOMS" --secs "$((SECS / 2))"
+  [ "$kind" = reuse-chat ] && run "${common[@]}" typing-storm --rooms "$TYPING_ROOMS" --secs "$((SECS / 2))"
   run "${common[@]}" --label "$label" persist --publishers "$PUBLISHERS" --secs "$((SECS / 2))"
   [ "$kind" = reuse-chat ] && room_list "${common[@]}" --label "$label"
   return 0

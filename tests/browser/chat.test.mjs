@@ -171,8 +171,7 @@ test('unread badges and the title count, read when seen (not while the tab is hi
   await seller.page.waitForFunction(() => document.title === 'reuse-chat');
   await unreadBecomes(sellerId, { total: 0, rooms: 0 });
 
-  // The buyer's page learns the seller's mark with its room list (on focus here), and the "1"s go.
-  await buyer.page.evaluate(() => window.dispatchEvent(new Event('focus')));
+  // The buyer's page learns the seller's mark from its READ event, and the "1"s go.
   await buyer.page.getByTestId('message-list').getByTestId('read-mark').first().waitFor({ state: 'detached' });
 
   // The seller answers with the room open and visible: the buyer, in the room, gets no badge,
@@ -293,6 +292,183 @@ test('leaving asks first, then the other member sees the notice', async () => {
   assert.deepEqual(buyer.errors, []);
   assert.deepEqual(seller.errors, []);
   await buyer.context.close();
+  await seller.context.close();
+});
+
+/**
+ * Resolves when the page's subscription to its event stream is confirmed: the server's RECEIPT
+ * for it (the page asks with `receipt:events`). Events are not stored, so a test that needs one
+ * waits for this before causing it. Call before the page connects.
+ */
+function eventsReady(page) {
+  return new Promise((resolve) => {
+    page.on('websocket', (ws) => {
+      ws.on('framereceived', ({ payload }) => {
+        const text = String(payload);
+        if (text.includes('RECEIPT') && text.includes('receipt-id:events\n')) resolve();
+      });
+    });
+  });
+}
+
+/** Both pages in the room with their event streams up, each seeing the other online. */
+async function bothInRoom(buyer, buyerId, seller, sellerId, room) {
+  const ready = [eventsReady(buyer.page), eventsReady(seller.page)];
+  await signIn(buyer, buyerId, `/?room=${room}`);
+  await signIn(seller, sellerId, `/?room=${room}`);
+  await Promise.all(ready);
+  for (const p of [buyer, seller]) {
+    await p.page.getByTestId('message-input').waitFor();
+    await p.page.locator('[data-testid="presence-dot"][data-online="true"]').waitFor();
+  }
+}
+
+test('typing: the other member sees "입력 중…" while I type, until I send or clear the input', async () => {
+  const buyerId = `buyer-${uniq()}`;
+  const sellerId = `seller-${uniq()}`;
+  const room = await server.openRoom(buyerId, sellerId, '캠핑 텐트 4인용');
+  const buyer = await person(browser, server, PHONE);
+  const seller = await person(browser, server, DESKTOP);
+  await bothInRoom(buyer, buyerId, seller, sellerId, room);
+  const indicator = seller.page.getByTestId('typing-indicator');
+  assert.equal(await indicator.count(), 0, 'nobody types yet');
+
+  await buyer.page.getByTestId('message-input').pressSequentially('텐트 폴대도', { delay: 50 });
+  await indicator.waitFor();
+  const shownAt = Date.now();
+  assert.equal((await indicator.textContent()).trim(), '입력 중…');
+  assert.equal(await buyer.page.getByTestId('typing-indicator').count(), 0, 'my own typing is not shown to me');
+
+  // Sending ends it at once (its false, and the message itself), well before the 5 s run out.
+  await buyer.page.getByTestId('message-input').pressSequentially(' 있나요?');
+  await buyer.page.getByTestId('message-input').press('Enter');
+  await bubble(seller.page, '텐트 폴대도 있나요?').waitFor();
+  await indicator.waitFor({ state: 'detached', timeout: 2000 });
+  assert.ok(Date.now() - shownAt < 4500, `gone with the send, not by the 5 s (${Date.now() - shownAt} ms)`);
+
+  // Typing again (after the 3 s between trues), then clearing the input: its false ends it.
+  await sleep(3000);
+  await buyer.page.getByTestId('message-input').pressSequentially('그리고', { delay: 50 });
+  await indicator.waitFor();
+  const again = Date.now();
+  await buyer.page.getByTestId('message-input').fill('');
+  await indicator.waitFor({ state: 'detached', timeout: 2000 });
+  assert.ok(Date.now() - again < 4500, 'gone with the cleared input');
+
+  assert.deepEqual(buyer.errors, []);
+  assert.deepEqual(seller.errors, []);
+  await buyer.context.close();
+  await seller.context.close();
+});
+
+test('online and last seen: the dot goes offline when the other member leaves the page, with "마지막 접속"', async () => {
+  const buyerId = `buyer-${uniq()}`;
+  const sellerId = `seller-${uniq()}`;
+  const room = await server.openRoom(buyerId, sellerId, '전동 킥보드');
+  const buyer = await person(browser, server, PHONE);
+  const seller = await person(browser, server, DESKTOP);
+  await bothInRoom(buyer, buyerId, seller, sellerId, room);
+  const dot = seller.page.getByTestId('presence-dot');
+  assert.equal(await dot.getAttribute('aria-label'), '온라인');
+  assert.equal(await seller.page.getByTestId('last-seen').count(), 0, 'no "last seen" while online');
+
+  // The buyer closes the app mid-sentence: its last session ends, and the seller's header
+  // follows live; "입력 중…" goes with it (no `false` came, and it does not wait out its 5 s).
+  await buyer.page.getByTestId('message-input').pressSequentially('잠깐만요', { delay: 50 });
+  const typing = seller.page.getByTestId('typing-indicator');
+  await typing.waitFor();
+  const closedAt = Date.now();
+  await buyer.context.close();
+  await seller.page.locator('[data-testid="presence-dot"][data-online="false"]').waitFor();
+  await typing.waitFor({ state: 'detached' });
+  assert.ok(Date.now() - closedAt < 4500, 'typing ended by going offline');
+  assert.equal(await dot.getAttribute('aria-label'), '오프라인');
+  const lastSeen = seller.page.getByTestId('last-seen');
+  await lastSeen.waitFor();
+  assert.equal((await lastSeen.textContent()).trim(), '마지막 접속 방금 전');
+
+  // Opened again later, the page reads it from GET /room/{id}/presence (lastSeenAt).
+  const readyAgain = eventsReady(seller.page);
+  await seller.page.reload();
+  await readyAgain;
+  await seller.page.locator('[data-testid="presence-dot"][data-online="false"]').waitFor();
+  assert.equal((await seller.page.getByTestId('last-seen').textContent()).trim(), '마지막 접속 방금 전');
+
+  // Back online: the dot turns green and the text goes.
+  const back = await person(browser, server, PHONE);
+  await signIn(back, buyerId);
+  await seller.page.locator('[data-testid="presence-dot"][data-online="true"]').waitFor();
+  await seller.page.getByTestId('last-seen').waitFor({ state: 'detached' });
+
+  assert.deepEqual(buyer.errors, []);
+  assert.deepEqual(back.errors, []);
+  assert.deepEqual(seller.errors, []);
+  await back.context.close();
+  await seller.context.close();
+});
+
+test('the "1" on my message goes live when the other member reads it', async () => {
+  const buyerId = `buyer-${uniq()}`;
+  const sellerId = `seller-${uniq()}`;
+  const room = await server.openRoom(buyerId, sellerId, '에어팟 프로 2');
+  const buyer = await person(browser, server, PHONE);
+  const seller = await person(browser, server, DESKTOP);
+  const ready = eventsReady(buyer.page);
+  await signIn(seller, sellerId);
+  await signIn(buyer, buyerId, `/?room=${room}`);
+  await ready;
+
+  await buyer.page.getByTestId('message-input').fill('정품 맞나요?');
+  await buyer.page.getByTestId('message-input').press('Enter');
+  const mine = bubble(buyer.page, '정품 맞나요?');
+  await mine.and(buyer.page.locator('[data-status="sent"]')).waitFor();
+  await mine.getByTestId('read-mark').waitFor();
+  assert.equal((await mine.getByTestId('read-mark').textContent()).trim().startsWith('1'), true);
+
+  // Nothing on the buyer's page is touched from here: no reload, no focus, no visibility change.
+  await buyer.page.evaluate(() => { window.__sameDocument = true; });
+  await seller.page.locator(`[data-testid="room-item"][data-room-uuid="${room}"]`).click();
+  await bubble(seller.page, '정품 맞나요?').waitFor();
+  await mine.getByTestId('read-mark').waitFor({ state: 'detached', timeout: 5000 });
+  assert.equal(await buyer.page.evaluate(() => window.__sameDocument), true, 'the buyer\'s page was not reloaded');
+
+  assert.deepEqual(buyer.errors, []);
+  assert.deepEqual(seller.errors, []);
+  await buyer.context.close();
+  await seller.context.close();
+});
+
+test('the room list follows the event stream: a new room and its first message appear, a room left elsewhere goes', async () => {
+  const buyerId = `buyer-${uniq()}`;
+  const sellerId = `seller-${uniq()}`;
+  const seller = await person(browser, server, DESKTOP);
+  const ready = eventsReady(seller.page);
+  await signIn(seller, sellerId);
+  await seller.page.getByText('아직 대화가 없습니다.').waitFor();
+  await ready;
+  await seller.page.evaluate(() => { window.__sameDocument = true; });
+
+  // The buyer opens a chat from the marketplace (REST) and writes from their phone (STOMP).
+  const room = await server.openRoom(buyerId, sellerId, '플레이스테이션 5');
+  const item = seller.page.locator(`[data-testid="room-item"][data-room-uuid="${room}"]`);
+  await item.waitFor({ timeout: 5000 });
+  assert.equal((await item.getByTestId('room-name').textContent()).trim(), '플레이스테이션 5');
+  assert.equal(await item.getByTestId('room-unread').count(), 0, 'no badge before a message');
+
+  const phone = await server.stomp(buyerId);
+  await sendAll(phone, room, ['플스 아직 판매중인가요?']);
+  await phone.deactivate();
+  await item.getByTestId('room-unread').filter({ hasText: '1' }).waitFor({ timeout: 5000 });
+  assert.equal((await item.getByTestId('room-last-message').textContent()).trim(), '플스 아직 판매중인가요?');
+  await seller.page.waitForFunction(() => document.title === '(1) reuse-chat');
+
+  // The seller leaves it on another device: its last ROOM_UPDATED ("left") takes it off here.
+  assert.equal((await server.api(sellerId, 'DELETE', `/room/delete/${room}`)).status, 204);
+  await item.waitFor({ state: 'detached', timeout: 5000 });
+  await seller.page.waitForFunction(() => document.title === 'reuse-chat');
+  assert.equal(await seller.page.evaluate(() => window.__sameDocument), true, 'all without a reload');
+
+  assert.deepEqual(seller.errors, []);
   await seller.context.close();
 });
 

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   activityTime,
   applyMessage,
-  chooseSubscriptions,
+  applyRead,
+  applyRoomEvents,
+  applyRoomUpdated,
   lastMessageText,
   markOf,
   markRoomRead,
@@ -12,7 +14,6 @@ import {
   sortRooms,
   totalUnread,
   unreadOf,
-  upsertRoom,
 } from './rooms';
 import { msg, room } from './testutil';
 
@@ -109,13 +110,6 @@ describe('unread counts and read marks', () => {
 });
 
 describe('list updates', () => {
-  it('upserts a created room in activity order', () => {
-    const list = [room('a', { createdAt: '2026-12-01T00:00:00.000Z' })];
-    const next = upsertRoom(list, room('n', { createdAt: '2026-12-06T00:00:00.000Z' }));
-    expect(next.map((r) => r.roomUUID)).toEqual(['n', 'a']);
-    expect(upsertRoom(next, room('n', { createdAt: '2026-12-06T00:00:00.000Z' }))).toHaveLength(2);
-  });
-
   it('keeps a newer live last message over a stale fetched list', () => {
     const live = [room('a', { lastMessage: at('2026-12-06T00:00:00.000Z', 20, 'a') })];
     const fetched = [
@@ -133,6 +127,111 @@ describe('list updates', () => {
     expect(mergeRoomList([room('a'), room('b')], [room('b')], 'me').map((r) => r.roomUUID)).toEqual(['b']);
     expect(removeRoom([room('a'), room('b')], 'a').map((r) => r.roomUUID)).toEqual(['b']);
   });
+
+  it("keeps the other member's higher mark (a READ the fetched list predates), only for listed members", () => {
+    const current = [room('a', { readUpTo: { me: 3, bob: 9, gone: 5 } })];
+    const fetched = [room('a', { readUpTo: { me: 3, bob: 7 } })];
+    expect(mergeRoomList(current, fetched, 'me')[0]!.readUpTo).toEqual({ me: 3, bob: 9 });
+    // A higher mark in the answer is taken as it is.
+    expect(mergeRoomList([room('a', { readUpTo: { me: 3, bob: 2 } })], fetched, 'me')[0]!.readUpTo).toEqual({ me: 3, bob: 7 });
+  });
+});
+
+describe('ROOM_UPDATED', () => {
+  const t = (id: number) => `2026-12-06T00:00:${String(id).padStart(2, '0')}.000Z`;
+  const last = (id: number, roomUUID = 'a', sender = 'bob') => msg(id, { roomUUID, sender, createdAt: t(id) });
+  const base = sortRooms([
+    room('a', { lastMessage: last(10), unreadCount: 1, readUpTo: { me: 9, bob: 10 } }),
+    room('b', { lastMessage: last(5, 'b'), unreadCount: 0, readUpTo: { me: 5, bob: 5 } }),
+  ]);
+
+  it('adds a new room in activity order, and replaces a known one with a newer last message', () => {
+    const created = applyRoomUpdated(base, room('n', { createdAt: t(20) }), false, 'me');
+    expect(created.map((r) => r.roomUUID)).toEqual(['n', 'a', 'b']);
+    const updated = applyRoomUpdated(base, room('b', { lastMessage: last(11, 'b'), unreadCount: 1, readUpTo: { me: 5, bob: 11 } }), false, 'me');
+    expect(updated.map((r) => r.roomUUID)).toEqual(['b', 'a']);
+    expect(updated[0]!.lastMessage?.id).toBe(11);
+    expect(unreadOf(updated[0]!)).toBe(1);
+    expect(base[1]!.lastMessage?.id).toBe(5); // input not mutated
+  });
+
+  it('takes the server count over the live estimate for the same message', () => {
+    const live = applyMessage(base, last(11), 'me');
+    expect(unreadOf(live[0]!)).toBe(2);
+    const exact = applyRoomUpdated(live, room('a', { lastMessage: last(11), unreadCount: 1, readUpTo: { me: 10, bob: 11 } }), false, 'me');
+    expect(unreadOf(exact[0]!)).toBe(1);
+    expect(markOf(exact[0]!, 'me')).toBe(10);
+  });
+
+  it('keeps my higher mark (and its count) over an event for the same message', () => {
+    const read = markRoomRead(base, 'a', 'me', 10);
+    const stale = applyRoomUpdated(read, room('a', { name: '새 이름', lastMessage: last(10), unreadCount: 1, readUpTo: { me: 9, bob: 10 } }), false, 'me');
+    const a = stale.find((r) => r.roomUUID === 'a')!;
+    expect(unreadOf(a)).toBe(0);
+    expect(markOf(a, 'me')).toBe(10);
+    expect(a.name).toBe('새 이름'); // the rest is the event's
+  });
+
+  it('ignores a late event with an older last message, but takes a higher mark of the other member', () => {
+    const late = applyRoomUpdated(base, room('a', { name: '옛 이름', lastMessage: last(8), unreadCount: 4, readUpTo: { me: 2, bob: 12 } }), false, 'me');
+    const a = late.find((r) => r.roomUUID === 'a')!;
+    expect(a.lastMessage?.id).toBe(10);
+    expect(a.name).toBe('상품 a');
+    expect(unreadOf(a)).toBe(1);
+    expect(a.readUpTo).toEqual({ me: 9, bob: 12 });
+    // A repeat of the current state changes nothing visible.
+    const again = applyRoomUpdated(base, base[0]!, false, 'me');
+    expect(again).toEqual(base);
+  });
+
+  it("never moves the other member's mark back", () => {
+    const next = applyRoomUpdated(base, room('a', { lastMessage: last(12), unreadCount: 2, readUpTo: { me: 9, bob: 7 } }), false, 'me');
+    expect(markOf(next[0]!, 'bob')).toBe(10);
+    expect(unreadOf(next[0]!)).toBe(2);
+  });
+
+  it('removes a room I left, and a left room that is not listed is no change', () => {
+    expect(applyRoomUpdated(base, base[0]!, true, 'me').map((r) => r.roomUUID)).toEqual(['b']);
+    expect(applyRoomUpdated(base, room('zzz'), true, 'me').map((r) => r.roomUUID)).toEqual(['a', 'b']);
+  });
+});
+
+describe('READ', () => {
+  const base = [room('a', { lastMessage: msg(10, { roomUUID: 'a', sender: 'bob' }), unreadCount: 2, readUpTo: { me: 8, bob: 4 } })];
+
+  it("moves the other member's mark forward only", () => {
+    const read = applyRead(base, 'a', 'bob', 9, 'me');
+    expect(markOf(read[0]!, 'bob')).toBe(9);
+    expect(unreadOf(read[0]!)).toBe(2); // my count is not theirs
+    expect(applyRead(read, 'a', 'bob', 6, 'me')).toBe(read);
+    expect(applyRead(read, 'a', 'bob', 9, 'me')).toBe(read);
+    expect(applyRead(read, 'zzz', 'bob', 99, 'me')).toBe(read);
+  });
+
+  it('my mark up to the last message (read on another device) leaves nothing unread', () => {
+    const part = applyRead(base, 'a', 'me', 9, 'me');
+    expect(markOf(part[0]!, 'me')).toBe(9);
+    expect(unreadOf(part[0]!)).toBe(2); // the exact count comes with ROOM_UPDATED
+    const all = applyRead(part, 'a', 'me', 10, 'me');
+    expect(unreadOf(all[0]!)).toBe(0);
+  });
+});
+
+describe('applyRoomEvents', () => {
+  it('replays events that came while a list was fetched over its (older) answer', () => {
+    const created = room('n', { createdAt: '2026-12-06T00:00:00.000Z' });
+    const listed = [room('a', { readUpTo: { me: 0, bob: 1 } }), room('gone')];
+    const events = [
+      { type: 'ROOM_UPDATED' as const, room: created, left: false },
+      { type: 'ROOM_UPDATED' as const, room: room('gone'), left: true },
+      { type: 'READ' as const, roomUUID: 'a', user: 'bob', upTo: 3 },
+    ];
+    // The page already applied them live; the answer predates all three.
+    const live = applyRoomEvents(listed, events, 'me');
+    const merged = applyRoomEvents(mergeRoomList(live, listed, 'me'), events, 'me');
+    expect(merged.map((r) => r.roomUUID)).toEqual(['n', 'a']);
+    expect(markOf(merged[1]!, 'bob')).toBe(3);
+  });
 });
 
 describe('peerOf and lastMessageText', () => {
@@ -145,36 +244,5 @@ describe('peerOf and lastMessageText', () => {
     expect(lastMessageText(room('a', { lastMessage: msg(1, { content: ' 줄1\n줄2  ' }) }))).toBe('줄1 줄2');
     const sys = msg(2, { type: 'SYSTEM', notice: 'MEMBER_LEFT', content: 'bob님이 채팅방을 나갔습니다.' });
     expect(lastMessageText(room('a', { lastMessage: sys }))).toBe('bob님이 채팅방을 나갔습니다.');
-  });
-});
-
-describe('chooseSubscriptions', () => {
-  const many = Array.from({ length: 100 }, (_, i) =>
-    room(`r${i}`, { createdAt: new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString() }),
-  );
-
-  it('takes the open room plus the 62 most recent others under a cap of 64', () => {
-    const subs = chooseSubscriptions(many, 'r0', 64);
-    expect(subs).toHaveLength(63);
-    expect(subs[0]).toBe('r0');
-    expect(subs[1]).toBe('r99');
-    expect(subs).toContain('r38');
-    expect(subs).not.toContain('r37');
-    expect(new Set(subs).size).toBe(63);
-  });
-
-  it('does not count the open room twice when it is among the recent ones', () => {
-    const subs = chooseSubscriptions(many, 'r99', 64);
-    expect(subs).toHaveLength(63);
-    expect(subs.filter((s) => s === 'r99')).toHaveLength(1);
-  });
-
-  it('takes every room when there are few, and none for a tiny cap', () => {
-    expect(chooseSubscriptions(many.slice(0, 3), null, 64)).toEqual(['r2', 'r1', 'r0']);
-    expect(chooseSubscriptions(many, 'x', 2)).toEqual(['x']);
-  });
-
-  it('skips refused rooms', () => {
-    expect(chooseSubscriptions(many.slice(0, 3), 'r1', 64, new Set(['r1', 'r2']))).toEqual(['r0']);
   });
 });

@@ -1,5 +1,5 @@
-// The room list's logic: order by activity, apply a live message, the peer, and which rooms to subscribe under the cap.
-import type { ChatMessage, Room } from './types';
+// The room list's logic: order by activity, the user's events (ROOM_UPDATED, READ) and live messages applied, list refetches merged, the peer.
+import type { ChatMessage, Room, RoomEvent } from './types';
 
 /** Milliseconds of a room's latest activity: its last message, else its creation. */
 export function activityTime(room: Room): number {
@@ -64,37 +64,105 @@ export function markRoomRead(rooms: Room[], roomUUID: string, me: string, upTo: 
   return next;
 }
 
-/** Adds or replaces a room (e.g. one just created or entered), keeping the order. */
-export function upsertRoom(rooms: readonly Room[], room: Room): Room[] {
-  const rest = rooms.filter((r) => r.roomUUID !== room.roomUUID);
-  const old = rooms.find((r) => r.roomUUID === room.roomUUID);
-  // keep a newer last message we already know from a live MESSAGE
-  const merged =
-    old?.lastMessage && (!room.lastMessage || old.lastMessage.id > room.lastMessage.id)
-      ? { ...room, lastMessage: old.lastMessage }
-      : room;
-  return sortRooms([...rest, merged]);
-}
-
 /**
  * A fresh /room/list replaces the list, but what the page knows to be newer than the answer (a
- * race) is kept: a last message seen live, and my own read mark sent while the list was on its
- * way (the answer's count predates it).
+ * race) is kept: a last message seen live, my own read mark sent while the list was on its way
+ * (the answer's count predates it), and the other members' marks (a mark never moves back, so
+ * the higher one is the newer). Events that came while the list was on its way are applied
+ * again afterwards (`applyRoomEvents`): rooms created or left meanwhile.
  */
 export function mergeRoomList(current: readonly Room[], fetched: readonly Room[], me: string): Room[] {
   const known = new Map(current.map((r) => [r.roomUUID, r]));
   const out = fetched.map((r) => {
     const old = known.get(r.roomUUID);
-    if (old?.lastMessage && (!r.lastMessage || old.lastMessage.id > r.lastMessage.id)) {
+    if (!old) return r;
+    if (old.lastMessage && (!r.lastMessage || old.lastMessage.id > r.lastMessage.id)) {
       // The answer predates a message seen live: its count predates it too.
-      return { ...r, lastMessage: old.lastMessage, unreadCount: old.unreadCount, readUpTo: old.readUpTo };
+      return {
+        ...r,
+        lastMessage: old.lastMessage,
+        unreadCount: old.unreadCount,
+        readUpTo: { ...higherMarks(r.readUpTo, old.readUpTo, me), [me]: markOf(old, me) },
+      };
     }
-    if (old && markOf(old, me) > markOf(r, me)) {
-      return { ...r, unreadCount: old.unreadCount, readUpTo: { ...r.readUpTo, [me]: markOf(old, me) } };
+    if (markOf(old, me) > markOf(r, me)) {
+      return { ...r, unreadCount: old.unreadCount, readUpTo: { ...higherMarks(r.readUpTo, old.readUpTo, me), [me]: markOf(old, me) } };
     }
-    return r;
+    return { ...r, readUpTo: higherMarks(r.readUpTo, old.readUpTo, me) };
   });
   return sortRooms(out);
+}
+
+/**
+ * `next`'s marks, the other members' each raised to `prev`'s where that is higher. Only the
+ * members `next` lists (one who left has no mark any more). Never mine: my mark goes with my
+ * unread count, and the callers choose the two together.
+ */
+function higherMarks(next: Room['readUpTo'], prev: Room['readUpTo'], me: string): Room['readUpTo'] {
+  if (!next || !prev) return next;
+  let out: Record<string, number> | null = null;
+  for (const [user, mark] of Object.entries(next)) {
+    if (user === me) continue;
+    const old = prev[user];
+    if (old !== undefined && old > mark) {
+      out ??= { ...next };
+      out[user] = old;
+    }
+  }
+  return out ?? next;
+}
+
+/**
+ * A `ROOM_UPDATED`: the room as the server shows it to me now, which replaces what the list has,
+ * except that events can come late or twice (after a node or bus failure) and race the page's
+ * own changes. So per room the one with the newer last message wins; for the same last message,
+ * the higher mark of mine (with its count: a mark I just sent, or one a late event predates);
+ * the other members' marks never move back. `left` (my last event of a room I left) removes it.
+ * Also for a room the page fetched itself (created, or entered by its address).
+ */
+export function applyRoomUpdated(rooms: readonly Room[], room: Room, left: boolean, me: string): Room[] {
+  if (left) return removeRoom(rooms, room.roomUUID);
+  const old = rooms.find((r) => r.roomUUID === room.roomUUID);
+  let next = room;
+  if (old) {
+    const oldId = old.lastMessage?.id ?? 0;
+    const newId = room.lastMessage?.id ?? 0;
+    if (oldId > newId) {
+      // A late event (or one slower than the open room's own MESSAGE): the list knows a newer
+      // message, and my mark and count that go with it; the event can only raise the others' marks.
+      next = { ...old, readUpTo: higherMarks(old.readUpTo, room.readUpTo, me) };
+    } else if (oldId === newId && markOf(old, me) > markOf(room, me)) {
+      next = { ...room, unreadCount: old.unreadCount, readUpTo: { ...higherMarks(room.readUpTo, old.readUpTo, me), [me]: markOf(old, me) } };
+    } else {
+      next = { ...room, readUpTo: higherMarks(room.readUpTo, old.readUpTo, me) };
+    }
+  }
+  return sortRooms([...rooms.filter((r) => r.roomUUID !== room.roomUUID), next]);
+}
+
+/**
+ * A `READ`: `user`'s mark in the room is at least `upTo` now (never moved back: a late repeat
+ * changes nothing). When it is my mark and reaches the last message, nothing is unread; any
+ * other count comes with the `ROOM_UPDATED` that follows my mark.
+ */
+export function applyRead(rooms: Room[], roomUUID: string, user: string, upTo: number, me: string): Room[] {
+  const i = rooms.findIndex((r) => r.roomUUID === roomUUID);
+  if (i < 0) return rooms;
+  const room = rooms[i]!;
+  if (markOf(room, user) >= upTo) return rooms;
+  const next = rooms.slice();
+  const allRead = user === me && upTo >= (room.lastMessage?.id ?? 0);
+  next[i] = { ...room, readUpTo: { ...room.readUpTo, [user]: upTo }, ...(allRead ? { unreadCount: 0 } : {}) };
+  return next;
+}
+
+/** The list events, in order (live, or again after a refetch that they raced). */
+export function applyRoomEvents(rooms: Room[], events: readonly RoomEvent[], me: string): Room[] {
+  let out = rooms;
+  for (const e of events) {
+    out = e.type === 'READ' ? applyRead(out, e.roomUUID, e.user, e.upTo, me) : applyRoomUpdated(out, e.room, e.left, me);
+  }
+  return out;
 }
 
 export function removeRoom(rooms: readonly Room[], roomUUID: string): Room[] {
@@ -106,30 +174,6 @@ export function peerOf(room: Room, me: string): string {
   if (room.buyer === me) return room.seller;
   if (room.seller === me) return room.buyer;
   return room.members.find((m) => m !== me) ?? room.seller;
-}
-
-/**
- * The rooms to subscribe: the open room first, then the most recent others, at most
- * `cap - 2` of them (64 → 62), so the open room plus the list stay under the server's limit.
- * Rooms in `exclude` (subscription refused) are skipped.
- */
-export function chooseSubscriptions(
-  rooms: readonly Room[],
-  openRoom: string | null,
-  cap: number,
-  exclude: ReadonlySet<string> = new Set(),
-): string[] {
-  const others = Math.max(0, cap - 2);
-  const out: string[] = [];
-  if (openRoom && !exclude.has(openRoom)) out.push(openRoom);
-  let count = 0;
-  for (const r of sortRooms(rooms)) {
-    if (count >= others) break;
-    if (r.roomUUID === openRoom || exclude.has(r.roomUUID)) continue;
-    out.push(r.roomUUID);
-    count++;
-  }
-  return out;
 }
 
 /** What the list shows as a room's last message; null means "no messages yet". */

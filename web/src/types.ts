@@ -1,4 +1,4 @@
-// Wire types of the reuse-chat API (REST JSON bodies, STOMP MESSAGE bodies, /client/config).
+// Wire types of the reuse-chat API (REST JSON bodies, STOMP MESSAGE bodies, the user's events, /client/config).
 
 export type MessageType = 'TEXT' | 'SYSTEM' | (string & {});
 
@@ -31,7 +31,23 @@ export interface Room {
 export interface Presence {
   online: string[];
   inRoom: string[];
+  /** Members not online who were online before, with when they were last (v2). */
+  lastSeenAt?: Record<string, string>;
 }
+
+/**
+ * The bodies on `/user/queue/events` (v2), the session's own user's events from every node.
+ * `ROOM_UPDATED` carries the room as `GET /room/list` shows it to me; `left` is my last one of a
+ * room I left.
+ */
+export type UserEvent =
+  | { type: 'ROOM_UPDATED'; room: Room; left: boolean }
+  | { type: 'READ'; roomUUID: string; user: string; upTo: number }
+  | { type: 'TYPING'; roomUUID: string; user: string; typing: boolean }
+  | { type: 'PRESENCE'; user: string; online: boolean; lastSeenAt: string | null };
+
+/** The events that change the room list. */
+export type RoomEvent = Extract<UserEvent, { type: 'ROOM_UPDATED' | 'READ' }>;
 
 export type AuthMode = 'header' | 'jwt';
 

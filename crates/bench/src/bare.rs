@@ -322,7 +322,7 @@ impl Statements {
                 backend.sql(&format!(
                     "SELECT uuid, buyer, seller, buyer_active, seller_active, \
                      last_message_id, message_count, buyer_read_id, buyer_read_count, \
-                     seller_read_id, seller_read_count \
+                     seller_read_id, seller_read_count, name, product_id, created_at \
                      FROM rooms WHERE uuid IN ({}) ORDER BY uuid{for_update}",
                     repeat("?", n, ", ")
                 ))
@@ -524,9 +524,10 @@ macro_rules! server_loop {
                 }
                 let rows = q.fetch_all(&mut *tx).await?;
                 for row in &rows {
-                    // What reuse-chat reads off the locked rows: membership and the newest id.
-                    // MySQL reports text of a binary collation as bytes.
-                    for col in ["uuid", "buyer", "seller"] {
+                    // What reuse-chat reads off the locked rows: membership, the newest id, the
+                    // counters and what its snapshot for the event stream needs. MySQL reports
+                    // text of a binary collation as bytes.
+                    for col in ["uuid", "buyer", "seller", "name"] {
                         row.try_get::<&str, _>(col)
                             .map(str::len)
                             .or_else(|_| row.try_get::<&[u8], _>(col).map(<[u8]>::len))?;
@@ -542,9 +543,17 @@ macro_rules! server_loop {
                         "buyer_read_count",
                         "seller_read_id",
                         "seller_read_count",
+                        "created_at",
                     ] {
                         let _: i64 = row.try_get(col)?;
                     }
+                    let _ = row
+                        .try_get::<Option<&str>, _>("product_id")
+                        .map(|p| p.map(str::len))
+                        .or_else(|_| {
+                            row.try_get::<Option<&[u8]>, _>("product_id")
+                                .map(|p| p.map(<[u8]>::len))
+                        })?;
                 }
                 if rows.len() != chunk.len() {
                     return Err(BenchError::Storage(format!(
@@ -828,6 +837,7 @@ impl BareStorage {
                     row.get(8)?,
                     row.get(9)?,
                 );
+                let _: (String, Option<String>, i64) = (row.get(10)?, row.get(11)?, row.get(12)?);
             }
             let mut by_key = conn.prepare_cached(SQLITE_SELECT_BY_KEY)?;
             for m in batch.iter().filter(|m| m.client_id.is_some()) {
@@ -937,7 +947,7 @@ impl BareStorage {
 /// The SQLite writer's statements (`crates/store/src/sqlite_writer.rs`), word for word.
 const SQLITE_SELECT_ROOM: &str = "SELECT buyer, seller, buyer_active, seller_active, \
      last_message_id, message_count, buyer_read_id, buyer_read_count, seller_read_id, \
-     seller_read_count FROM rooms WHERE uuid = ?1";
+     seller_read_count, name, product_id, created_at FROM rooms WHERE uuid = ?1";
 const SQLITE_SELECT_BY_KEY: &str = "SELECT id AS m_id, room_uuid AS m_room, sender AS m_sender, \
      content AS m_content, kind AS m_kind, created_at AS m_created_at, \
      client_message_id AS m_cmid, notice AS m_notice FROM messages \

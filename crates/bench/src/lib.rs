@@ -13,6 +13,7 @@
 pub mod bare;
 pub mod baseline;
 pub mod client;
+pub mod conversation;
 pub mod machine;
 pub mod page;
 pub mod procstat;

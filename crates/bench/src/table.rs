@@ -212,6 +212,20 @@ const ROWS: &[Row] = &[
         1,
         "",
     ),
+    rate(
+        "event stream, 200 rooms: events/s on /user/queue/events",
+        "user-events",
+        "",
+        "",
+        "event stream: server CPU µs/event (storage of the messages included)",
+    ),
+    rate(
+        "typing storm, 1,000 rooms (20,000 frames/s): TYPING relayed/s",
+        "typing-storm",
+        "",
+        "≤ 1,000/s",
+        "typing storm: server CPU µs/typing frame",
+    ),
     plain(
         "room list of 1,000 rooms × 1,000 messages, SQLite: p99 (ms)",
         "room-list",

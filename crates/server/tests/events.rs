@@ -154,6 +154,10 @@ async fn a_member_who_leaves_gets_a_last_update_and_so_does_the_last_one() {
     let last = event(&mut bob, "ROOM_UPDATED").await;
     assert_eq!(last["left"], true);
     assert_eq!(last["room"]["roomUUID"], room);
+    assert_eq!(
+        last["room"]["unreadCount"], 0,
+        "nothing is unread for who left"
+    );
     let stays = event(&mut alice, "ROOM_UPDATED").await;
     assert!(stays.get("left").is_none());
     assert_eq!(stays["room"]["members"], json!(["alice"]));

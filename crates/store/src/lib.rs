@@ -423,10 +423,18 @@ impl SqlStore {
             tx.commit().await.map_err(classify)?;
             locked.count = seq;
             locked.last = Some(id);
+            // The leaver's last view has their own notice read: nothing of the room is
+            // unread for someone who is gone (a rejoin starts from the newest anyway).
+            let read_all = ReadMark {
+                up_to: id,
+                count: seq,
+            };
             if is_buyer {
                 locked.membership.buyer_active = false;
+                locked.buyer_read = read_all;
             } else {
                 locked.membership.seller_active = false;
+                locked.seller_read = read_all;
             }
             let after = locked.snapshot(*room)?;
             Ok(LeaveOutcome::Left(Sequenced {

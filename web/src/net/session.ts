@@ -1,10 +1,13 @@
-// A signed-in chat session: the STOMP client, subscriptions, room list, message stores, outbox and the resume on reconnect.
+// A signed-in chat session: the STOMP client, the user's event stream and the open room's subscription, room list, message stores, outbox, typing, presence and the resume on reconnect.
 import { Client, ReconnectionTimeMode, type IFrame, type IMessage, type StompSubscription } from '@stomp/stompjs';
+import { parseUserEvent } from '../events';
 import { MessageStore } from '../messages';
 import { clientMessageIdOfReceipt, newClientMessageId, Outbox, RECEIPT_TIMEOUT_MS, receiptIdFor } from '../outbox';
+import { PresenceBook, type UserPresence } from '../presence';
 import { resumeRoom } from '../resume';
-import { applyMessage, chooseSubscriptions, markOf, markRoomRead, mergeRoomList, removeRoom, totalUnread, upsertRoom } from '../rooms';
-import type { ChatMessage, ClientConfig, Identity, Room } from '../types';
+import { applyMessage, applyRoomEvents, applyRoomUpdated, markOf, markRoomRead, mergeRoomList, removeRoom, totalUnread } from '../rooms';
+import { TypingSender, TypingWatch } from '../typing';
+import type { ChatMessage, ClientConfig, Identity, Room, RoomEvent } from '../types';
 import { Api, errorCode } from './api';
 
 export type ConnState = 'connecting' | 'connected' | 'reconnecting';
@@ -13,10 +16,15 @@ export type ConnState = 'connecting' | 'connected' | 'reconnecting';
 export const PAGE = 50;
 
 const SUB_RECEIPT = 'sub-';
+/** The user's own events: every room's changes, marks, typing and presence, from every node. */
+const EVENTS = '/user/queue/events';
+const EVENTS_RECEIPT = 'events';
 /** How long after a RECEIPT the message's own MESSAGE may take before we read it from history. */
 const CATCH_UP_DELAY_MS = 400;
-/** SUBSCRIBE refusals that will not change by retrying: drop that room from the subscriptions. */
+/** SUBSCRIBE refusals that will not change by retrying: that room is not subscribed again (until opened again). */
 const SUBSCRIBE_REFUSED = new Set(['not_a_member', 'room_not_found', 'invalid_room_id']);
+/** How a server without the event stream refuses it. */
+const EVENTS_REFUSED = new Set(['forbidden_destination', 'unknown_destination']);
 
 export interface RoomView {
   store: MessageStore | null;
@@ -51,8 +59,19 @@ export class ChatSession {
   private readonly roomState = new Map<string, { loading: boolean; loadingOlder: boolean; error: string | null }>();
   private readonly outbox = new Outbox();
   private readonly client: Client;
-  private readonly subs = new Map<string, StompSubscription>();
+  /** The open room's `/sub/chat/room/{id}`: its messages (the list follows the event stream). */
+  private roomSub: { roomUUID: string; sub: StompSubscription } | null = null;
+  private eventsSub: StompSubscription | null = null;
+  /** A server without the event stream refused it: not asked again (each refusal ends the connection). */
+  private eventsRefused = false;
   private readonly refused = new Set<string>();
+  /** List events that came while a /room/list was on its way: applied again to its answer. */
+  private journal: RoomEvent[] | null = null;
+  /** Rooms I left (here or on another device) since they were last listed: the view closes them. */
+  private readonly leftRooms = new Set<string>();
+  private readonly typingOut = new TypingSender((room, typing) => this.publishTyping(room, typing));
+  private readonly typingIn = new TypingWatch(() => this.emit());
+  private readonly presence = new PresenceBook();
   private readonly listeners = new Set<() => void>();
   private connection = 0;
   /** True once the current connection has subscribed and resumed: sends may flush. */
@@ -128,30 +147,39 @@ export class ChatSession {
     this.everConnected = true;
     this.conn = 'connected';
     this.ready = false;
-    this.subs.clear();
-    // The newest id each room held before this connection: the catch-up starts there. Taken
+    this.roomSub = null;
+    this.eventsSub = null;
+    // The newest id the open room held before this connection: the catch-up starts there. Taken
     // before subscribing, because a live MESSAGE on the new subscription may arrive before the
-    // catch-up runs, and starting after it would skip the gap.
-    const marks = new Map<string, number | null>();
-    for (const [room, store] of this.stores) marks.set(room, store.newestId);
-    this.syncSubscriptions();
+    // catch-up runs, and starting after it would skip the gap. (Other rooms' stores are not
+    // followed; opening one catches it up.)
+    const open = this.openRoom;
+    const mark = open ? (this.stores.get(open)?.newestId ?? null) : null;
+    // The events first, then the list: an event between the two is in the list or after it.
+    this.subscribeEvents();
+    this.syncRoomSubscription();
     this.emit();
-    void this.afterConnect(conn, marks);
+    void this.afterConnect(conn, open, mark);
   }
 
-  /** Subscribed already; now the list, the catch-up of every loaded room, then the outbox. */
-  private async afterConnect(conn: number, marks: Map<string, number | null>): Promise<void> {
+  /**
+   * Subscribed already; now the list (events are not stored: what changed while disconnected is
+   * only in it), the open room's catch-up and its member's presence, then the outbox.
+   */
+  private async afterConnect(conn: number, open: string | null, mark: number | null): Promise<void> {
     await this.refreshRooms();
-    for (const [room, store] of [...this.stores]) {
-      if (conn !== this.connection) return;
-      if (!store.loaded) continue;
+    if (conn !== this.connection) return;
+    if (open) void this.refreshPresence(open);
+    const store = open ? this.stores.get(open) : undefined;
+    if (open && store?.loaded) {
       try {
         const fetchAfter = (id: string, after: number, limit: number) => this.api.history(id, { after }, limit);
-        const r = await resumeRoom(store, fetchAfter, this.config.limits.historyPage, marks.get(room) ?? null);
+        const r = await resumeRoom(store, fetchAfter, this.config.limits.historyPage, mark);
         this.confirmMine(r.store);
         if (r.added > 0) this.emit();
+        if (open === this.openRoom) this.markOpenRead();
       } catch {
-        // this room stays as it was; the next reconnect or opening it catches up
+        // the room stays as it was; the next reconnect or opening it catches up
       }
     }
     if (conn !== this.connection || this.conn !== 'connected') return;
@@ -162,8 +190,11 @@ export class ChatSession {
   private onClose(): void {
     if (this.stopped) return;
     this.ready = false;
-    this.subs.clear();
+    this.roomSub = null;
+    this.eventsSub = null;
     this.outbox.connectionLost();
+    this.typingOut.connectionLost();
+    this.typingIn.clear();
     const next: ConnState = this.everConnected ? 'reconnecting' : 'connecting';
     if (this.conn !== next) {
       this.conn = next;
@@ -182,6 +213,12 @@ export class ChatSession {
       this.emit();
       return;
     }
+    if (receipt === EVENTS_RECEIPT && EVENTS_REFUSED.has(code)) {
+      // An older server: the list then changes only with the open room's messages and on
+      // reconnects; asking again would only end every connection the same way.
+      this.eventsRefused = true;
+      return;
+    }
     if (receipt?.startsWith(SUB_RECEIPT) && SUBSCRIBE_REFUSED.has(code)) {
       const room = receipt.slice(SUB_RECEIPT.length);
       this.refused.add(room);
@@ -194,30 +231,35 @@ export class ChatSession {
     }
   }
 
-  private syncSubscriptions(): void {
-    if (!this.client.connected) return;
-    const want = chooseSubscriptions(this.rooms, this.openRoom, this.config.limits.subscriptions, this.refused);
-    const wanted = new Set(want);
-    for (const [room, sub] of this.subs) {
-      if (!wanted.has(room)) {
-        try {
-          sub.unsubscribe();
-        } catch {
-          // connection gone: nothing to undo
-        }
-        this.subs.delete(room);
-      }
+  private subscribeEvents(): void {
+    if (this.eventsSub || this.eventsRefused || !this.client.connected) return;
+    try {
+      this.eventsSub = this.client.subscribe(EVENTS, (m) => this.onEvent(m), { receipt: EVENTS_RECEIPT });
+    } catch {
+      // not connected after all; onConnect subscribes again
     }
-    for (const room of want) {
-      if (this.subs.has(room)) continue;
+  }
+
+  /** One room subscription: the open room's (none while the list alone shows). */
+  private syncRoomSubscription(): void {
+    if (!this.client.connected) return;
+    const want = this.openRoom && !this.refused.has(this.openRoom) ? this.openRoom : null;
+    if (this.roomSub && this.roomSub.roomUUID !== want) {
       try {
-        const sub = this.client.subscribe(`/sub/chat/room/${room}`, (m) => this.onMessage(m), {
-          receipt: `${SUB_RECEIPT}${room}`,
-        });
-        this.subs.set(room, sub);
+        this.roomSub.sub.unsubscribe();
       } catch {
-        return; // not connected after all; onConnect subscribes again
+        // connection gone: nothing to undo
       }
+      this.roomSub = null;
+    }
+    if (!want || this.roomSub) return;
+    try {
+      const sub = this.client.subscribe(`/sub/chat/room/${want}`, (m) => this.onMessage(m), {
+        receipt: `${SUB_RECEIPT}${want}`,
+      });
+      this.roomSub = { roomUUID: want, sub };
+    } catch {
+      // not connected after all; onConnect subscribes again
     }
   }
 
@@ -229,8 +271,9 @@ export class ChatSession {
       return;
     }
     if (!isChatMessage(msg)) return;
-    const known = this.rooms.some((r) => r.roomUUID === msg.roomUUID);
+    // At once, not waiting for its ROOM_UPDATED (which then brings the exact count).
     this.rooms = applyMessage(this.rooms, msg, this.me);
+    this.typingIn.message(msg.roomUUID, msg.sender);
     const store = this.stores.get(msg.roomUUID);
     if (store) {
       store.merge([msg]);
@@ -239,9 +282,39 @@ export class ChatSession {
       this.outbox.confirm(msg.clientMessageId);
     }
     if (msg.roomUUID === this.openRoom) this.markOpenRead();
-    this.syncSubscriptions();
     this.emit();
-    if (!known) void this.refreshRooms();
+  }
+
+  private onEvent(frame: IMessage): void {
+    const e = parseUserEvent(frame.body);
+    if (!e) return;
+    switch (e.type) {
+      case 'ROOM_UPDATED':
+      case 'READ':
+        this.applyRoomEvent(e);
+        break;
+      case 'TYPING':
+        if (e.user !== this.me) this.typingIn.typing(e.roomUUID, e.user, e.typing);
+        return; // TypingWatch emits when what shows changes
+      case 'PRESENCE':
+        this.presence.event(e.user, e.online, e.lastSeenAt);
+        if (!e.online) this.typingIn.offline(e.user);
+        break;
+    }
+    this.emit();
+  }
+
+  private applyRoomEvent(e: RoomEvent): void {
+    if (e.type === 'ROOM_UPDATED') {
+      const id = e.room.roomUUID;
+      const last = e.room.lastMessage;
+      // A new last message ends its sender's typing (in a room not open, no MESSAGE says so).
+      if (!e.left && last && last.id > (this.room(id)?.lastMessage?.id ?? 0)) this.typingIn.message(id, last.sender);
+      if (e.left) this.forgetRoom(id);
+      else this.leftRooms.delete(id);
+    }
+    this.journal?.push(e);
+    this.rooms = applyRoomEvents(this.rooms, [e], this.me);
   }
 
   /** Outbox entries whose message the store now holds are done (the MESSAGE beat the RECEIPT). */
@@ -262,19 +335,23 @@ export class ChatSession {
   /** GET /room/list; concurrent calls share one request. */
   refreshRooms(): Promise<void> {
     if (this.roomsInFlight) return this.roomsInFlight;
+    this.journal = [];
     this.roomsInFlight = (async () => {
       try {
         const fetched = await this.api.listRooms();
         if (this.stopped) return;
-        this.rooms = mergeRoomList(this.rooms, fetched, this.me);
+        // The answer may predate events that came meanwhile (a room created or left, a mark):
+        // they go on top of it again.
+        this.rooms = applyRoomEvents(mergeRoomList(this.rooms, fetched, this.me), this.journal ?? [], this.me);
+        for (const r of this.rooms) this.leftRooms.delete(r.roomUUID); // back in it (rejoined meanwhile)
         this.roomsLoaded = true;
         this.roomsError = null;
-        this.syncSubscriptions();
       } catch (e) {
         const code = errorCode(e);
         this.roomsError = code;
         if (code === 'unauthorized') this.onAuthLost?.(code);
       } finally {
+        this.journal = null;
         this.roomsInFlight = null;
         this.emit();
       }
@@ -289,39 +366,85 @@ export class ChatSession {
   async createRoom(seller: string, name: string): Promise<Room> {
     const room = await this.api.createRoom(seller, name);
     this.refused.delete(room.roomUUID);
-    this.rooms = upsertRoom(this.rooms, room);
-    this.syncSubscriptions();
+    this.leftRooms.delete(room.roomUUID);
+    this.rooms = applyRoomUpdated(this.rooms, room, false, this.me);
     this.emit();
     return room;
   }
 
   async leave(roomUUID: string): Promise<void> {
+    // While still a member: a typing frame to a room I left would be refused, ending the connection.
+    this.typingOut.stop();
     await this.api.leaveRoom(roomUUID);
+    this.forgetRoom(roomUUID);
+    if (this.openRoom === roomUUID) {
+      this.openRoom = null;
+      this.syncRoomSubscription();
+    }
+    this.emit();
+  }
+
+  /** I left the room (here, or its `"left": true` event): off the list, its messages and sends dropped. */
+  private forgetRoom(roomUUID: string): void {
+    this.leftRooms.add(roomUUID);
+    this.typingOut.forget(roomUUID);
     this.rooms = removeRoom(this.rooms, roomUUID);
     this.stores.delete(roomUUID);
     this.roomState.delete(roomUUID);
     this.outbox.dropRoom(roomUUID);
-    if (this.openRoom === roomUUID) this.openRoom = null;
-    const sub = this.subs.get(roomUUID);
-    if (sub) {
-      try {
-        sub.unsubscribe();
-      } catch {
-        // already gone
-      }
-      this.subs.delete(roomUUID);
-    }
-    this.syncSubscriptions();
-    this.emit();
   }
 
-  /** Whether the room's other member is online; null when unknown (presence down or failed). */
-  async peerOnline(roomUUID: string, peer: string): Promise<boolean | null> {
+  /** Whether I left the room since it was last listed (the open room's view then closes). */
+  hasLeft(roomUUID: string): boolean {
+    return this.leftRooms.has(roomUUID);
+  }
+
+  /** A user's presence, from events and the last fetch; null when unknown (presence down). */
+  presenceOf(user: string): UserPresence | null {
+    return this.presence.get(user);
+  }
+
+  /**
+   * GET /room/{id}/presence for the room's other members: when the room opens and after every
+   * reconnect (PRESENCE events are not stored); events keep it current in between.
+   */
+  async refreshPresence(roomUUID: string): Promise<void> {
+    const room = this.room(roomUUID);
+    if (!room) return;
+    const users = room.members.filter((m) => m !== this.me);
+    const ticket = this.presence.begin();
+    let answer = null;
     try {
-      const p = await this.api.presence(roomUUID);
-      return Array.isArray(p.online) && p.online.includes(peer);
+      answer = await this.api.presence(roomUUID);
     } catch {
-      return null;
+      // presence down (503) or the room gone: unknown, the dot hides
+    }
+    if (this.presence.fetched(ticket, users, answer)) this.emit();
+  }
+
+  /** Who is typing in the room (the other member), or null. */
+  typistIn(roomUUID: string): string | null {
+    return this.typingIn.typist(roomUUID);
+  }
+
+  /** The composer's text changed: `typing` true now and then while it has text, false when cleared. */
+  typingInput(roomUUID: string, text: string): void {
+    // Only in a room I am a member of: any refused SEND ends the STOMP connection.
+    if (!this.room(roomUUID)) return;
+    this.typingOut.input(roomUUID, text);
+  }
+
+  private publishTyping(roomUUID: string, typing: boolean): boolean {
+    if (!this.client.connected) return false;
+    try {
+      this.client.publish({
+        destination: `/pub/room/${roomUUID}/typing`,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ typing }),
+      });
+      return true;
+    } catch {
+      return false;
     }
   }
 
@@ -346,15 +469,19 @@ export class ChatSession {
     return st;
   }
 
-  /** Opens a room (null: none): subscribes it, loads its newest page or catches it up. */
+  /**
+   * Opens a room (null: none): loads its newest page or catches it up, then subscribes it (the
+   * catch-up's mark is taken first, as on a reconnect). My typing in the room I leave ends.
+   */
   setOpenRoom(roomUUID: string | null): void {
     if (this.openRoom === roomUUID) return;
+    this.typingOut.stop();
     this.openRoom = roomUUID;
     if (roomUUID) {
       this.refused.delete(roomUUID);
       void this.load(roomUUID);
     }
-    this.syncSubscriptions();
+    this.syncRoomSubscription();
     this.emit();
   }
 
@@ -368,8 +495,8 @@ export class ChatSession {
     try {
       if (!this.room(roomUUID)) {
         const room = await this.api.enterRoom(roomUUID);
-        this.rooms = upsertRoom(this.rooms, room);
-        this.syncSubscriptions();
+        this.leftRooms.delete(roomUUID);
+        this.rooms = applyRoomUpdated(this.rooms, room, false, this.me);
       }
       let store = this.stores.get(roomUUID);
       if (store?.loaded) {
@@ -455,6 +582,7 @@ export class ChatSession {
     store.addPending(cmid, content, new Date().toISOString());
     this.outbox.enqueue(roomUUID, cmid, content, store.newestId ?? 0);
     this.flush();
+    this.typingOut.stop();
     this.emit();
     return cmid;
   }

@@ -12,13 +12,14 @@ interface Props {
   onLogout: () => void;
 }
 
-const REFRESH_MS = 30_000;
+/** The clock of relative times ("3분 전"), and how often the open room is checked for unread while visible. */
+const TICK_MS = 30_000;
 /** From this width the list and the chat show side by side (keep in step with styles.css). */
 const TWO_PANES = '(min-width: 768px)';
 
 export function ChatApp({ session, onLogout }: Props) {
   useSession(session);
-  const now = useNow(REFRESH_MS);
+  const now = useNow(TICK_MS);
   const twoPanes = useMediaQuery(TWO_PANES);
   const [open, setOpen] = useState<string | null>(() => roomFromSearch(window.location.search));
 
@@ -32,14 +33,8 @@ export function ChatApp({ session, onLogout }: Props) {
     return () => window.removeEventListener('popstate', onPop);
   }, []);
 
-  useWhileVisible(
-    () => {
-      void session.refreshRooms();
-      session.markOpenRead();
-    },
-    REFRESH_MS,
-    [session],
-  );
+  // The open room is read when the person can see it: the tab coming back counts.
+  useWhileVisible(() => session.markOpenRead(), TICK_MS, [session]);
 
   // The tab shows how many messages wait: "(3) reuse-chat".
   const unread = session.unreadTotal;
@@ -67,6 +62,12 @@ export function ChatApp({ session, onLogout }: Props) {
     setOpen(null);
   }, []);
 
+  // A room I left (here, or on another device: its last ROOM_UPDATED) closes; the list shows.
+  const leftOpen = open !== null && session.hasLeft(open);
+  useEffect(() => {
+    if (leftOpen) backToList(true);
+  }, [leftOpen, backToList]);
+
   return (
     <div class={`app ${open ? 'has-room' : 'no-room'}`}>
       <header class="topbar">
@@ -91,6 +92,7 @@ export function ChatApp({ session, onLogout }: Props) {
               key={open}
               session={session}
               roomUUID={open}
+              now={now}
               onBack={() => backToList(false)}
               onLeft={() => backToList(true)}
             />

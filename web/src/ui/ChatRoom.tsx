@@ -1,30 +1,32 @@
-// The open room: header (back, product, peer, presence, leave), its messages and the composer.
+// The open room: header (back, product, peer, online dot or last seen, leave), its messages, the typing line and the composer.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { errorText } from '../errors';
 import { errorCode } from '../net/api';
 import type { ChatSession } from '../net/session';
+import { lastSeenText } from '../presence';
 import { peerOf } from '../rooms';
 import { Composer } from './Composer';
-import { useWhileVisible } from './hooks';
 import { LeaveDialog } from './LeaveDialog';
 import { MessageList } from './MessageList';
 
 interface Props {
   session: ChatSession;
   roomUUID: string;
+  /** The clock for "마지막 접속 3분 전" (ticks in ChatApp). */
+  now: number;
   onBack: () => void;
   onLeft: () => void;
 }
 
-/** Presence is polled every 30 s; while the peer shows offline, every 10 s (an arrival matters more). */
-const PRESENCE_MS = 30_000;
-const PRESENCE_OFFLINE_MS = 10_000;
-
-export function ChatRoom({ session, roomUUID, onBack, onLeft }: Props) {
+export function ChatRoom({ session, roomUUID, now, onBack, onLeft }: Props) {
   const room = session.room(roomUUID);
   const view = session.view(roomUUID);
   const peer = room ? peerOf(room, session.me) : null;
-  const [online, setOnline] = useState<boolean | null>(null);
+  // Presence: fetched when the room opens (and after each reconnect), then PRESENCE events.
+  const presence = peer ? session.presenceOf(peer) : null;
+  const online = presence ? presence.online : null;
+  const lastSeen = lastSeenText(presence, now);
+  const typing = session.typistIn(roomUUID) !== null;
   const [leaving, setLeaving] = useState(false);
   const [leaveBusy, setLeaveBusy] = useState(false);
   const [leaveError, setLeaveError] = useState<string | null>(null);
@@ -34,13 +36,10 @@ export function ChatRoom({ session, roomUUID, onBack, onLeft }: Props) {
     inputRef.current?.focus();
   }, [roomUUID]);
 
-  // presence: on open (once the peer is known), then periodically while visible
-  const checkPresence = () => {
-    if (!peer) return;
-    void session.peerOnline(roomUUID, peer).then((v) => setOnline(v));
-  };
-  useEffect(checkPresence, [session, roomUUID, peer]);
-  useWhileVisible(checkPresence, online === false ? PRESENCE_OFFLINE_MS : PRESENCE_MS, [session, roomUUID, peer]);
+  // once the room (so its members) is known
+  useEffect(() => {
+    if (peer) void session.refreshPresence(roomUUID);
+  }, [session, roomUUID, peer]);
 
   const confirmLeave = async () => {
     setLeaveBusy(true);
@@ -82,6 +81,11 @@ export function ChatRoom({ session, roomUUID, onBack, onLeft }: Props) {
               )}
               <span data-testid="chat-peer">{peer}</span>
               {online !== null && <span class="sr-only">{online ? ' (온라인)' : ' (오프라인)'}</span>}
+              {lastSeen && (
+                <span class="last-seen" data-testid="last-seen">
+                  {lastSeen}
+                </span>
+              )}
             </p>
           )}
         </div>
@@ -107,10 +111,19 @@ export function ChatRoom({ session, roomUUID, onBack, onLeft }: Props) {
         </div>
       )}
       <MessageList session={session} roomUUID={roomUUID} />
+      {/* Always there, so screen readers announce what appears in it; the text only while typing. */}
+      <div class="typing-line" aria-live="polite">
+        {typing && (
+          <p class="typing-indicator" data-testid="typing-indicator">
+            입력 중…
+          </p>
+        )}
+      </div>
       <Composer
         inputRef={inputRef}
         limit={session.config.limits.contentChars}
         onSend={(text) => session.send(roomUUID, text)}
+        onText={(text) => session.typingInput(roomUUID, text)}
       />
       <LeaveDialog
         open={leaving}

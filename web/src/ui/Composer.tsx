@@ -1,4 +1,4 @@
-// The composer: Enter sends (not during IME composition), Shift+Enter is a newline, whitespace-only and over-limit text are not sent.
+// The composer: Enter sends (not during IME composition), Shift+Enter is a newline, whitespace-only and over-limit text are not sent; every change of the text is reported (typing).
 import type { RefObject } from 'preact';
 import { useLayoutEffect, useState } from 'preact/hooks';
 import { checkContent, codePointLength } from '../validate';
@@ -7,11 +7,13 @@ interface Props {
   inputRef: RefObject<HTMLTextAreaElement>;
   limit: number;
   onSend: (text: string) => void;
+  /** Every change of the text, typed or cleared (for the typing indicator). */
+  onText: (text: string) => void;
 }
 
 const MAX_HEIGHT = 160;
 
-export function Composer({ inputRef, limit, onSend }: Props) {
+export function Composer({ inputRef, limit, onSend, onText }: Props) {
   const [text, setText] = useState('');
   const [error, setError] = useState<string | null>(null);
   const length = codePointLength(text);
@@ -63,6 +65,7 @@ export function Composer({ inputRef, limit, onSend }: Props) {
         onInput={(e) => {
           setText(e.currentTarget.value);
           setError(null);
+          onText(e.currentTarget.value);
         }}
         onKeyDown={(e) => {
           if (e.key !== 'Enter' || e.shiftKey) return;

@@ -112,6 +112,30 @@ enum Scenario {
         #[arg(long, default_value_t = 200)]
         requests: usize,
     },
+    /// Both members of each room follow their event stream while the buyer sends (reuse-chat
+    /// only): events delivered per second on /user/queue/events.
+    UserEvents {
+        #[arg(long, default_value_t = 200)]
+        rooms: usize,
+        #[arg(long, default_value_t = 10)]
+        secs: u64,
+        #[arg(long, default_value_t = 2)]
+        warmup_secs: u64,
+        /// SENDs awaiting their receipt per sender.
+        #[arg(long, default_value_t = 8)]
+        window: usize,
+    },
+    /// Every member of --rooms rooms types at once (reuse-chat only): relayed TYPING events
+    /// per second against the 2 s throttle.
+    TypingStorm {
+        #[arg(long, default_value_t = 1_000)]
+        rooms: usize,
+        #[arg(long, default_value_t = 10)]
+        secs: u64,
+        /// How often each member sends `{"typing": true}`.
+        #[arg(long, default_value_t = 100)]
+        interval_ms: u64,
+    },
     /// Publishers sending with receipts as fast as storage confirms; stored messages per second.
     Persist {
         #[arg(long, default_value_t = 64)]
@@ -295,6 +319,27 @@ fn main() -> anyhow::Result<()> {
                 messages_each,
                 requests,
             } => bench.room_list(rooms, messages_each, requests).await,
+            Scenario::UserEvents {
+                rooms,
+                secs: s,
+                warmup_secs,
+                window,
+            } => {
+                check_fds(rooms * 3, nofile)?;
+                bench
+                    .user_events(rooms, secs(s), secs(warmup_secs), window)
+                    .await
+            }
+            Scenario::TypingStorm {
+                rooms,
+                secs: s,
+                interval_ms,
+            } => {
+                check_fds(rooms * 2, nofile)?;
+                bench
+                    .typing_storm(rooms, secs(s), Duration::from_millis(interval_ms))
+                    .await
+            }
             Scenario::Persist {
                 publishers,
                 window,
