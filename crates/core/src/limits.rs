@@ -26,6 +26,9 @@ pub struct DomainLimits {
     pub max_inquiry_title_chars: usize,
     /// Longest inquiry text, in characters.
     pub max_inquiry_content_chars: usize,
+    /// How long after a user's last session ends their partners are told they went offline,
+    /// if they have not come back by then (docs/API.md, "Typing and online status").
+    pub presence_grace: std::time::Duration,
 }
 
 impl Default for DomainLimits {
@@ -41,6 +44,7 @@ impl Default for DomainLimits {
             commit_queue: 4096,
             max_inquiry_title_chars: 200,
             max_inquiry_content_chars: 10_000,
+            presence_grace: std::time::Duration::from_secs(3),
         }
     }
 }

@@ -262,6 +262,8 @@ pub struct ChatService {
     limits: DomainLimits,
     /// This node's first filter on `typing: true`, in front of the cluster-wide claim.
     typing_throttle: crate::typing::TypingThrottle,
+    /// Tells partners when a user comes online or goes offline.
+    announcer: Arc<crate::online::Announcer>,
     /// Woken after each stored inquiry, so a mailer sends it now instead of at its next poll.
     inquiry_signal: Option<Arc<Notify>>,
 }
@@ -291,7 +293,10 @@ impl ChatService {
             limits.commit_queue,
             limits.commit_batch,
         );
+        let announcer =
+            crate::online::Announcer::spawn(store.clone(), bus.clone(), presence.clone(), &limits);
         let svc = ChatService {
+            announcer,
             store,
             bus,
             presence,
@@ -321,7 +326,7 @@ impl ChatService {
     /// user's partners are told they came online.
     pub async fn session_opened(&self, info: &SessionInfo) {
         match self.presence.session_opened(info).await {
-            Ok(true) => self.announce_online(&info.user).await,
+            Ok(true) => self.announcer.came_online(&info.user).await,
             Ok(false) => {}
             Err(e) => advisory("session_opened", Err(e)),
         }
@@ -333,7 +338,7 @@ impl ChatService {
         self.subscriptions.remove_session(session, rooms);
         self.subscriptions.remove_user_stream(session);
         match self.presence.session_closed(key).await {
-            Ok(Some(user)) => self.announce_offline(&user, Millis::now()).await,
+            Ok(Some(user)) => self.announcer.went_offline(&user, Millis::now()).await,
             Ok(None) => {}
             Err(e) => advisory("session_closed", Err(e)),
         }
@@ -342,6 +347,11 @@ impl ChatService {
     /// Presence, for the domain's other modules (typing, online status).
     pub(crate) fn presence(&self) -> &Arc<dyn Presence> {
         &self.presence
+    }
+
+    /// The presence announcer.
+    pub(crate) fn announcer(&self) -> &crate::online::Announcer {
+        &self.announcer
     }
 
     /// This node's typing throttle.

@@ -302,7 +302,15 @@ async fn presence_is_told_on_the_first_connect_and_the_last_disconnect_and_last_
     phone.send_raw("DISCONNECT\nreceipt:bye\n\n\0").await;
     receipt(&mut phone, "bye").await;
     quiet(&mut bob).await;
+    // Her last connection drops and she is back within the grace (a phone changing networks):
+    // bob's screen does not flicker.
     drop(laptop);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let back = s.stomp("alice").await;
+    if let Some(f) = bob.maybe(Duration::from_secs(4)).await {
+        panic!("a reconnect within the grace told bob {}", f.text());
+    }
+    drop(back);
     let gone = event(&mut bob, "PRESENCE").await;
     assert_eq!(
         (gone["user"].clone(), gone["online"].clone()),
