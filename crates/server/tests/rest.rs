@@ -370,7 +370,10 @@ async fn presence_of_a_room_is_for_members() {
     let _b = s.stomp("bob").await;
     let (st, p) = s.api("bob").get(&format!("/room/{room}/presence")).await;
     assert_eq!(st, 200);
-    assert_eq!(p, json!({"online": ["alice", "bob"], "inRoom": ["alice"]}));
+    assert_eq!(
+        p,
+        json!({"online": ["alice", "bob"], "inRoom": ["alice"], "lastSeenAt": {}})
+    );
     let (st, _) = s
         .api("mallory")
         .get(&format!("/room/{room}/presence"))
