@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reuse_stomp::{Command, Frame};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::{sleep, Instant};
 use tokio_util::sync::CancellationToken;
@@ -49,6 +49,30 @@ fn is_event(f: &Frame) -> bool {
 }
 
 impl Bench {
+    /// Opens session `i` of `user`, following its event stream when `events`, and reports to
+    /// `ready` whether it came up; `None` when it did not (the report says why).
+    async fn open_ready(
+        &self,
+        permits: &Semaphore,
+        i: usize,
+        user: &str,
+        events: bool,
+        ready: &mpsc::Sender<Result<(), String>>,
+    ) -> Option<StompConn> {
+        let opened = async {
+            let mut conn = self.open(permits, i, user, None).await?;
+            if events {
+                follow(&mut conn).await?;
+            }
+            Ok::<_, BenchError>(conn)
+        }
+        .await;
+        let _ = ready
+            .send(opened.as_ref().map(|_| ()).map_err(|e| e.to_string()))
+            .await;
+        opened.ok()
+    }
+
     fn only_reuse_chat(&self, scenario: &str) -> Result<(), BenchError> {
         if self.target.kind == Kind::ReuseChat {
             Ok(())
@@ -102,22 +126,10 @@ impl Bench {
                 let room = &rooms[r];
                 let sender = slot == 2;
                 let user = &room.users[if slot == 1 { 1 } else { 0 }];
-                let opened = async {
-                    let mut conn = bench.open(&permits, i, user, None).await?;
-                    if !sender {
-                        follow(&mut conn).await?;
-                    }
-                    Ok::<_, BenchError>(conn)
-                }
-                .await;
-                let mut conn = match opened {
-                    Ok(c) => c,
-                    Err(e) => {
-                        let _ = ready.send(Err(e.to_string())).await;
-                        return Ok(());
-                    }
+                let Some(mut conn) = bench.open_ready(&permits, i, user, !sender, &ready).await
+                else {
+                    return Ok(());
                 };
-                let _ = ready.send(Ok(())).await;
                 pump(&mut conn, &go, |_| {})
                     .await
                     .map_err(|e| e.to_string())?;
@@ -242,20 +254,9 @@ impl Bench {
             set.spawn(async move {
                 let room = &rooms[i / 2];
                 let user = &room.users[i % 2];
-                let opened = async {
-                    let mut conn = bench.open(&permits, i, user, None).await?;
-                    follow(&mut conn).await?;
-                    Ok::<_, BenchError>(conn)
-                }
-                .await;
-                let mut conn = match opened {
-                    Ok(c) => c,
-                    Err(e) => {
-                        let _ = ready.send(Err(e.to_string())).await;
-                        return Ok(());
-                    }
+                let Some(mut conn) = bench.open_ready(&permits, i, user, true, &ready).await else {
+                    return Ok(());
                 };
-                let _ = ready.send(Ok(())).await;
                 pump(&mut conn, &go, |_| {})
                     .await
                     .map_err(|e| e.to_string())?;

@@ -211,14 +211,13 @@ pub trait LocalSubscriptions: Send + Sync + 'static {
     fn add(&self, room: RoomId, session: u64, sub_id: &str);
     /// Ends one subscription of a session.
     fn remove(&self, room: &RoomId, session: u64, sub_id: &str);
-    /// Ends every subscription of a session that ended; `rooms` are the rooms it held.
+    /// Ends every subscription of a session that ended (its event stream too); `rooms` are the
+    /// rooms it held.
     fn remove_session(&self, session: u64, rooms: &[RoomId]);
     /// Session `session` subscribes to its own user's event stream as `sub_id`.
     fn add_user_stream(&self, session: u64, sub_id: &str);
     /// Ends one event-stream subscription of a session.
     fn remove_user_stream_sub(&self, session: u64, sub_id: &str);
-    /// Ends every event-stream subscription of a session that ended.
-    fn remove_user_stream(&self, session: u64);
 }
 
 /// Where a node's bus delivers events: the local fan-out to this node's sessions. It must not

@@ -336,7 +336,6 @@ impl ChatService {
     /// when it was its user's last anywhere, the time is kept and their partners are told.
     pub async fn session_closed(&self, session: u64, key: &str, rooms: &[RoomId]) {
         self.subscriptions.remove_session(session, rooms);
-        self.subscriptions.remove_user_stream(session);
         match self.presence.session_closed(key).await {
             Ok(Some(user)) => self.announcer.went_offline(&user, Millis::now()).await,
             Ok(None) => {}

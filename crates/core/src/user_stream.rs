@@ -7,7 +7,7 @@ use serde::{Serialize, Serializer};
 
 use crate::events::{PresenceChange, RoomEvent};
 use crate::ids::{RoomId, UserId};
-use crate::model::{MessageKind, Millis, RoomView};
+use crate::model::{ChatMessage, MessageKind, Millis, Room, RoomView};
 
 /// One event body of the stream, borrowed from the room event it tells.
 #[derive(Clone, Copy, Debug)]
@@ -123,6 +123,28 @@ pub fn needs_room_refresh(event: &RoomEvent) -> Option<RoomId> {
     }
 }
 
+/// A `ROOM_UPDATED` to each current member with the room as they see it; `last` is the newest
+/// message when it travels beside the room rather than in it.
+fn each_members_view<'a>(
+    out: &mut Vec<Delivery<'a>>,
+    room: &'a Room,
+    last: Option<&'a ChatMessage>,
+) {
+    for member in room.members() {
+        let view = room.seen_by(member);
+        out.push(Delivery {
+            to: vec![member],
+            event: UserEvent::RoomUpdated {
+                room: match last {
+                    Some(m) => view.with_last(m),
+                    None => view,
+                },
+                left: false,
+            },
+        });
+    }
+}
+
 /// Everything the event stream tells about `event`, to whom.
 pub fn deliveries(event: &RoomEvent) -> Vec<Delivery<'_>> {
     let mut out = Vec::new();
@@ -130,15 +152,7 @@ pub fn deliveries(event: &RoomEvent) -> Vec<Delivery<'_>> {
         RoomEvent::Message(s) => {
             let m = &s.message;
             if let Some(room) = &s.room {
-                for member in room.members() {
-                    out.push(Delivery {
-                        to: vec![member],
-                        event: UserEvent::RoomUpdated {
-                            room: room.seen_by(member).with_last(m),
-                            left: false,
-                        },
-                    });
-                }
+                each_members_view(&mut out, room, Some(m));
             }
             // Sending moves the sender's mark to the message (notices move none): both
             // members learn it, so the other's "1"s above it go.
@@ -160,15 +174,7 @@ pub fn deliveries(event: &RoomEvent) -> Vec<Delivery<'_>> {
         RoomEvent::MemberLeft(s) => {
             let m = &s.message;
             if let Some(room) = &s.room {
-                for member in room.members() {
-                    out.push(Delivery {
-                        to: vec![member],
-                        event: UserEvent::RoomUpdated {
-                            room: room.seen_by(member).with_last(m),
-                            left: false,
-                        },
-                    });
-                }
+                each_members_view(&mut out, room, Some(m));
                 out.push(Delivery {
                     to: vec![&m.sender],
                     event: UserEvent::RoomUpdated {
@@ -190,15 +196,7 @@ pub fn deliveries(event: &RoomEvent) -> Vec<Delivery<'_>> {
             }
         }
         RoomEvent::Updated(room) => {
-            for member in room.members() {
-                out.push(Delivery {
-                    to: vec![member],
-                    event: UserEvent::RoomUpdated {
-                        room: room.seen_by(member),
-                        left: false,
-                    },
-                });
-            }
+            each_members_view(&mut out, room, None);
         }
         RoomEvent::Read(r) => {
             out.push(Delivery {
@@ -250,7 +248,7 @@ mod tests {
 
     use super::*;
     use crate::events::{ReadMoved, TypingSignal};
-    use crate::model::{ChatMessage, Notice, ReadMark, Room, Sequenced};
+    use crate::model::{Notice, ReadMark, Sequenced};
 
     fn u(s: &str) -> UserId {
         UserId::parse(s).unwrap()

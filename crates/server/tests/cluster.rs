@@ -497,32 +497,18 @@ async fn a_broker_restart_loses_nothing_and_repeats_nothing() {
     }
 }
 
-/// A session following its user's event stream, collecting every event's JSON.
-struct Events {
-    seen: Arc<Mutex<Vec<Value>>>,
-    task: tokio::task::JoinHandle<()>,
+/// A session following its user's event stream: a [`Reader`] of `/user/queue/events`.
+async fn follow_events(node: &Node, user: &str) -> Reader {
+    let mut c = node.stomp(user).await;
+    c.send_raw("SUBSCRIBE\nid:ev\ndestination:/user/queue/events\nreceipt:ev\n\n\0")
+        .await;
+    let f = c.recv().await;
+    assert_eq!(f.command, "RECEIPT", "{f:?}");
+    Reader::from_client(c)
 }
 
-impl Events {
-    async fn start(node: &Node, user: &str) -> Events {
-        let mut c = node.stomp(user).await;
-        c.send_raw("SUBSCRIBE\nid:ev\ndestination:/user/queue/events\nreceipt:ev\n\n\0")
-            .await;
-        let f = c.recv().await;
-        assert_eq!(f.command, "RECEIPT", "{f:?}");
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let s = seen.clone();
-        let task = tokio::spawn(async move {
-            while let Some(f) = c.next(Duration::from_secs(3600)).await {
-                if f.command == "MESSAGE" {
-                    s.lock().await.push(f.json());
-                }
-            }
-        });
-        Events { seen, task }
-    }
-
-    /// Waits (up to `within`) for an event that `pred` accepts; returns it.
+impl Reader {
+    /// Waits (up to `within`) for a frame body that `pred` accepts; returns it.
     async fn wait_for(&self, what: &str, within: Duration, pred: impl Fn(&Value) -> bool) -> Value {
         let deadline = tokio::time::Instant::now() + within;
         loop {
@@ -543,19 +529,13 @@ impl Events {
     }
 }
 
-impl Drop for Events {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn conversation_state_crosses_nodes_and_a_dead_nodes_user_goes_offline() {
     let mut cluster = Cluster::start(3).await;
     let within = Duration::from_secs(20);
     // Bob has two devices on two nodes; alice follows hers on node 0.
-    let bob_phone = Events::start(&cluster.nodes[1], "bob").await;
-    let bob_laptop = Events::start(&cluster.nodes[2], "bob").await;
+    let bob_phone = follow_events(&cluster.nodes[1], "bob").await;
+    let bob_laptop = follow_events(&cluster.nodes[2], "bob").await;
     let room = cluster.nodes[0]
         .api("alice")
         .open_room("bob", "자전거")
@@ -566,7 +546,7 @@ async fn conversation_state_crosses_nodes_and_a_dead_nodes_user_goes_offline() {
         })
         .await;
     }
-    let alice = Events::start(&cluster.nodes[0], "alice").await;
+    let alice = follow_events(&cluster.nodes[0], "alice").await;
     for bob in [&bob_phone, &bob_laptop] {
         bob.wait_for("alice online", within, |e| {
             e["type"] == "PRESENCE" && e["user"] == "alice" && e["online"] == true

@@ -371,18 +371,17 @@ impl SqlStore {
                 return Ok(LeaveOutcome::NoSuchRoom);
             };
             let mut locked = LockedRoom::from_row(&row)?;
-            let before = locked.snapshot(*room)?;
             let (m, prev, seq) = (&locked.membership, locked.last, locked.count + 1);
             let user_s = user.as_str();
-            let is_buyer = m.buyer_active && m.buyer == user_s;
-            let is_seller = m.seller_active && m.seller == user_s;
+            let is_buyer = m.buyer_active && m.buyer.as_str() == user_s;
+            let is_seller = m.seller_active && m.seller.as_str() == user_s;
             if !is_buyer && !is_seller {
                 return Ok(LeaveOutcome::NotMember);
             }
             let other_remains = if is_buyer {
-                m.seller_active && m.seller != user_s
+                m.seller_active && m.seller.as_str() != user_s
             } else {
-                m.buyer_active && m.buyer != user_s
+                m.buyer_active && m.buyer.as_str() != user_s
             };
             if !other_remains {
                 sqlx::query(&delete_messages)
@@ -396,7 +395,7 @@ impl SqlStore {
                     .await
                     .map_err(classify)?;
                 tx.commit().await.map_err(classify)?;
-                return Ok(LeaveOutcome::Deleted(before));
+                return Ok(LeaveOutcome::Deleted(locked.snapshot(*room)));
             }
             let kind = MessageKind::System;
             let id = insert_id!(backend, tx, &insert, |q| q
@@ -436,7 +435,7 @@ impl SqlStore {
                 locked.membership.seller_active = false;
                 locked.seller_read = read_all;
             }
-            let after = locked.snapshot(*room)?;
+            let after = locked.snapshot(*room);
             Ok(LeaveOutcome::Left(Sequenced {
                 message: ChatMessage {
                     id,
@@ -483,7 +482,7 @@ impl SqlStore {
                 return Ok(MarkReadOutcome::NoSuchRoom);
             };
             let mut locked = LockedRoom::from_row(&row)?;
-            let is_buyer = locked.membership.buyer == user.as_str();
+            let is_buyer = locked.membership.buyer == *user;
             let newest = locked.last.unwrap_or_default();
             let Some(mark) = locked.mark_of(user.as_str()) else {
                 return Ok(MarkReadOutcome::NotMember);

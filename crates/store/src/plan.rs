@@ -206,7 +206,7 @@ impl BatchPlan {
                 }
             }
             newest.insert(room, msg.created_at.0);
-            let snapshot = Arc::new(locked_room.snapshot(msg.room)?);
+            let snapshot = Arc::new(locked_room.snapshot(msg.room));
             sequenced.push(Sequenced {
                 message: ChatMessage {
                     id,
@@ -307,8 +307,8 @@ mod tests {
             .iter()
             .map(|(r, last)| {
                 let membership = Membership {
-                    buyer: "alice".into(),
-                    seller: "bob".into(),
+                    buyer: UserId::parse("alice").unwrap(),
+                    seller: UserId::parse("bob").unwrap(),
                     buyer_active: true,
                     seller_active: true,
                 };

@@ -151,15 +151,14 @@ impl LockedRoom {
 
     /// The room as it stands now under the lock, without its newest message (the caller has
     /// it): what a stored message carries to the members' event streams.
-    pub fn snapshot(&self, id: RoomId) -> Result<Room, StoreError> {
+    pub fn snapshot(&self, id: RoomId) -> Room {
         let m = &self.membership;
-        let parse = |col: &str, v: &str| UserId::parse(v).map_err(|e| corrupt(col, e));
-        Ok(Room {
+        Room {
             id,
             name: self.name.clone(),
             product_id: self.product_id.clone(),
-            buyer: parse("buyer", &m.buyer)?,
-            seller: parse("seller", &m.seller)?,
+            buyer: m.buyer.clone(),
+            seller: m.seller.clone(),
             buyer_active: m.buyer_active,
             seller_active: m.seller_active,
             created_at: self.created_at,
@@ -167,15 +166,15 @@ impl LockedRoom {
             message_count: self.count,
             buyer_read: self.buyer_read,
             seller_read: self.seller_read,
-        })
+        }
     }
 
     /// The mark of `user`, if they are a current member.
     pub fn mark_of(&mut self, user: &str) -> Option<&mut ReadMark> {
         let m = &self.membership;
-        if m.buyer_active && m.buyer == user {
+        if m.buyer_active && m.buyer.as_str() == user {
             Some(&mut self.buyer_read)
-        } else if m.seller_active && m.seller == user {
+        } else if m.seller_active && m.seller.as_str() == user {
             Some(&mut self.seller_read)
         } else {
             None
@@ -185,8 +184,8 @@ impl LockedRoom {
 
 /// Who may write to a room, read under the room's row lock.
 pub(crate) struct Membership {
-    pub buyer: String,
-    pub seller: String,
+    pub buyer: UserId,
+    pub seller: UserId,
     pub buyer_active: bool,
     pub seller_active: bool,
 }
@@ -195,8 +194,8 @@ impl Membership {
     /// Reads `buyer, seller, buyer_active, seller_active`.
     pub fn from_row(row: &impl SqlRow) -> Result<Self, StoreError> {
         Ok(Membership {
-            buyer: row.text("buyer")?,
-            seller: row.text("seller")?,
+            buyer: user(row, "buyer")?,
+            seller: user(row, "seller")?,
             buyer_active: row.int("buyer_active")? != 0,
             seller_active: row.int("seller_active")? != 0,
         })
@@ -204,6 +203,7 @@ impl Membership {
 
     /// The rule of [`Room::is_member`], on the locked row.
     pub fn is_member(&self, user: &str) -> bool {
-        (self.buyer_active && self.buyer == user) || (self.seller_active && self.seller == user)
+        (self.buyer_active && self.buyer.as_str() == user)
+            || (self.seller_active && self.seller.as_str() == user)
     }
 }

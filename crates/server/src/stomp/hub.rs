@@ -333,6 +333,9 @@ impl LocalSubscriptions for Hub {
 
     fn remove_session(&self, session: u64, rooms: &[RoomId]) {
         Hub::remove_session(self, session, rooms);
+        if let Some(s) = self.attached(session) {
+            self.users.unfollow(session, &s.user, None);
+        }
     }
 
     fn add_user_stream(&self, session: u64, sub_id: &str) {
@@ -345,12 +348,6 @@ impl LocalSubscriptions for Hub {
     fn remove_user_stream_sub(&self, session: u64, sub_id: &str) {
         if let Some(s) = self.attached(session) {
             self.users.unfollow(session, &s.user, Some(sub_id));
-        }
-    }
-
-    fn remove_user_stream(&self, session: u64) {
-        if let Some(s) = self.attached(session) {
-            self.users.unfollow(session, &s.user, None);
         }
     }
 }
