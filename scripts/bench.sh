@@ -47,7 +47,7 @@ ulimit -n "$(ulimit -Hn)"
 FDS=$(ulimit -n)
 if [ "$MODE" = quick ]; then
   IDLE=2000; ROOMS=1000; RATE=5; SECS=5; WARM=2; FAN_SUBS=2000; RECONNECT=2000; PUBLISHERS=16; HOLD=5; PAGES=50
-  LIST_ROOMS=100; LIST_MSGS=100; EVENT_ROOMS=50; TYPING_ROOMS=100
+  LIST_ROOMS=100; LIST_MSGS=100; EVENT_ROOMS=50; TYPING_ROOMS=100; PHOTO_CLIENTS=4; PHOTO_PARALLEL=10
 else
   # 300k sessions need 300k descriptors in the server: the hard limit decides. RabbitMQ keeps
   # ~10% of its descriptors for files (17,910 sockets of 20,000), and every target gets the
@@ -56,6 +56,7 @@ else
   ROOMS=1000; RATE=5; SECS=20; WARM=5
   FAN_SUBS=10000; RECONNECT=10000; PUBLISHERS=64; HOLD=20; PAGES=500
   EVENT_ROOMS=200; TYPING_ROOMS=1000
+  PHOTO_CLIENTS=8; PHOTO_PARALLEL=50
   # A busy seller: 1,000 rooms of 1,000 messages each (issue 13).
   LIST_ROOMS=1000; LIST_MSGS=1000
 fi
@@ -119,7 +120,9 @@ start_reuse_chat() {
   # Every simulated client connects from loopback: no per-address cap.
   local db=$1 args=(serve --listen 127.0.0.1:18070 --data-dir "$WORK/data-$RANDOM" --log warn
     --max-connections-per-ip 0)
+  shift
   [ -n "$db" ] && args+=(--database "$db")
+  args+=("$@")
   "$BIN/reuse-chat" "${args[@]}" &
   RC_PID=$!
   PIDS+=("$RC_PID")
@@ -148,6 +151,32 @@ bare_storage() {
     --per-room "$BARE_PER_ROOM" --secs "$((SECS / 2))" "${args[@]}"
 }
 
+# Photos (issue 14), reuse-chat on SQLite: uploads/s and latency of 3 MB phone photos into the
+# default directory and into an S3 bucket on s3s-fs; peak memory while 50 photos of 40 MP upload
+# at once.
+photos() {
+  echo "== reuse-chat photos: directory"
+  start_reuse_chat ""
+  run --target reuse-chat --addr 127.0.0.1:18070 --server-pid "$RC_PID" --label file \
+    photo-upload --clients "$PHOTO_CLIENTS" --secs "$((SECS / 2))"
+  run --target reuse-chat --addr 127.0.0.1:18070 --server-pid "$RC_PID" --label file \
+    photo-memory --parallel "$PHOTO_PARALLEL" --megapixels 40
+  stop_pid "$RC_PID"
+  echo "== reuse-chat photos: S3 bucket (s3s-fs)"
+  ensure_s3s_fs
+  mkdir -p "$WORK/s3/bench"
+  s3s-fs --host 127.0.0.1 --port 18014 --access-key bench-key --secret-key bench-secret "$WORK/s3" &
+  S3_PID=$!
+  PIDS+=("$S3_PID")
+  wait_port s3s-fs 18014
+  AWS_ACCESS_KEY_ID=bench-key AWS_SECRET_ACCESS_KEY=bench-secret start_reuse_chat "" \
+    --blobs "s3://bench?endpoint=http://127.0.0.1:18014&region=us-east-1"
+  run --target reuse-chat --addr 127.0.0.1:18070 --server-pid "$RC_PID" --label s3 \
+    photo-upload --clients "$PHOTO_CLIENTS" --secs "$((SECS / 2))"
+  stop_pid "$RC_PID"
+  stop_pid "$S3_PID"
+}
+
 for target in $TARGETS; do
   case $target in
     baseline)
@@ -166,6 +195,7 @@ for target in $TARGETS; do
       stop_pid "$RC_PID"
       echo "== bare storage: SQLite"
       bare_storage sqlite "sqlite://$WORK/bare-$RUN.db" ""
+      photos
 
       # reuse-chat and the bare loop each get a database of their own.
       db=bench_$RUN

@@ -78,3 +78,21 @@ ensure_tansu() {
     return 1
   }
 }
+
+# The S3-protocol server the photo tests run their bucket on (s3s-fs; 0.14.1 is the newest that
+# builds with this toolchain). The tests start it themselves (S3S_FS names another binary).
+S3S_FS_VERSION=0.14.1
+ensure_s3s_fs() {
+  if [ -n "${S3S_FS:-}" ]; then
+    [ -x "$S3S_FS" ] && return 0
+    echo "error: S3S_FS=$S3S_FS is not an executable" >&2
+    return 1
+  fi
+  command -v s3s-fs >/dev/null && return 0
+  [ -x "$HOME/.cargo/bin/s3s-fs" ] && { export PATH="$HOME/.cargo/bin:$PATH"; return 0; }
+  echo "installing the S3-protocol server s3s-fs $S3S_FS_VERSION (cargo install; about 3 minutes, once)" >&2
+  cargo install s3s-fs --version "$S3S_FS_VERSION" --features binary --locked --quiet || {
+    echo "error: the S3-protocol server s3s-fs is required by the photo tests and could not be installed" >&2
+    return 1
+  }
+}

@@ -11,6 +11,7 @@ ensure_mariadb
 ensure_postgres
 ensure_redis
 ensure_tansu
+ensure_s3s_fs
 
 # The mail tests run a real SMTP server: aiosmtpd, from PyPI.
 python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet aiosmtpd || {
@@ -69,7 +70,7 @@ cargo test --workspace --locked
 # The API.md integration suite again, unchanged, on the two server databases.
 for backend in mysql postgres; do
   echo "== integration suite on $backend"
-  REUSE_CHAT_TEST_BACKEND=$backend cargo test -p reuse-chat --locked --test rest --test stomp --test jwt --test mail --test reads --test events
+  REUSE_CHAT_TEST_BACKEND=$backend cargo test -p reuse-chat --locked --test rest --test stomp --test jwt --test mail --test reads --test events --test photos
 done
 
 echo "== schemathesis: every REST route against the server's own /openapi.json"

@@ -675,3 +675,215 @@ test('in jwt mode the page asks for a token, and a bad one is refused', async ()
     await jwtServer.dispose();
   }
 });
+
+/** A JPEG of `width`×`height` drawn on a canvas in the page (a gradient and a label), as bytes. */
+async function jpeg(page, width, height, label) {
+  const b64 = await page.evaluate(async ([w, h, text]) => {
+    const canvas = document.createElement('canvas');
+    canvas.width = w;
+    canvas.height = h;
+    const g = canvas.getContext('2d');
+    const grad = g.createLinearGradient(0, 0, w, h);
+    grad.addColorStop(0, '#ff7e36');
+    grad.addColorStop(1, '#3a7bd5');
+    g.fillStyle = grad;
+    g.fillRect(0, 0, w, h);
+    g.fillStyle = '#ffffff';
+    g.font = `bold ${Math.round(h / 5)}px sans-serif`;
+    g.fillText(text, Math.round(w / 10), Math.round(h / 2));
+    const blob = await new Promise((resolve) => canvas.toBlob(resolve, 'image/jpeg', 0.85));
+    const bytes = new Uint8Array(await blob.arrayBuffer());
+    let s = '';
+    for (const b of bytes) s += String.fromCharCode(b);
+    return btoa(s);
+  }, [width, height, label]);
+  return Buffer.from(b64, 'base64');
+}
+
+/** Resolves once the `<img>` has loaded real pixels (fails the test on a broken image). */
+async function loaded(page, img) {
+  await img.waitFor();
+  await page.waitForFunction((el) => el.complete && el.naturalWidth > 0, await img.elementHandle(), { timeout: 10000 });
+  return img.evaluate((el) => ({ naturalWidth: el.naturalWidth, naturalHeight: el.naturalHeight, src: el.getAttribute('src') }));
+}
+
+const pathOf = (url) => new URL(url, 'http://x').pathname;
+
+test('photos: the buyer attaches a photo with a caption, the seller sees it and opens it full size; a non-image is refused', async () => {
+  const buyerId = `buyer-${uniq()}`;
+  const sellerId = `seller-${uniq()}`;
+  const room = await server.openRoom(buyerId, sellerId, '캐논 미러리스 카메라');
+  const buyer = await person(browser, server, PHONE);
+  const seller = await person(browser, server, DESKTOP);
+  await bothInRoom(buyer, buyerId, seller, sellerId, room);
+  const input = buyer.page.getByTestId('attach-input');
+  const tiles = buyer.page.getByTestId('attachment-preview');
+  assert.equal(await input.getAttribute('accept'), 'image/jpeg,image/png,image/webp,image/gif');
+
+  // A text file named like a photo: refused in the page, nothing uploaded; the server agrees.
+  const fake = Buffer.from('이건 사진이 아니라 텍스트 파일이에요');
+  await input.setInputFiles({ name: 'photo.jpg', mimeType: 'image/jpeg', buffer: fake });
+  const refusal = buyer.page.getByTestId('attach-error');
+  await refusal.waitFor();
+  assert.match(await refusal.textContent(), /사진 파일.*photo\.jpg/);
+  assert.equal(await tiles.count(), 0, 'no tile for a refused file');
+  const form = new FormData();
+  form.append('file', new Blob([fake], { type: 'image/jpeg' }), 'photo.jpg');
+  const direct = await fetch(`${server.base}/room/${room}/attachments`, { method: 'POST', headers: { 'X-Auth-User': buyerId }, body: form });
+  assert.equal(direct.status, 415);
+  assert.equal((await direct.json()).error, 'unsupported_media_type');
+
+  // A real photo: a tile at once, uploaded with progress to 100 %.
+  const photo = await jpeg(buyer.page, 1200, 900, '캐논 R50');
+  await input.setInputFiles({ name: 'camera.jpg', mimeType: 'image/jpeg', buffer: photo });
+  await tiles.first().waitFor();
+  await refusal.waitFor({ state: 'detached' });
+  await buyer.page.locator('[data-testid="attachment-preview"][data-state="done"]').waitFor();
+  assert.equal(await tiles.count(), 1);
+  assert.equal(await tiles.first().getByTestId('upload-progress').getAttribute('aria-valuenow'), '100');
+  await loaded(buyer.page, tiles.first().locator('img'));
+  const noSideways = () => buyer.page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth
+    && document.body.scrollWidth <= window.innerWidth);
+  assert.ok(await noSideways(), 'the tray fits a 390 px phone');
+
+  // Sent with a caption: the caption is the message's content.
+  const caption = '렌즈 기스 없어요. 실물 사진입니다';
+  await buyer.page.getByTestId('message-input').fill(caption);
+  await buyer.page.getByTestId('send-button').click();
+  const mine = buyer.page.getByTestId('message-list').locator('[data-testid="message"][data-type="IMAGE"]').filter({ hasText: caption });
+  await mine.and(buyer.page.locator('[data-status="sent"][data-message-id]')).waitFor();
+  assert.equal(await tiles.count(), 0, 'the tray empties once sent');
+  await loaded(buyer.page, mine.getByTestId('message-image'));
+  assert.ok(await noSideways(), 'a photo message fits a 390 px phone');
+
+  const stored = (await server.history(buyerId, room)).filter((m) => m.type === 'IMAGE');
+  assert.equal(stored.length, 1, 'stored once');
+  assert.equal(stored[0].content, caption);
+  assert.equal(stored[0].attachments.length, 1);
+  const att = stored[0].attachments[0];
+  assert.match(att.id, /^[0-9a-f]{32}$/);
+  assert.equal(att.contentType, 'image/jpeg');
+  assert.equal(att.width, 1200);
+  assert.equal(att.height, 900);
+  assert.equal(Number(await mine.getAttribute('data-message-id')), stored[0].id);
+
+  // The seller's page shows it live: the thumbnail first, loaded, then full size in the viewer.
+  const theirs = seller.page.getByTestId('message-list').locator('[data-testid="message"][data-type="IMAGE"]').filter({ hasText: caption });
+  await theirs.waitFor();
+  assert.equal(await theirs.getAttribute('data-mine'), 'false');
+  const thumb = theirs.getByTestId('message-image');
+  const shown = await loaded(seller.page, thumb);
+  assert.equal(pathOf(shown.src), pathOf(att.thumbnailUrl), 'the bubble shows the thumbnail');
+  assert.equal(await thumb.getAttribute('alt'), '사진');
+  assert.equal(await thumb.getAttribute('loading'), 'lazy');
+
+  const viewer = seller.page.getByTestId('image-viewer');
+  await thumb.click();
+  await viewer.waitFor();
+  const full = await loaded(seller.page, viewer.getByTestId('image-viewer-image'));
+  assert.equal(pathOf(full.src), pathOf(att.url), 'the viewer shows the full-size photo');
+  assert.deepEqual([full.naturalWidth, full.naturalHeight], [1200, 900]);
+  // Closed by Escape, by ✕, and by a tap beside the photo.
+  await seller.page.keyboard.press('Escape');
+  await viewer.waitFor({ state: 'detached' });
+  await thumb.click();
+  await viewer.getByTestId('image-viewer-close').click();
+  await viewer.waitFor({ state: 'detached' });
+  await thumb.click();
+  await viewer.waitFor();
+  await seller.page.mouse.click(10, DESKTOP.height - 10);
+  await viewer.waitFor({ state: 'detached' });
+
+  // The room list says what came: the caption.
+  const sellerItem = seller.page.locator(`[data-testid="room-item"][data-room-uuid="${room}"]`);
+  assert.equal((await sellerItem.getByTestId('room-last-message').textContent()).trim(), caption);
+
+  // Two photos without a caption (Enter sends): a grid, and "사진 2장" in the list.
+  await input.setInputFiles([
+    { name: 'front.jpg', mimeType: 'image/jpeg', buffer: await jpeg(buyer.page, 800, 800, '앞면') },
+    { name: 'back.jpg', mimeType: 'image/jpeg', buffer: await jpeg(buyer.page, 600, 800, '뒷면') },
+  ]);
+  await buyer.page.locator('[data-testid="attachment-preview"][data-state="done"]').nth(1).waitFor();
+  await buyer.page.getByTestId('message-input').press('Enter');
+  const pair = seller.page.getByTestId('message-list').locator('[data-testid="message"][data-type="IMAGE"]').last();
+  await pair.getByTestId('message-image').nth(1).waitFor();
+  assert.equal(await pair.getByTestId('message-image').count(), 2);
+  for (const img of await pair.getByTestId('message-image').all()) await loaded(seller.page, img);
+  await sellerItem.getByTestId('room-last-message').filter({ hasText: '사진 2장' }).waitFor();
+  const last = (await server.history(sellerId, room)).at(-1);
+  assert.equal(last.type, 'IMAGE');
+  assert.equal(last.content, '');
+  assert.deepEqual(last.attachments.map((a) => [a.width, a.height]), [[800, 800], [600, 800]], 'in the order picked');
+
+  await buyer.page.screenshot({ path: join(screenshotDir(), 'buyer-photos-phone.png') });
+  await seller.page.screenshot({ path: join(screenshotDir(), 'seller-photos-desktop.png') });
+  assert.deepEqual(buyer.errors, []);
+  assert.deepEqual(seller.errors, []);
+  await buyer.context.close();
+  await seller.context.close();
+});
+
+test('photos: an upload that fails shows on its tile, sending waits, and the retry sends it', async () => {
+  const buyerId = `buyer-${uniq()}`;
+  const sellerId = `seller-${uniq()}`;
+  const room = await server.openRoom(buyerId, sellerId, '아이폰 13 미니');
+  const buyer = await person(browser, server, PHONE);
+  await signIn(buyer, buyerId, `/?room=${room}`);
+  await buyer.page.getByTestId('message-input').waitFor();
+  // The line drops the first upload (as a phone losing its signal would); the rest go through.
+  let dropped = 0;
+  await buyer.page.route('**/attachments', (route) => {
+    if (route.request().method() === 'POST' && dropped === 0) {
+      dropped++;
+      return route.abort('connectionreset');
+    }
+    return route.continue();
+  });
+
+  await buyer.page.getByTestId('attach-input').setInputFiles([
+    { name: 'screen.jpg', mimeType: 'image/jpeg', buffer: await jpeg(buyer.page, 640, 480, '화면') },
+    { name: 'box.jpg', mimeType: 'image/jpeg', buffer: await jpeg(buyer.page, 480, 640, '박스') },
+  ]);
+  const tiles = buyer.page.getByTestId('attachment-preview');
+  // Whichever upload the line dropped: its tile fails, the other one finishes.
+  const failed = buyer.page.locator('[data-testid="attachment-preview"][data-state="failed"]');
+  const done = buyer.page.locator('[data-testid="attachment-preview"][data-state="done"]');
+  await failed.waitFor();
+  await done.waitFor();
+  assert.equal(dropped, 1);
+  assert.equal(await failed.count(), 1);
+  // Nothing goes while a photo is missing: the button waits and says why.
+  assert.equal(await buyer.page.getByTestId('send-button').isDisabled(), true);
+  assert.match(await buyer.page.getByTestId('upload-hint').textContent(), /네트워크.*다시 올리거나 빼 주세요/);
+  await buyer.page.getByTestId('message-input').fill('배터리 성능 87%예요');
+  await buyer.page.getByTestId('message-input').press('Enter');
+  assert.equal(await tiles.count(), 2, 'Enter did not send without the photo');
+
+  await failed.getByTestId('upload-retry').click();
+  await done.nth(1).waitFor();
+  assert.equal(await failed.count(), 0);
+  await buyer.page.getByTestId('upload-hint').waitFor({ state: 'detached' });
+  await buyer.page.getByTestId('send-button').click();
+  const mine = buyer.page.getByTestId('message-list').locator('[data-testid="message"][data-type="IMAGE"]');
+  await mine.and(buyer.page.locator('[data-status="sent"][data-message-id]')).waitFor();
+  assert.equal(await mine.getByTestId('message-image').count(), 2);
+  for (const img of await mine.getByTestId('message-image').all()) await loaded(buyer.page, img);
+
+  const stored = (await server.history(buyerId, room)).filter((m) => m.type === 'IMAGE');
+  assert.equal(stored.length, 1);
+  assert.equal(stored[0].content, '배터리 성능 87%예요');
+  assert.deepEqual(stored[0].attachments.map((a) => [a.width, a.height]), [[640, 480], [480, 640]], 'the retried photo keeps its place');
+
+  // The seller, opening the room later, sees both photos.
+  const seller = await person(browser, server, PHONE);
+  await signIn(seller, sellerId, `/?room=${room}`);
+  const theirs = seller.page.getByTestId('message-list').locator('[data-testid="message"][data-type="IMAGE"]');
+  await theirs.getByTestId('message-image').nth(1).waitFor();
+  for (const img of await theirs.getByTestId('message-image').all()) await loaded(seller.page, img);
+
+  // The dropped upload is the only thing the browser reported.
+  assert.deepEqual(buyer.errors.filter((e) => !/ERR_CONNECTION_RESET|Failed to load resource/.test(e)), []);
+  assert.deepEqual(seller.errors, []);
+  await buyer.context.close();
+  await seller.context.close();
+});

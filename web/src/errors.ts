@@ -19,6 +19,9 @@ const MESSAGES: Record<string, string> = {
   shutting_down: '서버가 재시작 중입니다. 잠시 후 다시 시도해 주세요.',
   unavailable: '서버가 혼잡합니다. 잠시 후 다시 시도해 주세요.',
   too_large: '요청이 너무 큽니다.',
+  unsupported_media_type: '사진 파일이 아니거나 손상된 파일입니다.',
+  too_many_uploads: '아직 보내지 않은 사진이 너무 많습니다. 잠시 후 다시 시도해 주세요.',
+  invalid_attachment: '사진을 보낼 수 없습니다. 사진을 다시 골라 주세요.',
   timeout: '응답이 없습니다.',
   network: '서버에 연결할 수 없습니다. 네트워크를 확인해 주세요.',
 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MessageStore } from './messages';
-import { msg, ROOM } from './testutil';
+import { msg, photo, ROOM } from './testutil';
 
 const store = () => new MessageStore(ROOM, 'alice');
 
@@ -156,5 +156,37 @@ describe('MessageStore sends of mine', () => {
     s.addPending('a', 'second', '2026-12-06T06:00:00.000Z');
     s.addPending('b', 'dup', '2026-12-06T06:00:00.000Z');
     expect(s.list().map((m) => m.content)).toEqual(['first', 'second']);
+  });
+});
+
+describe('MessageStore photos', () => {
+  it('a pending photo message shows its uploaded photos as IMAGE, then the stored one replaces it', () => {
+    const s = store();
+    s.addPending('c-1', '', '2026-12-06T06:00:00.000Z', [photo('a'), photo('b')]);
+    expect(s.list()[0]).toMatchObject({ type: 'IMAGE', content: '', attachments: [photo('a'), photo('b')], status: 'pending' });
+    s.merge([msg(5, { sender: 'alice', type: 'IMAGE', content: '', clientMessageId: 'c-1', attachments: [photo('a'), photo('b')] })]);
+    expect(s.list()).toHaveLength(1);
+    expect(s.list()[0]).toMatchObject({ id: 5, key: 'c:c-1', type: 'IMAGE', status: 'sent' });
+    expect(s.list()[0]!.attachments.map((a) => a.id)).toEqual(['a', 'b']);
+  });
+
+  it('text messages have no attachments; malformed ones are not shown', () => {
+    const s = store();
+    s.merge([msg(1), msg(2, { type: 'IMAGE', attachments: [photo('a'), { id: 'broken' } as never] })]);
+    expect(s.list().map((m) => m.attachments.length)).toEqual([0, 1]);
+  });
+
+  it('refresh puts fresh photo addresses in, merges new messages, and leaves the rest alone', () => {
+    const s = store();
+    s.merge([msg(1), msg(2, { type: 'IMAGE', content: '', attachments: [photo('a')] })]);
+    const v = s.version;
+    expect(s.refresh([msg(1), msg(2, { type: 'IMAGE', content: '', attachments: [photo('a')] })])).toBe(0);
+    expect(s.version).toBe(v);
+    const fresh = photo('a', { url: '/room/r/attachments/a?exp=2&sig=t', thumbnailUrl: '/room/r/attachments/a/thumbnail?exp=2&sig=t' });
+    expect(s.refresh([msg(2, { type: 'IMAGE', content: '', attachments: [fresh] }), msg(3)])).toBe(2);
+    expect(s.version).toBeGreaterThan(v);
+    expect(s.list().map((m) => m.id)).toEqual([1, 2, 3]);
+    expect(s.list()[1]!.attachments[0]!.thumbnailUrl).toContain('exp=2');
+    expect(s.refresh([msg(9, { roomUUID: 'other', attachments: [fresh] })])).toBe(0);
   });
 });

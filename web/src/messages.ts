@@ -1,5 +1,6 @@
 // A per-room message store: merge by id (deduped), my pending/sent/failed sends by clientMessageId, paging cursors.
-import type { ChatMessage } from './types';
+import { attachmentsOf } from './attachments';
+import type { Attachment, ChatMessage } from './types';
 
 export type SendStatus = 'pending' | 'sent' | 'failed';
 
@@ -15,6 +16,8 @@ export interface ViewMessage {
   notice?: string;
   createdAt: string;
   clientMessageId: string | null;
+  /** The photos of an `IMAGE` message (empty for others). */
+  attachments: Attachment[];
   mine: boolean;
   /** Only for my own messages. */
   status?: SendStatus;
@@ -25,6 +28,7 @@ export interface ViewMessage {
 interface LocalMessage {
   clientMessageId: string;
   content: string;
+  attachments: Attachment[];
   createdAt: string;
   status: SendStatus;
   error?: string;
@@ -107,6 +111,23 @@ export class MessageStore {
     return added;
   }
 
+  /**
+   * Fresh copies of messages (a history page read again): stored ones are replaced when their
+   * photos changed (new signed addresses, the old ones expire), new ones merge as usual.
+   * Returns how many changed or were added.
+   */
+  refresh(messages: readonly ChatMessage[]): number {
+    let replaced = 0;
+    for (const m of messages) {
+      const old = m.roomUUID === this.roomUUID && typeof m.id === 'number' ? this.byId.get(m.id) : undefined;
+      if (!old || JSON.stringify(old.attachments ?? null) === JSON.stringify(m.attachments ?? null)) continue;
+      this.byId.set(m.id, m);
+      replaced++;
+    }
+    if (replaced > 0) this.changed();
+    return replaced + this.merge(messages);
+  }
+
   /** Applies the first page (newest `limit` messages): a short page means the room's start is loaded. */
   applyInitialPage(page: readonly ChatMessage[], limit: number): void {
     this.merge(page);
@@ -125,13 +146,20 @@ export class MessageStore {
     return added;
   }
 
-  /** Shows a message of mine at once, as pending. */
-  addPending(clientMessageId: string, content: string, createdAt: string): void {
+  /** Shows a message of mine at once, as pending (with its uploaded photos, if any). */
+  addPending(clientMessageId: string, content: string, createdAt: string, attachments: readonly Attachment[] = []): void {
     if (this.local.has(clientMessageId)) return;
     for (const m of this.byId.values()) {
       if (m.clientMessageId === clientMessageId && m.sender === this.me) return;
     }
-    this.local.set(clientMessageId, { clientMessageId, content, createdAt, status: 'pending', seq: this.localSeq++ });
+    this.local.set(clientMessageId, {
+      clientMessageId,
+      content,
+      attachments: [...attachments],
+      createdAt,
+      status: 'pending',
+      seq: this.localSeq++,
+    });
     this.changed();
   }
 
@@ -195,6 +223,7 @@ export class MessageStore {
         notice: m.notice,
         createdAt: m.createdAt,
         clientMessageId: m.clientMessageId ?? null,
+        attachments: attachmentsOf(m),
         mine,
         status: mine ? 'sent' : undefined,
       };
@@ -209,9 +238,10 @@ export class MessageStore {
         roomUUID: this.roomUUID,
         sender: this.me,
         content: l.content,
-        type: 'TEXT',
+        type: l.attachments.length > 0 ? 'IMAGE' : 'TEXT',
         createdAt: l.createdAt,
         clientMessageId: l.clientMessageId,
+        attachments: l.attachments,
         mine: true,
         status: l.status,
         error: l.error,

@@ -133,4 +133,15 @@ describe('Outbox', () => {
     o.dropRoom('r1');
     expect(o.all().map((e) => e.clientMessageId)).toEqual(['b']);
   });
+
+  it('a photo message keeps its attachment ids through failure and retry', () => {
+    const o = new Outbox();
+    o.enqueue('r', 'a', '', 3, ['p1', 'p2']);
+    o.enqueue('r', 'b', 'text');
+    expect(o.get('b')).not.toHaveProperty('attachmentIds');
+    o.takeToSend(1, 0);
+    expect(o.error('a', 'invalid_attachment')).toBe('failed');
+    expect(o.retry('a')).toBe(true);
+    expect(o.takeToSend(2, 1)).toMatchObject([{ clientMessageId: 'a', content: '', attachmentIds: ['p1', 'p2'] }]);
+  });
 });

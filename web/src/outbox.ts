@@ -39,6 +39,8 @@ export interface OutboxEntry {
   roomUUID: string;
   clientMessageId: string;
   content: string;
+  /** The uploaded photos' ids of a photo message (sent again as they are on a retry). */
+  attachmentIds?: readonly string[];
   state: OutboxState;
   /** The connection this entry was last sent on (each entry goes out once per connection). */
   sentOn: number | null;
@@ -66,10 +68,11 @@ export class Outbox {
   }
 
   /** Adds a send (queued until a connection takes it). Adding the same clientMessageId twice is a no-op. */
-  enqueue(roomUUID: string, clientMessageId: string, content: string, afterId = 0): OutboxEntry {
+  enqueue(roomUUID: string, clientMessageId: string, content: string, afterId = 0, attachmentIds: readonly string[] = []): OutboxEntry {
     const existing = this.get(clientMessageId);
     if (existing) return existing;
     const e: OutboxEntry = { roomUUID, clientMessageId, content, state: 'queued', sentOn: null, sentAt: null, afterId };
+    if (attachmentIds.length > 0) e.attachmentIds = [...attachmentIds];
     this.entries.push(e);
     return e;
   }

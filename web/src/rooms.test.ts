@@ -15,7 +15,7 @@ import {
   totalUnread,
   unreadOf,
 } from './rooms';
-import { msg, room } from './testutil';
+import { msg, photo, room } from './testutil';
 
 const at = (iso: string, id: number, roomUUID: string) => msg(id, { roomUUID, createdAt: iso });
 
@@ -244,5 +244,13 @@ describe('peerOf and lastMessageText', () => {
     expect(lastMessageText(room('a', { lastMessage: msg(1, { content: ' 줄1\n줄2  ' }) }))).toBe('줄1 줄2');
     const sys = msg(2, { type: 'SYSTEM', notice: 'MEMBER_LEFT', content: 'bob님이 채팅방을 나갔습니다.' });
     expect(lastMessageText(room('a', { lastMessage: sys }))).toBe('bob님이 채팅방을 나갔습니다.');
+  });
+  it('a photo message without a caption reads "사진" or "사진 N장"', () => {
+    const one = msg(3, { type: 'IMAGE', content: '', attachments: [photo('a')] });
+    const three = msg(4, { type: 'IMAGE', content: '', attachments: [photo('a'), photo('b'), photo('c')] });
+    const captioned = msg(5, { type: 'IMAGE', content: '직거래 장소 사진이에요', attachments: [photo('a')] });
+    expect(lastMessageText(room('a', { lastMessage: one }))).toBe('사진');
+    expect(lastMessageText(room('a', { lastMessage: three }))).toBe('사진 3장');
+    expect(lastMessageText(room('a', { lastMessage: captioned }))).toBe('직거래 장소 사진이에요');
   });
 });

@@ -1,4 +1,5 @@
 // The room list's logic: order by activity, the user's events (ROOM_UPDATED, READ) and live messages applied, list refetches merged, the peer.
+import { previewText } from './attachments';
 import type { ChatMessage, Room, RoomEvent } from './types';
 
 /** Milliseconds of a room's latest activity: its last message, else its creation. */
@@ -176,9 +177,9 @@ export function peerOf(room: Room, me: string): string {
   return room.members.find((m) => m !== me) ?? room.seller;
 }
 
-/** What the list shows as a room's last message; null means "no messages yet". */
+/** What the list shows as a room's last message ("사진" for photos without a caption); null means "no messages yet". */
 export function lastMessageText(room: Room): string | null {
   const m = room.lastMessage;
   if (!m) return null;
-  return m.content.replace(/\s+/g, ' ').trim();
+  return previewText(m);
 }

@@ -1,5 +1,5 @@
 // Test fixtures: chat messages and rooms with sensible defaults (used only by *.test.ts).
-import type { ChatMessage, Room } from './types';
+import type { Attachment, ChatMessage, Room } from './types';
 
 export const ROOM = '0b8e6f4e-0000-4000-8000-000000000001';
 
@@ -26,6 +26,19 @@ export function room(roomUUID: string, over: Partial<Room> = {}): Room {
     members: ['alice', 'bob'],
     createdAt: '2026-12-01T00:00:00.000Z',
     lastMessage: null,
+    ...over,
+  };
+}
+
+export function photo(id: string, over: Partial<Attachment> = {}): Attachment {
+  return {
+    id,
+    contentType: 'image/jpeg',
+    size: 1234,
+    width: 1600,
+    height: 1200,
+    url: `/room/${ROOM}/attachments/${id}?exp=1&sig=s`,
+    thumbnailUrl: `/room/${ROOM}/attachments/${id}/thumbnail?exp=1&sig=s`,
     ...over,
   };
 }

@@ -1,6 +1,20 @@
 // Wire types of the reuse-chat API (REST JSON bodies, STOMP MESSAGE bodies, the user's events, /client/config).
 
-export type MessageType = 'TEXT' | 'SYSTEM' | (string & {});
+export type MessageType = 'TEXT' | 'SYSTEM' | 'IMAGE' | (string & {});
+
+/**
+ * An uploaded photo (`POST /room/{id}/attachments`) as the upload answer and an `IMAGE` message
+ * carry it. `url` and `thumbnailUrl` are same-origin paths signed for an hour.
+ */
+export interface Attachment {
+  id: string;
+  contentType: string;
+  size: number;
+  width: number;
+  height: number;
+  url: string;
+  thumbnailUrl: string;
+}
 
 export interface ChatMessage {
   id: number;
@@ -11,6 +25,8 @@ export interface ChatMessage {
   notice?: string;
   createdAt: string;
   clientMessageId: string | null;
+  /** The photos of an `IMAGE` message (v2), in the order sent. */
+  attachments?: Attachment[];
 }
 
 export interface Room {
@@ -58,6 +74,10 @@ export interface ClientConfig {
     contentChars: number;
     historyPage: number;
     subscriptions: number;
+    /** The largest photo upload in bytes (v2; default 10 MiB). */
+    attachmentBytes: number;
+    /** Photos per message (v2; default 10). */
+    attachmentsPerMessage: number;
   };
 }
 

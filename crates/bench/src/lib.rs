@@ -16,6 +16,7 @@ pub mod client;
 pub mod conversation;
 pub mod machine;
 pub mod page;
+pub mod photos;
 pub mod procstat;
 pub mod report;
 pub mod roomlist;

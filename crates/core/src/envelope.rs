@@ -10,6 +10,7 @@ use thiserror::Error;
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use crate::attachment::Attachment;
 use crate::events::{PresenceChange, ReadMoved, TypingSignal};
 use crate::ids::{ClientMessageId, RoomId, UserId};
 use crate::model::{
@@ -59,6 +60,10 @@ struct Wire<'a> {
     cmid: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     notice: Option<Cow<'a, str>>,
+    /// An `IMAGE` message's photos, with their links (unknown to older nodes, which show the
+    /// caption only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    att: Option<Cow<'a, [Attachment]>>,
     /// When the publishing node published, in wall-clock microseconds since the Unix epoch
     /// (only on sampled messages). Unknown to older nodes, which ignore it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -114,6 +119,8 @@ struct WireMessage<'a> {
     cmid: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     notice: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    att: Option<Cow<'a, [Attachment]>>,
 }
 
 /// An event as it came off the bus.
@@ -137,6 +144,7 @@ fn wire_message(m: &ChatMessage) -> WireMessage<'_> {
         at: m.created_at.0,
         cmid: m.client_message_id.as_ref().map(|c| c.as_str().into()),
         notice: m.notice.as_ref().map(|n| n.as_str().into()),
+        att: wire_attachments(&m.attachments),
     }
 }
 
@@ -172,6 +180,7 @@ pub fn encode(node: &str, event: &RoomEvent, published_us: Option<i64>) -> Vec<u
         at: None,
         cmid: None,
         notice: None,
+        att: None,
         pub_us: published_us,
         snap: None,
         up_to: None,
@@ -196,6 +205,7 @@ pub fn encode(node: &str, event: &RoomEvent, published_us: Option<i64>) -> Vec<u
             w.at = Some(m.created_at.0);
             w.cmid = m.client_message_id.as_ref().map(|c| c.as_str().into());
             w.notice = m.notice.as_ref().map(|n| n.as_str().into());
+            w.att = wire_attachments(&m.attachments);
             w.snap = s.room.as_deref().map(wire_room);
         }
         RoomEvent::RoomDeleted { last_member, .. } => {
@@ -256,8 +266,25 @@ fn message_of(room: RoomId, m: &WireMessage<'_>) -> Result<ChatMessage, Envelope
             ),
         },
         notice: m.notice.as_deref().map(Notice::from_stored),
+        attachments: attachments_of(&m.att)?,
     })
 }
+
+fn wire_attachments(a: &[Attachment]) -> Option<Cow<'_, [Attachment]>> {
+    (!a.is_empty()).then_some(Cow::Borrowed(a))
+}
+
+/// An envelope's photos, bounded like a send's.
+fn attachments_of(a: &Option<Cow<'_, [Attachment]>>) -> Result<Vec<Attachment>, EnvelopeError> {
+    match a {
+        None => Ok(Vec::new()),
+        Some(list) if list.len() <= MAX_ATTACHMENTS => Ok(list.to_vec()),
+        Some(_) => Err(EnvelopeError::Field("att")),
+    }
+}
+
+/// Most photos an envelope's message may carry (a send carries at most 10).
+const MAX_ATTACHMENTS: usize = 64;
 
 fn room_of(id: RoomId, r: &WireRoom<'_>) -> Result<Arc<Room>, EnvelopeError> {
     let mark = |(up_to, count): (i64, i64)| {
@@ -337,6 +364,7 @@ pub fn decode(bytes: &[u8]) -> Result<Envelope, EnvelopeError> {
                     created_at: Millis(w.at.ok_or(EnvelopeError::Field("at"))?),
                     client_message_id: cmid,
                     notice: w.notice.as_deref().map(Notice::from_stored),
+                    attachments: attachments_of(&w.att)?,
                 },
                 prev: w.prev,
                 room: match &w.snap {
@@ -409,6 +437,7 @@ mod tests {
     fn message(cmid: Option<&str>, prev: Option<i64>) -> RoomEvent {
         RoomEvent::Message(Sequenced {
             message: ChatMessage {
+                attachments: Vec::new(),
                 id: 42,
                 room: RoomId::new_random(),
                 sender: UserId::parse("seller-1").unwrap(),

@@ -17,6 +17,18 @@ pub enum ChatError {
     /// The input exceeds a configured size or count limit; the message names the limit.
     #[error("{message}")]
     TooLarge { code: &'static str, message: String },
+    /// The input's type is not one the operation takes (e.g. a file that is not a photo).
+    #[error("{message}")]
+    Unsupported { code: &'static str, message: String },
+    /// The caller has too many of something outstanding (e.g. unsent uploads).
+    #[error("{message}")]
+    TooMany { code: &'static str, message: String },
+    /// Something other than a room is not there (or not visible to the caller).
+    #[error("{message}")]
+    NotFound { code: &'static str, message: String },
+    /// The caller's proof of access (e.g. a signed address) is not valid.
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
     /// No room has that id (or it was deleted when its last member left).
     #[error("unknown room")]
     RoomNotFound,
@@ -54,7 +66,12 @@ impl ChatError {
     /// A stable machine-readable code for the error, used in JSON bodies and STOMP headers.
     pub fn code(&self) -> &'static str {
         match self {
-            ChatError::BadInput { code, .. } | ChatError::TooLarge { code, .. } => code,
+            ChatError::BadInput { code, .. }
+            | ChatError::TooLarge { code, .. }
+            | ChatError::Unsupported { code, .. }
+            | ChatError::TooMany { code, .. }
+            | ChatError::NotFound { code, .. }
+            | ChatError::Forbidden { code, .. } => code,
             ChatError::RoomNotFound => "room_not_found",
             ChatError::NotMember => "not_a_member",
             ChatError::Unavailable => "backend_unavailable",

@@ -1,10 +1,13 @@
 //! The domain core of reuse-chat: rooms, messages, membership and authorization rules, and the
-//! ports (`ChatStore`, `InquiryOutbox`, `Presence`, `Bus`) that storage, mail, presence and
-//! fan-out backends implement.
+//! ports (`ChatStore`, `InquiryOutbox`, `Presence`, `Bus`, `AttachmentStore`, `BlobStore`) that
+//! storage, mail, presence, fan-out and blob backends implement.
 //!
 //! Nothing here knows about HTTP, STOMP, SQL, Redis or Kafka: adapters live in other crates and
 //! plug in through the traits of [`ports`].
 
+pub mod attachment;
+#[cfg(feature = "testing")]
+pub mod blob_suite;
 pub mod committer;
 pub mod envelope;
 pub mod error;
@@ -13,10 +16,14 @@ pub mod events;
 pub mod fuzzing;
 pub mod hops;
 pub mod ids;
+pub mod janitor;
 pub mod limits;
+pub mod linking;
+pub mod links;
 pub mod memory;
 pub mod model;
 pub mod online;
+pub mod photos;
 pub mod ports;
 #[cfg(feature = "testing")]
 pub mod presence_suite;

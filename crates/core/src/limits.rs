@@ -29,6 +29,8 @@ pub struct DomainLimits {
     /// How long after a user's last session ends their partners are told they went offline,
     /// if they have not come back by then (docs/API.md, "Typing and online status").
     pub presence_grace: std::time::Duration,
+    /// Most photos one message carries (API-v2 "Photos": 10).
+    pub max_attachments_per_message: usize,
 }
 
 impl Default for DomainLimits {
@@ -45,6 +47,7 @@ impl Default for DomainLimits {
             max_inquiry_title_chars: 200,
             max_inquiry_content_chars: 10_000,
             presence_grace: std::time::Duration::from_secs(3),
+            max_attachments_per_message: 10,
         }
     }
 }

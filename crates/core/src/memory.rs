@@ -198,6 +198,7 @@ mod tests {
         let u = UserId::parse("a").unwrap();
         let left = RoomEvent::MemberLeft(crate::model::Sequenced {
             message: crate::model::ChatMessage {
+                attachments: Vec::new(),
                 id: 1,
                 room,
                 sender: u,

@@ -38,6 +38,9 @@ pub enum MessageKind {
     /// A member's message.
     #[serde(rename = "TEXT")]
     Text,
+    /// A member's message carrying photos (`attachments`); its content is the caption.
+    #[serde(rename = "IMAGE")]
+    Image,
     /// The server's own notice, e.g. that a member left.
     #[serde(rename = "SYSTEM")]
     System,
@@ -48,6 +51,7 @@ impl MessageKind {
     pub fn as_str(self) -> &'static str {
         match self {
             MessageKind::Text => "TEXT",
+            MessageKind::Image => "IMAGE",
             MessageKind::System => "SYSTEM",
         }
     }
@@ -56,10 +60,10 @@ impl MessageKind {
     /// node) is shown like a notice: its content is readable, and it ends nothing, because a
     /// leave is told by its [`Notice`], never by its kind.
     pub fn from_stored(s: &str) -> Self {
-        if s == "TEXT" {
-            MessageKind::Text
-        } else {
-            MessageKind::System
+        match s {
+            "TEXT" => MessageKind::Text,
+            "IMAGE" => MessageKind::Image,
+            _ => MessageKind::System,
         }
     }
 }
@@ -122,6 +126,10 @@ pub struct ChatMessage {
     /// Why a `SYSTEM` message was written; absent on members' messages.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notice: Option<Notice>,
+    /// The photos of an `IMAGE` message (with links once read through a
+    /// [`crate::linking::LinkingStore`]); absent on other messages.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<crate::attachment::Attachment>,
 }
 
 /// A message about to be stored: what the committer hands to storage.
@@ -141,6 +149,8 @@ pub struct NewMessage {
     pub client_message_id: Option<ClientMessageId>,
     /// Why a `SYSTEM` message is written; `None` for members' messages.
     pub notice: Option<Notice>,
+    /// The photos of an `IMAGE` message, claimed for it (see [`crate::photos::Photos::claim`]).
+    pub attachments: Vec<crate::attachment::Attachment>,
 }
 
 /// A newly stored message with the id of the message stored before it in the same room.
@@ -480,6 +490,7 @@ mod tests {
     #[test]
     fn message_json_has_the_contract_shape() {
         let m = ChatMessage {
+            attachments: Vec::new(),
             id: 42,
             room: RoomId::parse("0b8e0000-0000-4000-8000-000000000000").unwrap(),
             sender: u("alice"),
@@ -501,6 +512,7 @@ mod tests {
     #[test]
     fn a_notice_is_on_the_wire_and_only_a_member_left_notice_is_a_leave() {
         let m = ChatMessage {
+            attachments: Vec::new(),
             id: 43,
             room: RoomId::new_random(),
             sender: u("alice"),

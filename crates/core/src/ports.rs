@@ -230,3 +230,118 @@ pub trait EventSink: Send + Sync + 'static {
     /// in its order for as long as it has them.
     fn has_subscribers(&self, room: &RoomId) -> bool;
 }
+
+/// A blob store's failure.
+#[derive(Debug, Error)]
+pub enum BlobError {
+    /// The store cannot be reached or refused the operation for now; worth retrying.
+    #[error("blob store unavailable: {0}")]
+    Unavailable(String),
+    /// The store answered something unexpected.
+    #[error("blob store: {0}")]
+    Internal(String),
+}
+
+/// A stored blob being read: its length, and its bytes as they arrive (never all in memory).
+pub struct BlobRead {
+    /// Length in bytes.
+    pub size: u64,
+    /// The bytes, in order.
+    pub chunks: futures::stream::BoxStream<'static, Result<bytes::Bytes, BlobError>>,
+}
+
+/// Where photos' bytes live: a directory, or a bucket every node of a cluster shares. Keys are
+/// made by the domain (`Variant::blob_key`) from parsed ids only.
+#[async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    /// Stores `bytes` under `key`, replacing what was there; `Ok` means it is durably stored.
+    async fn put(&self, key: &str, bytes: bytes::Bytes) -> Result<(), BlobError>;
+
+    /// The blob under `key`, streamed, or `None` if there is none.
+    async fn get(&self, key: &str) -> Result<Option<BlobRead>, BlobError>;
+
+    /// Deletes the blob under `key`; deleting one that is not there succeeds (so a retried or
+    /// repeated delete is harmless).
+    async fn delete(&self, key: &str) -> Result<(), BlobError>;
+
+    /// Checks that the store answers (for `/ready`).
+    async fn ping(&self) -> Result<(), BlobError>;
+}
+
+/// Why a send's photos could not be taken for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClaimRefused {
+    /// At least one id is unknown, another user's, another room's, already sent or being sent.
+    NotClaimable,
+}
+
+/// An upload to delete: its bytes first, then its record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpiredUpload {
+    /// The upload's id.
+    pub id: crate::attachment::AttachmentId,
+    /// Its room (part of its blob keys).
+    pub room: RoomId,
+}
+
+/// The records of uploads (`attachments`), kept where every node sees them. Every method is one
+/// transaction.
+#[async_trait]
+pub trait AttachmentStore: Send + Sync + 'static {
+    /// Records an upload that is about to be stored (state `uploading`), before its bytes are
+    /// written, so that a crash in between leaves a record the janitor deletes.
+    async fn record_upload(
+        &self,
+        record: &crate::attachment::AttachmentRecord,
+    ) -> Result<(), StoreError>;
+
+    /// The upload's bytes are stored: `uploading` becomes `ready`. `false` if the record is
+    /// gone or no longer uploading (its room was deleted meanwhile).
+    async fn upload_stored(&self, id: &crate::attachment::AttachmentId)
+        -> Result<bool, StoreError>;
+
+    /// The record of upload `id` in `room`, whatever its state.
+    async fn attachment(
+        &self,
+        room: &RoomId,
+        id: &crate::attachment::AttachmentId,
+    ) -> Result<Option<crate::attachment::AttachmentRecord>, StoreError>;
+
+    /// How many of `uploader`'s uploads are not sent (uploading, ready or claimed).
+    async fn unsent_uploads(&self, uploader: &UserId) -> Result<u64, StoreError>;
+
+    /// Takes `ids` for one send under `key` (unique per send; a retry of the same message uses
+    /// the same key): each must be `uploader`'s, in `room`, and ready, or already taken with
+    /// this `key` (a retried send). All or nothing; the photos in `ids` order.
+    async fn claim(
+        &self,
+        room: &RoomId,
+        uploader: &UserId,
+        ids: &[crate::attachment::AttachmentId],
+        key: &str,
+        at: Millis,
+    ) -> Result<Result<Vec<crate::attachment::Attachment>, ClaimRefused>, StoreError>;
+
+    /// Ends the claim under `key`: `sent` marks the photos sent (the message is stored), else
+    /// they are ready again (the send was refused).
+    async fn settle_claim(&self, key: &str, sent: bool) -> Result<(), StoreError>;
+
+    /// Resolves claims older than `before` whose sender never settled them (a crash between
+    /// claim and commit): photos some stored message carries become sent, the others ready.
+    /// Returns how many were resolved.
+    async fn resolve_stale_claims(&self, before: Millis, limit: u32) -> Result<u64, StoreError>;
+
+    /// Uploads whose bytes are to be deleted: those of deleted rooms, and those never sent
+    /// that began before `unsent_before`. At most `limit`.
+    async fn expired_uploads(
+        &self,
+        unsent_before: Millis,
+        limit: u32,
+    ) -> Result<Vec<ExpiredUpload>, StoreError>;
+
+    /// Deletes the records of uploads whose bytes are gone.
+    async fn forget_uploads(
+        &self,
+        ids: &[crate::attachment::AttachmentId],
+    ) -> Result<(), StoreError>;
+}

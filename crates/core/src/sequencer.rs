@@ -545,6 +545,7 @@ mod tests {
     fn msg(room: RoomId, id: i64, prev: Option<i64>) -> Sequenced {
         Sequenced {
             message: ChatMessage {
+                attachments: Vec::new(),
                 id,
                 room,
                 sender: UserId::parse("alice").unwrap(),

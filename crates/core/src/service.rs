@@ -10,6 +10,7 @@ use serde::Deserialize;
 use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
 
+use crate::attachment::AttachmentId;
 use crate::committer::Committer;
 pub use crate::committer::SendOutcome;
 use crate::error::ChatError;
@@ -19,6 +20,7 @@ use crate::model::{
     ChatMessage, HistoryCursor, HistoryPage, LeaveOutcome, MessageKind, Millis, NewInquiry,
     NewMessage, NewRoom, Room, RoomEvent,
 };
+use crate::photos::Photos;
 use crate::ports::{Bus, ChatStore, LocalSubscriptions, Presence, PresenceError, SessionInfo};
 use crate::sequencer::Sequencer;
 
@@ -97,6 +99,55 @@ impl OpenRoomRequest {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SendCommand {
     pub(crate) message: NewMessage,
+    /// The photos the send names, claimed for it at submit.
+    pub(crate) attachment_ids: Vec<AttachmentId>,
+}
+
+/// Reads a `SEND`'s `attachments`: absent or null for none, else 1 to `per_message` distinct
+/// upload ids; anything else is `invalid_attachment`.
+fn parse_attachment_ids(
+    limits: &DomainLimits,
+    value: Option<serde_json::Value>,
+) -> Result<Vec<AttachmentId>, ChatError> {
+    let items = match value {
+        None | Some(serde_json::Value::Null) => return Ok(Vec::new()),
+        Some(serde_json::Value::Array(items)) => items,
+        Some(_) => {
+            return Err(ChatError::bad(
+                "invalid_attachment",
+                "attachments must be an array of upload ids",
+            ))
+        }
+    };
+    if items.is_empty() || items.len() > limits.max_attachments_per_message {
+        return Err(ChatError::bad(
+            "invalid_attachment",
+            format!(
+                "a message carries 1 to {} photos",
+                limits.max_attachments_per_message
+            ),
+        ));
+    }
+    let mut ids: Vec<AttachmentId> = Vec::with_capacity(items.len());
+    for item in items {
+        let id = match item {
+            serde_json::Value::String(s) => AttachmentId::parse(&s)?,
+            _ => {
+                return Err(ChatError::bad(
+                    "invalid_attachment",
+                    "an attachment id is a string",
+                ))
+            }
+        };
+        if ids.contains(&id) {
+            return Err(ChatError::bad(
+                "invalid_attachment",
+                "the same photo is attached twice",
+            ));
+        }
+        ids.push(id);
+    }
+    Ok(ids)
 }
 
 impl SendCommand {
@@ -134,8 +185,11 @@ impl SendCommand {
                 ));
             }
         }
+        let attachments = parse_attachment_ids(limits, body.attachments)?;
         let content = match body.content {
             Some(serde_json::Value::String(s)) => s,
+            // A photo needs no caption.
+            None | Some(serde_json::Value::Null) if !attachments.is_empty() => String::new(),
             _ => {
                 return Err(ChatError::bad(
                     "empty_content",
@@ -143,12 +197,19 @@ impl SendCommand {
                 ))
             }
         };
-        if content.trim().is_empty() {
-            return Err(ChatError::bad(
-                "empty_content",
-                "the message content must be a non-empty string",
-            ));
-        }
+        let content = if attachments.is_empty() {
+            if content.trim().is_empty() {
+                return Err(ChatError::bad(
+                    "empty_content",
+                    "the message content must be a non-empty string",
+                ));
+            }
+            content
+        } else if content.trim().is_empty() {
+            String::new()
+        } else {
+            content
+        };
         if content.contains('\0') {
             return Err(ChatError::bad(
                 "invalid_content",
@@ -180,11 +241,17 @@ impl SendCommand {
                 room,
                 sender: caller.clone(),
                 content,
-                kind: MessageKind::Text,
+                kind: if attachments.is_empty() {
+                    MessageKind::Text
+                } else {
+                    MessageKind::Image
+                },
                 created_at: Millis::now(),
                 client_message_id,
                 notice: None,
+                attachments: Vec::new(),
             },
+            attachment_ids: attachments,
         })
     }
 
@@ -217,6 +284,7 @@ struct SendBody {
     content: Option<serde_json::Value>,
     #[serde(rename = "clientMessageId")]
     client_message_id: Option<serde_json::Value>,
+    attachments: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -238,6 +306,8 @@ pub struct ServiceParts {
     pub sequencer: Arc<Sequencer>,
     /// This node's register of subscriptions (the transport's hub).
     pub subscriptions: Arc<dyn LocalSubscriptions>,
+    /// Photos; `None` where a server takes none (a send naming photos is then refused).
+    pub photos: Option<Arc<Photos>>,
 }
 
 /// Who is online among a room's members, and who has it open.
@@ -266,6 +336,8 @@ pub struct ChatService {
     announcer: Arc<crate::online::Announcer>,
     /// Woken after each stored inquiry, so a mailer sends it now instead of at its next poll.
     inquiry_signal: Option<Arc<Notify>>,
+    /// Photos: claimed by sends, their janitor woken when a room is deleted.
+    photos: Option<Arc<Photos>>,
 }
 
 /// Presence is advisory (chat works without it): its failures are logged here, once, and
@@ -286,6 +358,7 @@ impl ChatService {
             presence,
             sequencer,
             subscriptions,
+            photos,
         } = parts;
         let (committer, handle) = Committer::spawn(
             store.clone(),
@@ -306,6 +379,7 @@ impl ChatService {
             limits,
             typing_throttle: Default::default(),
             inquiry_signal: None,
+            photos,
         };
         (svc, handle)
     }
@@ -516,10 +590,16 @@ impl ChatService {
             // The leaver's subscriptions end first, so the notice reaches only the member who
             // stays.
             LeaveOutcome::Left(notice) => RoomEvent::MemberLeft(notice),
-            LeaveOutcome::Deleted(last) => RoomEvent::RoomDeleted {
-                room: *room,
-                last_member: Some((caller.clone(), Arc::new(last))),
-            },
+            LeaveOutcome::Deleted(last) => {
+                // The room's photos are doomed with it; their bytes go now, not at the next sweep.
+                if let Some(photos) = &self.photos {
+                    photos.janitor_signal().notify_one();
+                }
+                RoomEvent::RoomDeleted {
+                    room: *room,
+                    last_member: Some((caller.clone(), Arc::new(last))),
+                }
+            }
         };
         self.publish(events).await;
         Ok(())
@@ -573,7 +653,39 @@ impl ChatService {
     /// future resolves once the message is durably stored (or refused); sends queued from
     /// one task are stored in the order they were queued.
     pub async fn submit(&self, cmd: SendCommand) -> Result<PendingSend, ChatError> {
-        let rx = self.committer.submit(cmd.message).await?;
+        if cmd.attachment_ids.is_empty() {
+            let rx = self.committer.submit(cmd.message).await?;
+            return Ok(PendingSend { rx });
+        }
+        let photos = self.photos.clone().ok_or_else(|| {
+            ChatError::bad("invalid_attachment", "this server does not take photos")
+        })?;
+        let SendCommand {
+            mut message,
+            attachment_ids,
+        } = cmd;
+        let key = crate::photos::claim_key(
+            &message.room,
+            &message.sender,
+            message.client_message_id.as_ref(),
+        );
+        message.attachments = photos
+            .claim(&message.room, &message.sender, &attachment_ids, &key)
+            .await?;
+        let stored = match self.committer.submit(message).await {
+            Ok(rx) => rx,
+            Err(e) => {
+                photos.settle(&key, false).await;
+                return Err(e);
+            }
+        };
+        // The claim is settled once the commit's outcome is known; the sender hears after.
+        let (reply, rx) = oneshot::channel();
+        tokio::spawn(async move {
+            let outcome = stored.await.unwrap_or(Err(ChatError::ShuttingDown));
+            photos.settle(&key, outcome.is_ok()).await;
+            let _ = reply.send(outcome);
+        });
         Ok(PendingSend { rx })
     }
 
@@ -609,7 +721,11 @@ impl ChatService {
         let store = self.store.ping().await.map_err(|e| e.to_string());
         let presence = self.presence.ping().await.map_err(|e| e.to_string());
         let bus = self.bus.ping().await.map_err(|e| e.to_string());
-        vec![("storage", store), ("presence", presence), ("bus", bus)]
+        let mut checks = vec![("storage", store), ("presence", presence), ("bus", bus)];
+        if let Some(photos) = &self.photos {
+            checks.push(("blobs", photos.ping().await));
+        }
+        checks
     }
 }
 

@@ -279,6 +279,7 @@ mod tests {
 
     fn message(id: RoomId, kind: MessageKind) -> ChatMessage {
         ChatMessage {
+            attachments: Vec::new(),
             id: 30,
             room: id,
             sender: u("alice"),

@@ -5,9 +5,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chat_blobs::ObjectBlobStore;
 use chat_bus_kafka::KafkaBus;
+use chat_core::linking::LinkingStore;
+use chat_core::links::LinkSigner;
 use chat_core::memory::{LocalBus, MemoryPresence};
-use chat_core::ports::{Bus, Presence};
+use chat_core::photos::{PhotoLimits, Photos};
+use chat_core::ports::{Bus, ChatStore, Presence};
 use chat_core::sequencer::{Sequencer, SequencerOptions};
 use chat_core::service::ServiceParts;
 use chat_core::{ChatService, DomainLimits, StoreError, StoreErrorKind};
@@ -23,6 +27,7 @@ use tokio_util::task::TaskTracker;
 use crate::auth::Authenticator;
 use crate::config::{BusSetting, PresenceSetting, Settings};
 use crate::http::{router, AppState};
+use crate::http_photos::PhotoDesk;
 use crate::serve::{serve, ConnLimits};
 use crate::stomp::context::{SessionLimits, WsContext};
 use crate::stomp::hub::Hub;
@@ -53,6 +58,9 @@ pub enum AppError {
     /// The presence settings could not be used.
     #[error("presence: {0}")]
     Presence(String),
+    /// The blob store could not be opened.
+    #[error("blobs: {0}")]
+    Blobs(String),
     /// The server loop failed.
     #[error("server: {0}")]
     Serve(std::io::Error),
@@ -74,6 +82,9 @@ pub struct App {
     kafka: Option<Arc<KafkaBus>>,
     bus_stop: CancellationToken,
     bus_task: Option<JoinHandle<()>>,
+    /// The photo janitor, stopped at shutdown (whatever it did not finish, the next start or
+    /// another node does).
+    janitor: JoinHandle<()>,
 }
 
 /// How long shutdown waits, beyond a send's own timeout, for the mailer to record it.
@@ -101,6 +112,44 @@ async fn open_presence(
             Arc::new(p)
         }
     })
+}
+
+/// Aborts a background task when dropped (on every way out of `run`).
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// How often the photo janitor looks for photos to delete when nothing wakes it.
+const JANITOR_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Opens the blob store and builds the photos part of the domain over it.
+fn open_photos(settings: &Settings, store: Arc<SqlStore>) -> Result<Arc<Photos>, AppError> {
+    let p = &settings.photos;
+    let blobs = ObjectBlobStore::open(&p.blobs).map_err(|e| AppError::Blobs(e.to_string()))?;
+    tracing::info!(blobs = blobs.name(), "photos");
+    if !p.signing_key_shared && p.blobs.starts_with("s3://") {
+        tracing::warn!(
+            "photos are in a shared bucket but their addresses are signed with a key made at \
+             start: give every node the same --url-signing-key (or --jwt-secret), or a photo \
+             address from one node will not work on another"
+        );
+    }
+    let signer = LinkSigner::new(&p.signing_key, p.url_ttl, &p.public_url);
+    let limits = PhotoLimits {
+        max_bytes: p.max_bytes,
+        ..PhotoLimits::default()
+    };
+    Ok(Arc::new(Photos::new(
+        store.clone(),
+        store,
+        Arc::new(blobs),
+        signer,
+        limits,
+    )))
 }
 
 /// Opens the database named by the settings and runs its migrations.
@@ -135,8 +184,13 @@ impl App {
         let node_id = uuid::Uuid::new_v4().simple().to_string()[..16].to_owned();
         // Whatever the bus, events reach this node's sessions through the sequencer, which
         // keeps each room in id order and fills gaps from storage.
+        let photos = open_photos(&settings, store.clone())?;
+        // Every message read from storage (history, room lists, a commit's fan-out, a gap
+        // filled) gets fresh signed addresses for its photos.
+        let linked: Arc<dyn ChatStore> =
+            Arc::new(LinkingStore::new(store.clone(), photos.signer().clone()));
         let (sequencer, _sequencer_task) =
-            Sequencer::new(hub.clone(), store.clone(), SequencerOptions::default());
+            Sequencer::new(hub.clone(), linked.clone(), SequencerOptions::default());
         let bus_stop = CancellationToken::new();
         let (bus, kafka, bus_task): (Arc<dyn Bus>, _, _) = match &settings.bus {
             BusSetting::Local => (Arc::new(LocalBus::new(sequencer.clone())), None, None),
@@ -160,11 +214,12 @@ impl App {
             ..DomainLimits::default()
         };
         let parts = ServiceParts {
-            store: store.clone(),
+            store: linked,
             bus,
             presence: presence.clone(),
             sequencer,
             subscriptions: hub.clone(),
+            photos: Some(photos.clone()),
         };
         let (service, committer) = ChatService::new(parts, limits);
         // Stored inquiries wake the mailer (when there is one) instead of waiting for its poll.
@@ -227,7 +282,12 @@ impl App {
             max_sessions: settings.max_sessions,
             mail: mail_health.clone(),
             metrics,
+            photos: Arc::new(PhotoDesk::new(
+                photos.clone(),
+                settings.photos.decode_memory,
+            )),
         };
+        let janitor = chat_core::janitor::spawn(photos, JANITOR_INTERVAL);
         let listener = crate::serve::bind(settings.listen).map_err(|source| AppError::Bind {
             addr: settings.listen,
             source,
@@ -268,6 +328,7 @@ impl App {
             kafka,
             bus_stop,
             bus_task,
+            janitor,
         })
     }
 
@@ -304,7 +365,9 @@ impl App {
             kafka,
             bus_stop,
             bus_task,
+            janitor,
         } = self;
+        let _janitor = AbortOnDrop(janitor);
         tracing::info!(addr = ?listener.local_addr().ok(), "serving");
         serve(listener, router, conn_limits, shutdown.clone()).await;
         shutdown.cancel();

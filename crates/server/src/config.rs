@@ -125,6 +125,29 @@ pub struct RawSettings {
     /// Log line format: `text` or `json` (one JSON object a line) [default: text].
     #[arg(long, env = "REUSE_CHAT_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// Where photos are stored: `file://DIR`, or an S3-compatible bucket
+    /// `s3://BUCKET?endpoint=URL&region=R` (credentials from the AWS environment variables)
+    /// that every node shares [default: file://DATA_DIR/blobs].
+    #[arg(long, env = "REUSE_CHAT_BLOBS")]
+    pub blobs: Option<String>,
+    /// Largest photo upload in bytes [default: 10485760].
+    #[arg(long, env = "REUSE_CHAT_MAX_ATTACHMENT_BYTES")]
+    pub max_attachment_bytes: Option<u64>,
+    /// Key that signs photo addresses (at least 16 bytes); every node of a cluster needs the
+    /// same [default: derived from --jwt-secret, else random at each start].
+    #[arg(long, env = "REUSE_CHAT_URL_SIGNING_KEY", hide_env_values = true)]
+    pub url_signing_key: Option<String>,
+    /// How long a signed photo address works, in seconds [default: 3600].
+    #[arg(long, env = "REUSE_CHAT_ATTACHMENT_URL_TTL_SECS")]
+    pub attachment_url_ttl_secs: Option<u64>,
+    /// Prefix of photo addresses, e.g. `https://chat.example.com` when pages on another
+    /// origin show them [default: none: same-origin paths].
+    #[arg(long, env = "REUSE_CHAT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Memory that decoding photos may take at once, in MiB: uploads wait for their share
+    /// [default: 512].
+    #[arg(long, env = "REUSE_CHAT_PHOTO_DECODE_MEMORY_MB")]
+    pub photo_decode_memory_mb: Option<u64>,
 }
 
 /// A setting that cannot be used; the message names it so the operator knows what to fix.
@@ -137,7 +160,7 @@ pub struct ConfigError {
     pub reason: String,
 }
 
-fn bad(name: &str, reason: impl Into<String>) -> ConfigError {
+pub(crate) fn bad(name: &str, reason: impl Into<String>) -> ConfigError {
     ConfigError {
         name: name.to_owned(),
         reason: reason.into(),
@@ -286,6 +309,8 @@ pub struct Settings {
     pub log: String,
     /// Log line format.
     pub log_format: LogFormat,
+    /// Photos: where they live and their limits.
+    pub photos: crate::photo_config::PhotoSettings,
 }
 
 /// How log lines are written.
@@ -329,6 +354,8 @@ impl Settings {
     }
 
     fn resolve(raw: RawSettings) -> Result<Self, ConfigError> {
+        // The photo settings are read after the auth mode is known, from this copy.
+        let photo_raw = raw.clone();
         let listen = raw.listen.as_deref().unwrap_or("0.0.0.0:8070");
         let listen: SocketAddr = listen.parse().map_err(|_| {
             bad(
@@ -447,6 +474,7 @@ impl Settings {
                 "must be between 100 and 600000",
             ));
         }
+        let photos = crate::photo_config::PhotoSettings::resolve(&photo_raw, &data_dir, &auth)?;
         let presence = presence_setting(raw.presence, raw.presence_prefix)?;
         let bus = bus_setting(raw.bus)?;
         let mail = mail_setting(raw.smtp, raw.inquiry_to, raw.inquiry_from)?;
@@ -495,6 +523,7 @@ impl Settings {
             header_timeout,
             log,
             log_format,
+            photos,
         })
     }
 }
@@ -530,6 +559,14 @@ impl RawSettings {
             header_timeout_ms: self.header_timeout_ms.or(other.header_timeout_ms),
             log: self.log.or(other.log),
             log_format: self.log_format.or(other.log_format),
+            blobs: self.blobs.or(other.blobs),
+            max_attachment_bytes: self.max_attachment_bytes.or(other.max_attachment_bytes),
+            url_signing_key: self.url_signing_key.or(other.url_signing_key),
+            attachment_url_ttl_secs: self
+                .attachment_url_ttl_secs
+                .or(other.attachment_url_ttl_secs),
+            public_url: self.public_url.or(other.public_url),
+            photo_decode_memory_mb: self.photo_decode_memory_mb.or(other.photo_decode_memory_mb),
         }
     }
 }

@@ -58,6 +58,8 @@ pub struct AppState {
     pub mail: Option<chat_mail::MailHealth>,
     /// Renders `/metrics` (`None` if another Prometheus recorder owns the process).
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// Photos: uploads and serving.
+    pub photos: Arc<crate::http_photos::PhotoDesk>,
 }
 
 /// Every way a REST call can fail, mapped to a status and `{"error","message"}` in one place.
@@ -96,6 +98,10 @@ impl IntoResponse for ApiError {
                 let status = match &e {
                     ChatError::BadInput { .. } => StatusCode::BAD_REQUEST,
                     ChatError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                    ChatError::Unsupported { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    ChatError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
+                    ChatError::NotFound { .. } => StatusCode::NOT_FOUND,
+                    ChatError::Forbidden { .. } => StatusCode::FORBIDDEN,
                     ChatError::RoomNotFound => StatusCode::NOT_FOUND,
                     ChatError::NotMember => StatusCode::FORBIDDEN,
                     ChatError::Unavailable | ChatError::ShuttingDown => {
@@ -244,7 +250,18 @@ pub(crate) fn body_error(e: BytesRejection) -> ApiError {
 /// Refuses, before any handler runs or any body is read, a request whose target, header fields
 /// or declared body length (`Content-Length`) is over its limit, and closes the connection
 /// after the answer (the unread body makes the rest of the stream meaningless).
-async fn request_limits(State(max_body): State<usize>, req: Request, next: Next) -> Response {
+async fn request_limits(
+    State((max_body, max_upload)): State<(usize, usize)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    // A photo upload is the one body allowed to be large.
+    let max_body =
+        if req.method() == axum::http::Method::POST && req.uri().path().ends_with("/attachments") {
+            max_upload
+        } else {
+            max_body
+        };
     let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
     let header_bytes: usize = req
         .headers()
@@ -295,6 +312,8 @@ pub(crate) async fn openapi_json() -> Response {
 
 /// Builds the router.
 pub fn router(state: AppState, max_body: usize) -> Router {
+    // The multipart envelope around the largest photo: its headers and boundaries.
+    let max_upload = (state.photos.max_bytes() as usize).saturating_add(64 * 1024);
     Router::new()
         .route("/room/create", post(create_room))
         .route("/room/list", get(list_rooms))
@@ -304,6 +323,19 @@ pub fn router(state: AppState, max_body: usize) -> Router {
         .route("/room/{room}/read", post(crate::http_reads::mark_read))
         .route("/room/unread", get(crate::http_reads::unread))
         .route("/chat/room/{room}", get(history))
+        .route(
+            "/room/{room}/attachments",
+            post(crate::http_photos::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(max_upload)),
+        )
+        .route(
+            "/room/{room}/attachments/{id}",
+            get(crate::http_photos::photo),
+        )
+        .route(
+            "/room/{room}/attachments/{id}/thumbnail",
+            get(crate::http_photos::thumbnail),
+        )
         .route("/inquiry", post(inquiry))
         .route("/health", get(health))
         .route("/client/config", get(client_config))
@@ -316,7 +348,7 @@ pub fn router(state: AppState, max_body: usize) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn_with_state(
-            max_body,
+            (max_body, max_upload),
             request_limits,
         ))
         .layer(axum::middleware::from_fn(telemetry::track_http))
@@ -624,6 +656,8 @@ pub(crate) async fn client_config(State(st): State<AppState>) -> Response {
             "contentChars": limits.max_content_chars,
             "historyPage": limits.history_max,
             "subscriptions": st.ws.limits.max_subscriptions,
+            "attachmentBytes": st.photos.max_bytes(),
+            "attachmentsPerMessage": limits.max_attachments_per_message,
         },
     }))
     .into_response()

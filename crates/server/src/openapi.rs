@@ -38,6 +38,9 @@ use crate::http;
         crate::http_reads::mark_read,
         crate::http_reads::unread,
         http::history,
+        crate::http_photos::upload,
+        crate::http_photos::photo,
+        crate::http_photos::thumbnail,
         http::inquiry,
         http::health,
         http::client_config,
@@ -49,6 +52,8 @@ use crate::http;
     components(schemas(
         ErrorBody,
         ChatMessageSchema,
+        AttachmentSchema,
+        UploadForm,
         RoomSchema,
         PresenceBody,
         ReadRequest,
@@ -66,6 +71,7 @@ use crate::http;
     tags(
         (name = "rooms", description = "Opening, listing, entering and leaving 1:1 rooms"),
         (name = "chat", description = "Message history"),
+        (name = "photos", description = "Photos: upload, and their signed addresses"),
         (name = "inquiry", description = "Inquiries to the operators"),
         (name = "service", description = "Liveness, readiness and this document"),
         (name = "websocket", description = "STOMP 1.0-1.2 over WebSocket (see API.md)"),
@@ -282,9 +288,50 @@ pub enum MessageTypeSchema {
     /// A member's message.
     #[serde(rename = "TEXT")]
     Text,
+    /// A member's message with photos (`attachments`); `content` is the caption, maybe empty.
+    #[serde(rename = "IMAGE")]
+    Image,
     /// The server's notice: today only a member leaving (`sender` is who left).
     #[serde(rename = "SYSTEM")]
     System,
+}
+
+/// A photo: what an upload answers and what an `IMAGE` message carries.
+#[derive(ToSchema)]
+#[schema(
+    as = Attachment,
+    example = json!({"id": "9f1c2b3a4d5e6f708192a3b4c5d6e7f8", "contentType": "image/jpeg",
+        "size": 2480133, "width": 3024, "height": 4032,
+        "url": "/room/0b8e0000-0000-4000-8000-000000000000/attachments/9f1c2b3a4d5e6f708192a3b4c5d6e7f8?exp=1796000000&sig=…",
+        "thumbnailUrl": "/room/0b8e0000-0000-4000-8000-000000000000/attachments/9f1c2b3a4d5e6f708192a3b4c5d6e7f8/thumbnail?exp=1796000000&sig=…"})
+)]
+pub struct AttachmentSchema {
+    /// The upload's id: 32 lowercase hex digits.
+    pub id: String,
+    /// `image/jpeg`, `image/png`, `image/webp` or `image/gif`, read from the bytes.
+    #[serde(rename = "contentType")]
+    pub content_type: String,
+    /// The stored image's size in bytes (metadata removed).
+    pub size: u64,
+    /// Width in pixels, orientation applied.
+    pub width: u32,
+    /// Height in pixels, orientation applied.
+    pub height: u32,
+    /// Signed address of the photo, valid for `--attachment-url-ttl-secs` (1 h by default).
+    pub url: String,
+    /// Signed address of its thumbnail (at most 320 px on its longer side).
+    #[serde(rename = "thumbnailUrl")]
+    pub thumbnail_url: String,
+}
+
+/// The upload's form: one part `file`.
+#[derive(ToSchema)]
+#[schema(as = UploadForm)]
+pub struct UploadForm {
+    /// The photo: JPEG, PNG, WebP or GIF, at most `--max-attachment-bytes` (10 MiB by default)
+    /// and 40 megapixels.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
 }
 
 /// A stored chat message, as every reader sees it.
@@ -306,7 +353,7 @@ pub struct ChatMessageSchema {
     pub sender: String,
     /// The text (at most `--max-content-chars`, 4,000 by default).
     pub content: String,
-    /// `TEXT` or `SYSTEM`.
+    /// `TEXT`, `IMAGE` or `SYSTEM`.
     #[serde(rename = "type")]
     pub kind: MessageTypeSchema,
     /// Commit time, RFC 3339, UTC, milliseconds.
@@ -321,6 +368,8 @@ pub struct ChatMessageSchema {
     /// that does not know one shows `content`). Absent on members' messages.
     #[schema(value_type = Option<String>, example = "MEMBER_LEFT")]
     pub notice: Option<String>,
+    /// An `IMAGE` message's photos (1-10), with fresh signed addresses; absent on others.
+    pub attachments: Option<Vec<AttachmentSchema>>,
 }
 
 /// A 1:1 room between a buyer and a seller about one product.
@@ -458,6 +507,12 @@ pub struct ClientLimits {
     pub history_page: u32,
     /// Most subscriptions per STOMP connection.
     pub subscriptions: u64,
+    /// Largest photo upload in bytes (`--max-attachment-bytes`).
+    #[serde(rename = "attachmentBytes")]
+    pub attachment_bytes: u64,
+    /// Most photos in one message.
+    #[serde(rename = "attachmentsPerMessage")]
+    pub attachments_per_message: u64,
 }
 
 /// The process runs.
@@ -551,6 +606,7 @@ mod tests {
         let doc = document_json();
         assert_eq!(doc["openapi"], "3.1.0");
         let message = ChatMessage {
+            attachments: Vec::new(),
             id: 1,
             room: RoomId::new_random(),
             sender: UserId::parse("alice").unwrap(),
@@ -560,11 +616,27 @@ mod tests {
             client_message_id: Some(ClientMessageId::parse("c-1").unwrap()),
             notice: None,
         };
+        let photo = chat_core::attachment::Attachment {
+            id: chat_core::attachment::AttachmentId::random(),
+            media: chat_core::attachment::MediaType::Jpeg,
+            size: 10,
+            width: 2,
+            height: 3,
+            links: Some(chat_core::attachment::Links {
+                url: "/u".into(),
+                thumbnail_url: "/t".into(),
+            }),
+        };
+        // Every optional field at once (no real message has both a notice and photos).
         let notice = ChatMessage {
             kind: MessageKind::System,
             notice: Some(chat_core::Notice::MemberLeft),
+            attachments: vec![photo.clone()],
             ..message.clone()
         };
+        let (props, required) = shape(&doc, "Attachment");
+        assert_eq!(props, keys(&serde_json::to_value(&photo).unwrap()));
+        assert_eq!(required, props, "Attachment: every field is always present");
         let room = Room {
             id: RoomId::new_random(),
             name: "bike".into(),
@@ -579,7 +651,7 @@ mod tests {
             buyer_read: chat_core::ReadMark { up_to: 1, count: 3 },
             seller_read: chat_core::ReadMark::default(),
         };
-        // A member's message has every field but `notice`; a notice has them all.
+        // A member's text message has every field but `notice` and `attachments`.
         let (props, required) = shape(&doc, "ChatMessage");
         assert_eq!(props, keys(&serde_json::to_value(&notice).unwrap()));
         assert_eq!(required, keys(&serde_json::to_value(&message).unwrap()));

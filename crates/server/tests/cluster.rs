@@ -1,7 +1,8 @@
 //! A cluster of three real `reuse-chat` processes on one MariaDB database, Redis presence and a
 //! real Kafka-protocol broker (tansu): cross-node delivery in id order without duplicates, a
 //! node killed with SIGKILL in the middle of traffic (its clients resume on another node and
-//! miss nothing), and the broker restarted in the middle of traffic.
+//! miss nothing), and the broker restarted in the middle of traffic. Photos live in a bucket on
+//! a real S3-protocol server (`s3s-fs`) that every node shares.
 //!
 //! Needs the `tansu` binary (`scripts/test.sh` installs it): `REUSE_CHAT_TANSU`, else `tansu`
 //! on `PATH`, else `~/.cargo/bin/tansu`.
@@ -14,6 +15,7 @@ use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::Duration;
 
+use chat_blobs::testing::S3Server;
 use chat_store::testing::random_name;
 use chat_store::Backend;
 use common::*;
@@ -113,6 +115,9 @@ async fn wait_for_port(port: u16, what: &str) {
     panic!("{what} did not listen on 127.0.0.1:{port}");
 }
 
+/// Every node signs photo addresses with this key, so any node serves what another signed.
+const PHOTO_KEY: &str = "cluster-photo-signing-key-0123456789";
+
 /// One `reuse-chat serve` process.
 struct Node {
     port: u16,
@@ -131,6 +136,10 @@ impl Node {
         let child = spawn_node(
             port,
             &[
+                "--blobs",
+                &cluster.bucket,
+                "--url-signing-key",
+                PHOTO_KEY,
                 "--database",
                 cluster.storage.db.url(),
                 "--presence",
@@ -142,7 +151,11 @@ impl Node {
                 "--heartbeat-ms",
                 "0",
             ],
-            &[("REUSE_CHAT_LOG", "info,librdkafka=warn")],
+            &[
+                ("REUSE_CHAT_LOG", "info,librdkafka=warn"),
+                S3Server::env()[0],
+                S3Server::env()[1],
+            ],
             Some(&log),
         );
         let node = Node {
@@ -192,6 +205,9 @@ impl Drop for Node {
 struct Cluster {
     nodes: Vec<Node>,
     broker: Broker,
+    /// The photos' bucket, shared by every node.
+    s3: S3Server,
+    bucket: String,
     storage: Arc<Storage>,
     prefix: String,
     topic: String,
@@ -203,7 +219,11 @@ impl Cluster {
     async fn start(n: usize) -> Cluster {
         let dir = tempfile::tempdir().expect("tempdir");
         let broker = Broker::start(dir.path()).await;
+        let s3 = S3Server::start();
+        let bucket = s3.bucket();
         let mut cluster = Cluster {
+            s3,
+            bucket,
             storage: Storage::on(Backend::MySql).await,
             prefix: random_name("rc_test_"),
             topic: random_name("rc-test-"),
@@ -646,4 +666,102 @@ async fn conversation_state_crosses_nodes_and_a_dead_nodes_user_goes_offline() {
     assert_eq!(p["online"], json!(["bob"]));
     assert_eq!(p["lastSeenAt"]["alice"], offline["lastSeenAt"]);
     drop(alice);
+}
+
+/// A JPEG of `w`×`h` pixels.
+fn jpeg(w: u32, h: u32) -> Vec<u8> {
+    use image::ImageEncoder;
+    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 77]));
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .write_image(img.as_raw(), w, h, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    out
+}
+
+#[tokio::test]
+async fn a_photo_uploaded_on_one_node_is_sent_through_another_and_served_by_a_third() {
+    let cluster = Cluster::start(3).await;
+    let [upload_node, send_node, bob_node] =
+        [&cluster.nodes[0], &cluster.nodes[1], &cluster.nodes[2]];
+    let room = upload_node.api("alice").open_room("bob", "카메라").await;
+    let mut bob = bob_node.stomp("bob").await;
+    bob.subscribe("r", &room).await;
+
+    let (status, up) = upload_photo(upload_node.port, "alice", &room, &jpeg(400, 300)).await;
+    assert_eq!(status, 201, "{up}");
+    let id = up["id"].as_str().unwrap();
+    // What node 0 signed, node 2 serves (one bucket, one key).
+    let client = reqwest::Client::new();
+    let fetch = |port: u16, path: String| {
+        let client = client.clone();
+        async move {
+            let r = client
+                .get(format!("http://127.0.0.1:{port}{path}"))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.bytes().await.unwrap())
+        }
+    };
+    let (status, bytes) = fetch(bob_node.port, up["url"].as_str().unwrap().to_owned()).await;
+    assert_eq!(
+        (status, bytes.len() as u64),
+        (200, up["size"].as_u64().unwrap())
+    );
+
+    let mut alice = send_node.stomp("alice").await;
+    let body = json!({"roomUUID": room, "content": "렌즈 상태예요", "attachments": [id]});
+    alice
+        .send_raw(format!(
+            "SEND\ndestination:/pub/room/{room}/message\nreceipt:p\n\n{body}\0"
+        ))
+        .await;
+    let f = alice.recv().await;
+    assert_eq!(
+        (f.command.as_str(), f.header("receipt-id")),
+        ("RECEIPT", Some("p")),
+        "{f:?} {}",
+        f.text()
+    );
+
+    let m = tokio::time::timeout(Duration::from_secs(20), bob.message())
+        .await
+        .expect("bob gets the photo on node 2");
+    assert_eq!(m["type"], "IMAGE", "{m}");
+    assert_eq!(m["attachments"][0]["id"], id);
+    let (status, served) = fetch(
+        bob_node.port,
+        m["attachments"][0]["url"].as_str().unwrap().to_owned(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(served, bytes, "node 2 served other bytes than node 0");
+    let (status, thumb) = fetch(
+        upload_node.port,
+        m["attachments"][0]["thumbnailUrl"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(!thumb.is_empty());
+    // By membership, on yet another node than the one that stored it.
+    let plain = format!("/room/{room}/attachments/{id}");
+    let r = client
+        .get(format!("http://127.0.0.1:{}{plain}", send_node.port))
+        .header("X-Auth-User", "bob")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let history = bob_node.api("bob").history(&room, "").await;
+    assert_eq!(history.last().unwrap()["attachments"][0]["id"], id);
+    assert_eq!(
+        cluster.s3.objects(&cluster.bucket).len(),
+        2,
+        "photo and thumbnail, once"
+    );
 }

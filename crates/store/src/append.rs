@@ -13,11 +13,11 @@ use std::collections::HashMap;
 use chat_core::{AppendOutcome, ChatMessage, NewMessage, StoreError};
 
 use crate::plan::{key, keys_to_look_up, rooms_to_lock, BatchPlan, LockedRooms};
-use crate::rows::{message_from_row, LockedRoom, SqlRow, LOCKED_ROOM_COLS};
+use crate::rows::{attachments_json, message_from_row, LockedRoom, SqlRow, LOCKED_ROOM_COLS};
 use crate::{classify, on_pool, Backend, Pools, SqlStore, MESSAGE_COLS};
 
 /// Rows (rooms, idempotency keys or messages) per statement. At most 15 placeholders per row
-/// (the rooms' update; 8 per message) keeps a statement below every backend's limit (SQLite
+/// (the rooms' update; 9 per message) keeps a statement below every backend's limit (SQLite
 /// 32,766, MySQL and PostgreSQL 65,535), and a committer batch fits in a few statements. Public so that
 /// tests can send a batch larger than one statement.
 pub const ROWS_PER_STATEMENT: usize = 500;
@@ -95,9 +95,9 @@ pub(crate) async fn append_once(
         for chunk in plan.inserts.chunks(ROWS_PER_STATEMENT) {
             let mut sql = format!(
                 "INSERT INTO messages \
-                 (room_uuid, sender, content, kind, created_at, client_message_id, notice, seq) \
-                 VALUES {}",
-                repeat("(?, ?, ?, ?, ?, ?, ?, ?)", chunk.len(), ", ")
+                 (room_uuid, sender, content, kind, created_at, client_message_id, notice, seq, \
+                 attachments) VALUES {}",
+                repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?)", chunk.len(), ", ")
             );
             if backend != Backend::MySql {
                 sql.push_str(
@@ -116,7 +116,8 @@ pub(crate) async fn append_once(
                     .bind(m.created_at.0)
                     .bind(m.client_message_id.as_ref().map(|c| c.as_str()))
                     .bind(m.notice.as_ref().map(|n| n.as_str()))
-                    .bind(seq);
+                    .bind(seq)
+                    .bind(attachments_json(&m.attachments));
             }
             start += chunk.len();
             if backend == Backend::MySql {

@@ -56,7 +56,7 @@ fn queued_from_row(row: &impl SqlRow) -> Result<QueuedInquiry, StoreError> {
 }
 
 /// `?, ?, …` for an `IN` list of `n` values.
-fn marks(n: usize) -> String {
+pub(crate) fn marks(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 

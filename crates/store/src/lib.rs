@@ -9,6 +9,7 @@
 //! in `append` (ids of a multi-row insert) and in `migrations/<backend>/`.
 
 mod append;
+mod attachments;
 mod error;
 pub mod inquiries;
 mod people;
@@ -144,14 +145,16 @@ where
 /// Message columns, in the order [`message_from_row`] reads them by name.
 const MESSAGE_COLS: &str =
     "id AS m_id, room_uuid AS m_room, sender AS m_sender, content AS m_content, kind AS m_kind, \
-     created_at AS m_created_at, client_message_id AS m_cmid, notice AS m_notice";
+     created_at AS m_created_at, client_message_id AS m_cmid, notice AS m_notice, \
+     attachments AS m_att";
 
 /// A room with its newest message, as [`room_from_row`] reads it.
 const ROOM_SELECT: &str = "SELECT r.uuid, r.name, r.product_id, r.buyer, r.seller, \
      r.buyer_active, r.seller_active, r.created_at, r.message_count, r.buyer_read_id, \
      r.buyer_read_count, r.seller_read_id, r.seller_read_count, m.id AS m_id, m.room_uuid AS m_room, \
      m.sender AS m_sender, m.content AS m_content, m.kind AS m_kind, \
-     m.created_at AS m_created_at, m.client_message_id AS m_cmid, m.notice AS m_notice \
+     m.created_at AS m_created_at, m.client_message_id AS m_cmid, m.notice AS m_notice, \
+     m.attachments AS m_att \
      FROM rooms r LEFT JOIN messages m ON m.id = r.last_message_id";
 
 /// The SQL implementation of [`ChatStore`].
@@ -359,6 +362,9 @@ impl SqlStore {
              message_count = ? WHERE uuid = ?",
         );
         let delete_messages = self.sql("DELETE FROM messages WHERE room_uuid = ?");
+        let doom_photos = self.sql(
+            "UPDATE attachments SET state = 'doomed' WHERE room_uuid = ? AND state <> 'uploading'",
+        );
         let delete_room = self.sql("DELETE FROM rooms WHERE uuid = ?");
         on_pool!(self, write, |pool| {
             let mut tx = pool.begin_with(backend.begin()).await.map_err(classify)?;
@@ -384,6 +390,14 @@ impl SqlStore {
                 m.buyer_active && m.buyer.as_str() != user_s
             };
             if !other_remains {
+                // The room's photos go with it: the janitor deletes their bytes. One still
+                // being written stays until its 24 h are over, so its bytes are surely written
+                // by the time they are deleted.
+                sqlx::query(&doom_photos)
+                    .bind(&uuid)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?;
                 sqlx::query(&delete_messages)
                     .bind(&uuid)
                     .execute(&mut *tx)
@@ -438,6 +452,7 @@ impl SqlStore {
             let after = locked.snapshot(*room);
             Ok(LeaveOutcome::Left(Sequenced {
                 message: ChatMessage {
+                    attachments: Vec::new(),
                     id,
                     room: *room,
                     sender: user.clone(),

@@ -217,6 +217,7 @@ impl BatchPlan {
                     created_at: msg.created_at,
                     client_message_id: msg.client_message_id.clone(),
                     notice: msg.notice.clone(),
+                    attachments: msg.attachments.clone(),
                 },
                 prev,
                 room: Some(snapshot),
@@ -292,6 +293,7 @@ mod tests {
 
     fn msg(room: RoomId, sender: &str, cmid: Option<&str>) -> NewMessage {
         NewMessage {
+            attachments: Vec::new(),
             room,
             sender: UserId::parse(sender).unwrap(),
             content: format!("from {sender}"),
@@ -355,6 +357,7 @@ mod tests {
         assert_eq!(keys.len(), 3);
         let mut before = HashMap::new();
         let old = ChatMessage {
+            attachments: Vec::new(),
             id: 5,
             room: a,
             sender: UserId::parse("bob").unwrap(),

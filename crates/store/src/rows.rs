@@ -1,5 +1,6 @@
 //! Reading rows back into domain values, the same way for every backend.
 
+use chat_core::attachment::Attachment;
 use chat_core::{
     ChatMessage, ClientMessageId, MessageKind, Millis, Notice, ReadMark, Room, RoomId, StoreError,
     StoreErrorKind, UserId,
@@ -81,7 +82,20 @@ pub(crate) fn message_from_row(row: &impl SqlRow) -> Result<ChatMessage, StoreEr
             .opt_text("m_notice")?
             .as_deref()
             .map(Notice::from_stored),
+        attachments: match row.opt_text("m_att")? {
+            Some(text) => serde_json::from_str(&text).map_err(|e| corrupt("m_att", e))?,
+            None => Vec::new(),
+        },
     })
+}
+
+/// A message's photos as stored with it (JSON, without links), `NULL` for none.
+pub(crate) fn attachments_json(attachments: &[Attachment]) -> Option<String> {
+    if attachments.is_empty() {
+        return None;
+    }
+    // Serializing ids, numbers and fixed strings cannot fail.
+    serde_json::to_string(attachments).ok()
 }
 
 /// A room joined with its newest message (`m_` columns, NULL when it has none).

@@ -19,7 +19,7 @@ use rusqlite::{params, Connection, ErrorCode, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::plan::{key, keys_to_look_up, rooms_to_lock, BatchPlan, LockedRooms};
-use crate::rows::{message_from_row, LockedRoom, SqlRow, LOCKED_ROOM_COLS};
+use crate::rows::{attachments_json, message_from_row, LockedRoom, SqlRow, LOCKED_ROOM_COLS};
 use crate::{Backend, MESSAGE_COLS};
 
 /// Batches waiting for the writer. The committer has one batch in flight at a time; a little
@@ -146,8 +146,8 @@ fn select_room() -> String {
     format!("SELECT {LOCKED_ROOM_COLS} FROM rooms WHERE uuid = ?1")
 }
 const INSERT_MESSAGE: &str = "INSERT INTO messages \
-     (room_uuid, sender, content, kind, created_at, client_message_id, notice, seq) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+     (room_uuid, sender, content, kind, created_at, client_message_id, notice, seq, attachments) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 const TOUCH_ROOM: &str = "UPDATE rooms SET last_message_id = ?2, last_activity_at = ?3, \
      message_count = ?4, buyer_read_id = ?5, buyer_read_count = ?6, seller_read_id = ?7, \
      seller_read_count = ?8 WHERE uuid = ?1";
@@ -212,6 +212,7 @@ fn append(conn: &mut Connection, batch: &[NewMessage]) -> Result<Vec<AppendOutco
                     m.client_message_id.as_ref().map(|c| c.as_str()),
                     m.notice.as_ref().map(|n| n.as_str()),
                     seq,
+                    attachments_json(&m.attachments),
                 ])
                 .map_err(classify)?;
             ids.push(tx.last_insert_rowid());

@@ -123,6 +123,7 @@ async fn upgrade_counts_what_is_stored_as_read(backend: Backend) {
     let bob = UserId::parse("bob").unwrap();
     let out = store
         .append(&[chat_core::NewMessage {
+            attachments: Vec::new(),
             room: r1,
             sender: UserId::parse("alice").unwrap(),
             content: "m3".into(),

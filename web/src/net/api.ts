@@ -1,4 +1,5 @@
 // REST calls to the reuse-chat server (same origin), with the identity header and errors as ApiError codes.
+import { DEFAULT_ATTACHMENT_BYTES, DEFAULT_ATTACHMENTS_PER_MESSAGE } from '../attachments';
 import type { ChatMessage, ClientConfig, Identity, Presence, Room } from '../types';
 
 export class ApiError extends Error {
@@ -70,6 +71,8 @@ export async function fetchConfig(): Promise<ClientConfig> {
       contentChars: num(c.limits.contentChars, 4000) || 4000,
       historyPage: num(c.limits.historyPage, 200) || 200,
       subscriptions: num(c.limits.subscriptions, 64) || 64,
+      attachmentBytes: num(c.limits.attachmentBytes, DEFAULT_ATTACHMENT_BYTES) || DEFAULT_ATTACHMENT_BYTES,
+      attachmentsPerMessage: num(c.limits.attachmentsPerMessage, DEFAULT_ATTACHMENTS_PER_MESSAGE) || DEFAULT_ATTACHMENTS_PER_MESSAGE,
     },
   };
 }

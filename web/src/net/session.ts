@@ -1,5 +1,6 @@
 // A signed-in chat session: the STOMP client, the user's event stream and the open room's subscription, room list, message stores, outbox, typing, presence and the resume on reconnect.
 import { Client, ReconnectionTimeMode, type IFrame, type IMessage, type StompSubscription } from '@stomp/stompjs';
+import { sendBody } from '../attachments';
 import { parseUserEvent } from '../events';
 import { MessageStore } from '../messages';
 import { clientMessageIdOfReceipt, newClientMessageId, Outbox, RECEIPT_TIMEOUT_MS, receiptIdFor } from '../outbox';
@@ -7,8 +8,9 @@ import { PresenceBook, type UserPresence } from '../presence';
 import { resumeRoom } from '../resume';
 import { applyMessage, applyRoomEvents, applyRoomUpdated, markOf, markRoomRead, mergeRoomList, removeRoom, totalUnread } from '../rooms';
 import { TypingSender, TypingWatch } from '../typing';
-import type { ChatMessage, ClientConfig, Identity, Room, RoomEvent } from '../types';
-import { Api, errorCode } from './api';
+import type { Attachment, ChatMessage, ClientConfig, Identity, Room, RoomEvent } from '../types';
+import { Api, authHeaders, errorCode } from './api';
+import { uploadAttachment, type Upload } from './upload';
 
 export type ConnState = 'connecting' | 'connected' | 'reconnecting';
 
@@ -80,6 +82,8 @@ export class ChatSession {
   private stopped = false;
   private roomsInFlight: Promise<void> | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
+  /** Messages whose photos are being read again (`refreshPhotos`), by room and id. */
+  private readonly refreshing = new Set<string>();
   onAuthLost: ((code: string) => void) | null = null;
 
   constructor(identity: Identity, config: ClientConfig, brokerURL: string) {
@@ -571,16 +575,19 @@ export class ChatSession {
 
   // ---- sending ---------------------------------------------------------------------------
 
-  /** Shows the message at once as pending and sends it (now if ready, else after the reconnect). */
-  send(roomUUID: string, content: string): string {
+  /**
+   * Shows the message at once as pending and sends it (now if ready, else after the reconnect);
+   * with `attachments` (uploaded to this room) it is a photo message and `content` its caption.
+   */
+  send(roomUUID: string, content: string, attachments: readonly Attachment[] = []): string {
     const cmid = newClientMessageId();
     let store = this.stores.get(roomUUID);
     if (!store) {
       store = new MessageStore(roomUUID, this.me);
       this.stores.set(roomUUID, store);
     }
-    store.addPending(cmid, content, new Date().toISOString());
-    this.outbox.enqueue(roomUUID, cmid, content, store.newestId ?? 0);
+    store.addPending(cmid, content, new Date().toISOString(), attachments);
+    this.outbox.enqueue(roomUUID, cmid, content, store.newestId ?? 0, attachments.map((a) => a.id));
     this.flush();
     this.typingOut.stop();
     this.emit();
@@ -605,7 +612,7 @@ export class ChatSession {
         this.client.publish({
           destination: `/pub/room/${e.roomUUID}/message`,
           headers: { receipt, 'content-type': 'application/json' },
-          body: JSON.stringify({ roomUUID: e.roomUUID, content: e.content, clientMessageId: e.clientMessageId }),
+          body: JSON.stringify(sendBody(e)),
         });
       } catch {
         this.outbox.unsend(e.clientMessageId);
@@ -644,6 +651,35 @@ export class ChatSession {
     if (expired.length === 0) return;
     for (const e of expired) this.stores.get(e.roomUUID)?.markFailed(e.clientMessageId, 'timeout');
     this.emit();
+  }
+
+  // ---- photos ----------------------------------------------------------------------------
+
+  /** Uploads a photo to the room (POST /room/{id}/attachments) with progress; abortable. */
+  upload(roomUUID: string, file: Blob, name: string, onProgress: (loaded: number, total: number) => void): Upload {
+    return uploadAttachment(authHeaders(this.identity), roomUUID, file, name, onProgress);
+  }
+
+  /**
+   * A stored message's photo would not load (its signed address expired after an hour): reads
+   * the message again (`after` the id before it), which brings fresh addresses. One at a time
+   * per message; resolves to whether anything changed.
+   */
+  async refreshPhotos(roomUUID: string, id: number): Promise<boolean> {
+    const key = `${roomUUID}/${id}`;
+    const store = this.stores.get(roomUUID);
+    if (!store || this.refreshing.has(key)) return false;
+    this.refreshing.add(key);
+    try {
+      const page = await this.api.history(roomUUID, { after: id - 1 }, PAGE);
+      const changed = store.refresh(page) > 0;
+      if (changed) this.emit();
+      return changed;
+    } catch {
+      return false;
+    } finally {
+      this.refreshing.delete(key);
+    }
   }
 
   /** For the banner: whether the identity is the JWT kind (to word sign-out). */

@@ -1,4 +1,4 @@
-// The open room: header (back, product, peer, online dot or last seen, leave), its messages, the typing line and the composer.
+// The open room: header (back, product, peer, online dot or last seen, leave), its messages, the typing line and the composer; photos dropped anywhere on it are attached.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { errorText } from '../errors';
 import { errorCode } from '../net/api';
@@ -8,6 +8,7 @@ import { peerOf } from '../rooms';
 import { Composer } from './Composer';
 import { LeaveDialog } from './LeaveDialog';
 import { MessageList } from './MessageList';
+import { useUploads } from './useUploads';
 
 interface Props {
   session: ChatSession;
@@ -31,6 +32,9 @@ export function ChatRoom({ session, roomUUID, now, onBack, onLeft }: Props) {
   const [leaveBusy, setLeaveBusy] = useState(false);
   const [leaveError, setLeaveError] = useState<string | null>(null);
   const inputRef = useRef<HTMLTextAreaElement>(null);
+  const tray = useUploads(session, roomUUID);
+  const [dropping, setDropping] = useState(false);
+  const dragDepth = useRef(0);
 
   useEffect(() => {
     inputRef.current?.focus();
@@ -40,6 +44,19 @@ export function ChatRoom({ session, roomUUID, now, onBack, onLeft }: Props) {
   useEffect(() => {
     if (peer) void session.refreshPresence(roomUUID);
   }, [session, roomUUID, peer]);
+
+  // A file dropped beside the drop area must not make the browser leave the page to show it.
+  useEffect(() => {
+    const keep = (e: DragEvent) => {
+      if (hasFiles(e)) e.preventDefault();
+    };
+    window.addEventListener('dragover', keep);
+    window.addEventListener('drop', keep);
+    return () => {
+      window.removeEventListener('dragover', keep);
+      window.removeEventListener('drop', keep);
+    };
+  }, []);
 
   const confirmLeave = async () => {
     setLeaveBusy(true);
@@ -56,7 +73,33 @@ export function ChatRoom({ session, roomUUID, now, onBack, onLeft }: Props) {
   };
 
   return (
-    <div class="chat">
+    <div
+      class={`chat${dropping ? ' dropping' : ''}`}
+      onDragEnter={(e) => {
+        if (!hasFiles(e)) return;
+        e.preventDefault();
+        dragDepth.current++;
+        setDropping(true);
+      }}
+      onDragOver={(e) => {
+        if (!hasFiles(e)) return;
+        e.preventDefault();
+        if (e.dataTransfer) e.dataTransfer.dropEffect = 'copy';
+      }}
+      onDragLeave={(e) => {
+        if (!hasFiles(e)) return;
+        dragDepth.current = Math.max(0, dragDepth.current - 1);
+        if (dragDepth.current === 0) setDropping(false);
+      }}
+      onDrop={(e) => {
+        if (!hasFiles(e)) return;
+        e.preventDefault();
+        dragDepth.current = 0;
+        setDropping(false);
+        void tray.add(Array.from(e.dataTransfer?.files ?? []));
+        inputRef.current?.focus();
+      }}
+    >
       <header class="chat-header">
         <button type="button" class="button ghost back" data-testid="back-button" onClick={onBack} aria-label="대화 목록으로">
           <span aria-hidden="true">‹</span>
@@ -121,8 +164,9 @@ export function ChatRoom({ session, roomUUID, now, onBack, onLeft }: Props) {
       </div>
       <Composer
         inputRef={inputRef}
-        limit={session.config.limits.contentChars}
-        onSend={(text) => session.send(roomUUID, text)}
+        limits={session.config.limits}
+        tray={tray}
+        onSend={(text, attachments) => session.send(roomUUID, text, attachments)}
         onText={(text) => session.typingInput(roomUUID, text)}
       />
       <LeaveDialog
@@ -133,6 +177,16 @@ export function ChatRoom({ session, roomUUID, now, onBack, onLeft }: Props) {
         onConfirm={() => void confirmLeave()}
         onCancel={() => setLeaving(false)}
       />
+      {dropping && (
+        <div class="drop-overlay" aria-hidden="true">
+          <p>사진을 여기에 놓으면 첨부돼요</p>
+        </div>
+      )}
     </div>
   );
+}
+
+/** Whether a drag carries files (not text or a link being dragged around the page). */
+function hasFiles(e: DragEvent): boolean {
+  return !!e.dataTransfer && Array.from(e.dataTransfer.types).includes('Files');
 }

@@ -1,9 +1,12 @@
-// The open room's messages: date separators, bubbles with times and send status, paging up without jumps, stick-to-bottom.
+// The open room's messages: date separators, bubbles (text or photos) with times and send status, the photo viewer, paging up without jumps, stick-to-bottom.
 import { useCallback, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { errorText } from '../errors';
 import type { ViewMessage } from '../messages';
 import type { ChatSession } from '../net/session';
 import { markOf, peerOf } from '../rooms';
 import { clockTime, dateSeparatorLabel, dayKey } from '../time';
+import { ImageViewer } from './ImageViewer';
+import { MessagePhotos } from './Photos';
 
 interface Props {
   session: ChatSession;
@@ -46,6 +49,22 @@ export function MessageList({ session, roomUUID }: Props) {
   const placed = useRef(false);
   const prev = useRef<{ height: number; first: string | null; last: string | null }>({ height: 0, first: null, last: null });
   const [pill, setPill] = useState(false);
+  /** The open viewer: which message's photos (by render key), at which one. */
+  const [viewer, setViewer] = useState<{ key: string; index: number } | null>(null);
+  /** Stored messages whose photos were read again on their own once (a failure after that waits for the person). */
+  const autoRefreshed = useRef(new Set<number>());
+
+  const refreshPhotos = useCallback(
+    (m: ViewMessage, asked: boolean) => {
+      if (m.id === null) return; // my pending message: its addresses are fresh from the upload
+      if (!asked) {
+        if (autoRefreshed.current.has(m.id)) return;
+        autoRefreshed.current.add(m.id);
+      }
+      void session.refreshPhotos(roomUUID, m.id);
+    },
+    [session, roomUUID],
+  );
 
   const loadOlder = useCallback(() => {
     const v = session.view(roomUUID);
@@ -148,6 +167,8 @@ export function MessageList({ session, roomUUID }: Props) {
                 m={it.m}
                 unread={it.m.mine && it.m.id !== null && it.m.id > peerMark}
                 onRetry={(cmid) => session.retry(roomUUID, cmid)}
+                onOpenPhoto={(index) => setViewer({ key: it.m.key, index })}
+                onBrokenPhoto={(asked) => refreshPhotos(it.m, asked)}
               />
             ),
           )}
@@ -168,12 +189,51 @@ export function MessageList({ session, roomUUID }: Props) {
           새 메시지 ↓
         </button>
       )}
+      {viewer && <Viewer messages={messages} viewer={viewer} setViewer={setViewer} refresh={refreshPhotos} />}
     </div>
   );
 }
 
-function MessageItem({ m, unread, onRetry }: { m: ViewMessage; unread: boolean; onRetry: (cmid: string) => void }) {
+/** The viewer over the message it was opened from (followed by key, so fresh addresses reach it). */
+function Viewer({
+  messages,
+  viewer,
+  setViewer,
+  refresh,
+}: {
+  messages: readonly ViewMessage[];
+  viewer: { key: string; index: number };
+  setViewer: (v: { key: string; index: number } | null) => void;
+  refresh: (m: ViewMessage, asked: boolean) => void;
+}) {
+  const m = messages.find((x) => x.key === viewer.key);
+  if (!m || m.attachments.length === 0) return null;
+  return (
+    <ImageViewer
+      photos={m.attachments}
+      index={viewer.index}
+      onIndex={(index) => setViewer({ key: viewer.key, index })}
+      onClose={() => setViewer(null)}
+      onReload={(asked) => refresh(m, asked)}
+    />
+  );
+}
+
+function MessageItem({
+  m,
+  unread,
+  onRetry,
+  onOpenPhoto,
+  onBrokenPhoto,
+}: {
+  m: ViewMessage;
+  unread: boolean;
+  onRetry: (cmid: string) => void;
+  onOpenPhoto: (index: number) => void;
+  onBrokenPhoto: (asked: boolean) => void;
+}) {
   const system = m.type === 'SYSTEM';
+  const photos = m.type === 'IMAGE' || m.attachments.length > 0;
   const common = {
     'data-testid': 'message',
     'data-message-id': m.id === null ? undefined : String(m.id),
@@ -193,9 +253,20 @@ function MessageItem({ m, unread, onRetry }: { m: ViewMessage; unread: boolean; 
     <li class={`msg ${m.mine ? 'mine' : 'theirs'} ${m.status ?? ''}`} {...common}>
       {!m.mine && <span class="sr-only">{m.sender}: </span>}
       {m.mine && <span class="sr-only">나: </span>}
-      <div class="bubble">
-        <p class="text">{m.content}</p>
-      </div>
+      {photos ? (
+        <div class="bubble photo-bubble">
+          {m.attachments.length > 0 ? (
+            <MessagePhotos photos={m.attachments} onOpen={onOpenPhoto} onBroken={onBrokenPhoto} />
+          ) : (
+            <p class="photo-missing muted">사진</p>
+          )}
+          {m.content && <p class="text caption">{m.content}</p>}
+        </div>
+      ) : (
+        <div class="bubble">
+          <p class="text">{m.content}</p>
+        </div>
+      )}
       <div class="meta">
         {m.status === 'pending' && (
           <span class="status-pending" role="img" aria-label="전송 중" title="전송 중">
@@ -204,7 +275,9 @@ function MessageItem({ m, unread, onRetry }: { m: ViewMessage; unread: boolean; 
         )}
         {m.status === 'failed' && m.clientMessageId && (
           <>
-            <span class="status-failed">전송 실패</span>
+            <span class="status-failed" title={m.error ? errorText(m.error) : undefined}>
+              전송 실패
+            </span>
             <button
               type="button"
               class="retry"

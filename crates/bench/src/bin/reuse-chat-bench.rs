@@ -136,6 +136,26 @@ enum Scenario {
         #[arg(long, default_value_t = 100)]
         interval_ms: u64,
     },
+    /// Clients uploading phone photos one after another (reuse-chat only): uploads/s and
+    /// latency (the label names the blob store: file or s3).
+    PhotoUpload {
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        #[arg(long, default_value_t = 12.0)]
+        megapixels: f64,
+        /// EXIF orientation of the photo (6: held upright, turned by the server; 1: as stored).
+        #[arg(long, default_value_t = 6)]
+        orientation: u16,
+        #[arg(long, default_value_t = 10)]
+        secs: u64,
+    },
+    /// Many large photos uploaded at once (reuse-chat only): the server's peak memory.
+    PhotoMemory {
+        #[arg(long, default_value_t = 50)]
+        parallel: usize,
+        #[arg(long, default_value_t = 40.0)]
+        megapixels: f64,
+    },
     /// Publishers sending with receipts as fast as storage confirms; stored messages per second.
     Persist {
         #[arg(long, default_value_t = 64)]
@@ -340,6 +360,20 @@ fn main() -> anyhow::Result<()> {
                     .typing_storm(rooms, secs(s), Duration::from_millis(interval_ms))
                     .await
             }
+            Scenario::PhotoUpload {
+                clients,
+                megapixels,
+                orientation,
+                secs: s,
+            } => {
+                bench
+                    .photo_upload(clients, megapixels, orientation, secs(s))
+                    .await
+            }
+            Scenario::PhotoMemory {
+                parallel,
+                megapixels,
+            } => bench.photo_memory(parallel, megapixels).await,
             Scenario::Persist {
                 publishers,
                 window,

@@ -402,6 +402,7 @@ mod tests {
     fn message(room: RoomId, id: i64) -> RoomEvent {
         RoomEvent::Message(Sequenced {
             message: ChatMessage {
+                attachments: Vec::new(),
                 id,
                 room,
                 sender: UserId::parse("alice").unwrap(),

@@ -694,3 +694,30 @@ pub async fn wait_ready(port: u16, log: Option<&std::path::Path>) {
             .unwrap_or_default()
     );
 }
+
+/// Uploads `bytes` as a photo to `room` on the node at `port`, as `user` (a one-part
+/// `multipart/form-data` body); the status and JSON answer.
+#[allow(dead_code)] // Only the photo and cluster tests upload.
+pub async fn upload_photo(port: u16, user: &str, room: &str, bytes: &[u8]) -> (u16, Value) {
+    let boundary = "----reuse-chat-test-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.jpg\"\r\n\
+         Content-Type: image/jpeg\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let r = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/room/{room}/attachments"))
+        .header("X-Auth-User", user)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("upload");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}

@@ -112,6 +112,7 @@ async fn fixture() -> Fixture {
         presence: Arc::new(MemoryPresence::new()),
         sequencer,
         subscriptions: hub.clone(),
+        photos: None,
     };
     let (service, _) = ChatService::new(parts, DomainLimits::default());
     let alice = UserId::parse("alice").expect("user id");
