@@ -5,7 +5,6 @@ use std::io::Cursor;
 
 use bytes::Bytes;
 use chat_core::attachment::MediaType;
-use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::PngEncoder;
 use image::codecs::webp::WebPEncoder;
 use image::{DynamicImage, ImageEncoder, ImageError};
@@ -189,18 +188,11 @@ pub(crate) fn reencode(
     let mut out = Vec::new();
     match media {
         MediaType::Jpeg => {
-            let mut encoder = JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY);
-            if let Some(icc) = icc {
-                // A profile the encoder cannot embed is left out: the colours stay close.
-                let _ = encoder.set_icc_profile(icc);
-            }
-            let rgb = image.to_rgb8();
-            encoder.write_image(
-                rgb.as_raw(),
-                rgb.width(),
-                rgb.height(),
-                image::ExtendedColorType::Rgb8,
-            )?;
+            // A decoded JPEG is RGB already: no copy of a picture that may be 120 MB.
+            return match image.as_rgb8() {
+                Some(rgb) => jpeg(rgb, JPEG_QUALITY, icc.as_deref()),
+                None => jpeg(&image.to_rgb8(), JPEG_QUALITY, icc.as_deref()),
+            };
         }
         MediaType::Png | MediaType::Gif => {
             let mut encoder = PngEncoder::new(&mut out);
@@ -250,13 +242,40 @@ pub(crate) fn thumbnail(image: &DynamicImage, edge: u32) -> Result<(Bytes, Media
         )?;
         Ok((Bytes::from(out), MediaType::Png))
     } else {
-        let rgb = small.to_rgb8();
-        JpegEncoder::new_with_quality(&mut out, THUMBNAIL_QUALITY).write_image(
-            rgb.as_raw(),
-            rgb.width(),
-            rgb.height(),
-            image::ExtendedColorType::Rgb8,
-        )?;
-        Ok((Bytes::from(out), MediaType::Jpeg))
+        Ok((
+            jpeg(&small.to_rgb8(), THUMBNAIL_QUALITY, None)?,
+            MediaType::Jpeg,
+        ))
     }
+}
+
+/// Encodes RGB pixels as a JPEG with the `jpeg-encoder` crate (SIMD): the image crate's own
+/// encoder took 60% of an upload's CPU (docs/BENCHMARKS.md, photos).
+fn jpeg(rgb: &image::RgbImage, quality: u8, icc: Option<&[u8]>) -> Result<Bytes, ImageError> {
+    let failed = |e: jpeg_encoder::EncodingError| {
+        ImageError::Encoding(image::error::EncodingError::new(
+            image::error::ImageFormatHint::Exact(image::ImageFormat::Jpeg),
+            e,
+        ))
+    };
+    let (Ok(w), Ok(h)) = (u16::try_from(rgb.width()), u16::try_from(rgb.height())) else {
+        // JPEG itself cannot be larger; the pixel limit keeps photos far below it.
+        return Err(failed(jpeg_encoder::EncodingError::BadImageData {
+            length: 0,
+            required: 0,
+        }));
+    };
+    let mut out = Vec::new();
+    let mut encoder = jpeg_encoder::Encoder::new(&mut out, quality);
+    // Chroma at half resolution each way, as phones write their photos (the encoder's default
+    // at quality 90 keeps it whole: a third more work and bytes for colour the eye cannot see).
+    encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
+    if let Some(icc) = icc {
+        // A profile the encoder cannot embed is left out: the colours stay close.
+        let _ = encoder.add_icc_profile(icc);
+    }
+    encoder
+        .encode(rgb.as_raw(), w, h, jpeg_encoder::ColorType::Rgb)
+        .map_err(failed)?;
+    Ok(Bytes::from(out))
 }
