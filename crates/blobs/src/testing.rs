@@ -24,35 +24,41 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// Runs `s3s-fs` over `root` on `port` and waits until it listens.
+fn spawn(root: &std::path::Path, port: u16) -> Child {
+    let bin = std::env::var("S3S_FS").unwrap_or_else(|_| "s3s-fs".into());
+    let child = Command::new(&bin)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
+        .arg(root)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "the S3-protocol test server '{bin}' cannot be started ({e}); install it with \
+                 `cargo install s3s-fs --version 0.14.1 --features binary --locked` \
+                 (scripts/test.sh does) or set S3S_FS"
+            )
+        });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "s3s-fs did not listen on {port} within 20 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
 impl S3Server {
     /// Starts the server (`S3S_FS` names the binary, else `s3s-fs` from `PATH`); panics with a
     /// message naming what is missing.
     pub fn start() -> S3Server {
-        let bin = std::env::var("S3S_FS").unwrap_or_else(|_| "s3s-fs".into());
         let root = tempfile::tempdir().expect("a temporary directory");
         let port = free_port();
-        let child = Command::new(&bin)
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
-            .arg(root.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "the S3-protocol test server '{bin}' cannot be started ({e}); install it with \
-                     `cargo install s3s-fs --version 0.14.1 --features binary --locked` \
-                     (scripts/test.sh does) or set S3S_FS"
-                )
-            });
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "s3s-fs did not listen on {port} within 20 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let child = spawn(root.path(), port);
         S3Server { child, root, port }
     }
 
@@ -100,20 +106,7 @@ impl S3Server {
 
     /// Starts it again on the same port and directory after [`S3Server::stop`].
     pub fn restart(&mut self) {
-        let bin = std::env::var("S3S_FS").unwrap_or_else(|_| "s3s-fs".into());
-        self.child = Command::new(&bin)
-            .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
-            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
-            .arg(self.root.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("restart s3s-fs");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "s3s-fs did not come back");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.child = spawn(self.root.path(), self.port);
     }
 
     /// Every object in the server's buckets (file paths under its root): to check that

@@ -131,6 +131,15 @@ fn blob_failed(operation: &'static str, e: BlobError) -> ChatError {
     ChatError::Unavailable
 }
 
+/// The refusal of a photo that is not there, or not visible to the caller: the same either
+/// way, so nobody learns which photos exist.
+fn photo_not_found() -> ChatError {
+    ChatError::NotFound {
+        code: "attachment_not_found",
+        message: "no such photo in this room".into(),
+    }
+}
+
 /// The claim key of a send: the same for every retry of one message (its sender, room and
 /// `clientMessageId`), unique otherwise.
 pub fn claim_key(room: &RoomId, sender: &UserId, cmid: Option<&ClientMessageId>) -> String {
@@ -321,10 +330,6 @@ impl Photos {
         variant: Variant,
         access: Access<'_>,
     ) -> Result<Viewable, ChatError> {
-        let not_found = || ChatError::NotFound {
-            code: "attachment_not_found",
-            message: "no such photo in this room".into(),
-        };
         // The proof comes first, so that nobody learns which photos exist.
         if let Access::Signed { path, expires, sig } = access {
             self.signer
@@ -347,7 +352,7 @@ impl Photos {
             .attachment(room, id)
             .await
             .map_err(store_failed("attachment"))?
-            .ok_or_else(not_found)?;
+            .ok_or_else(photo_not_found)?;
         let visible = match (record.state, access) {
             (AttachmentState::Uploading | AttachmentState::Doomed, _) => false,
             (AttachmentState::Sent | AttachmentState::Claimed, _) => true,
@@ -355,7 +360,7 @@ impl Photos {
             (AttachmentState::Ready, Access::Member(user)) => &record.uploader == user,
         };
         if !visible {
-            return Err(not_found());
+            return Err(photo_not_found());
         }
         Ok(Viewable { record, variant })
     }
@@ -369,10 +374,7 @@ impl Photos {
             Ok(Some(read)) => Ok(read),
             Ok(None) => {
                 tracing::error!(key, "a photo's record has no bytes");
-                Err(ChatError::NotFound {
-                    code: "attachment_not_found",
-                    message: "no such photo in this room".into(),
-                })
+                Err(photo_not_found())
             }
             Err(e) => Err(blob_failed("get", e)),
         }

@@ -193,7 +193,7 @@ impl Blobs {
     }
 
     fn apply(&self, settings: &mut Settings) {
-        settings.photos.url_signing_key_for_tests();
+        shared_test_key(&mut settings.photos);
         if let Blobs::Bucket(_, address) = self {
             settings.photos.blobs = address.clone();
         }
@@ -230,16 +230,11 @@ impl Blobs {
     }
 }
 
-trait TestKey {
-    fn url_signing_key_for_tests(&mut self);
-}
-
-impl TestKey for reuse_chat::photo_config::PhotoSettings {
-    /// The same key on every server of a test (restarts, second nodes, the test's own signer).
-    fn url_signing_key_for_tests(&mut self) {
-        self.signing_key = TEST_KEY.to_vec();
-        self.signing_key_shared = true;
-    }
+/// The same signing key on every server of a test (restarts, second nodes, the test's own
+/// signer).
+fn shared_test_key(photos: &mut reuse_chat::photo_config::PhotoSettings) {
+    photos.signing_key = TEST_KEY.to_vec();
+    photos.signing_key_shared = true;
 }
 
 const TEST_KEY: &[u8] = b"photo-test-signing-key-0123456789";
@@ -756,7 +751,7 @@ async fn deleting_is_retried_while_the_bucket_is_down() {
     S3Server::set_env();
     let address = s3.bucket();
     let s = TestServer::start_with(|st| {
-        st.photos.url_signing_key_for_tests();
+        shared_test_key(&mut st.photos);
         st.photos.blobs = address.clone();
     })
     .await;
