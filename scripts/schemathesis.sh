@@ -17,7 +17,7 @@ command -v schemathesis >/dev/null || {
 
 WORK=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" --log warn >"$WORK/server.log" 2>&1 &
+"$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" --rate-limits off --log warn >"$WORK/server.log" 2>&1 &
 SERVER=$!
 stop() {
   kill "$SERVER" 2>/dev/null || true

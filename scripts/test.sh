@@ -70,7 +70,7 @@ cargo test --workspace --locked
 # The API.md integration suite again, unchanged, on the two server databases.
 for backend in mysql postgres; do
   echo "== integration suite on $backend"
-  REUSE_CHAT_TEST_BACKEND=$backend cargo test -p reuse-chat --locked --test rest --test stomp --test jwt --test mail --test reads --test events --test photos
+  REUSE_CHAT_TEST_BACKEND=$backend cargo test -p reuse-chat --locked --test rest --test stomp --test jwt --test mail --test reads --test events --test photos --test safety
 done
 
 echo "== schemathesis: every REST route against the server's own /openapi.json"

@@ -121,6 +121,7 @@ async fn run(
                         }),
                         AppendOutcome::NoSuchRoom => Err(ChatError::RoomNotFound),
                         AppendOutcome::NotMember => Err(ChatError::NotMember),
+                        AppendOutcome::Blocked => Err(ChatError::Blocked),
                     };
                     let _ = reply.send(result);
                 }

@@ -64,6 +64,9 @@ struct Wire<'a> {
     /// caption only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     att: Option<Cow<'a, [Attachment]>>,
+    /// A message's warnings' stored bits; absent when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    warn: Option<i64>,
     /// When the publishing node published, in wall-clock microseconds since the Unix epoch
     /// (only on sampled messages). Unknown to older nodes, which ignore it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -121,6 +124,9 @@ struct WireMessage<'a> {
     notice: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     att: Option<Cow<'a, [Attachment]>>,
+    /// The warnings' stored bits; absent when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    warn: Option<i64>,
 }
 
 /// An event as it came off the bus.
@@ -145,7 +151,12 @@ fn wire_message(m: &ChatMessage) -> WireMessage<'_> {
         cmid: m.client_message_id.as_ref().map(|c| c.as_str().into()),
         notice: m.notice.as_ref().map(|n| n.as_str().into()),
         att: wire_attachments(&m.attachments),
+        warn: wire_warnings(m.warnings),
     }
+}
+
+fn wire_warnings(w: crate::safety::Warnings) -> Option<i64> {
+    (!w.is_empty()).then(|| w.bits())
 }
 
 fn wire_room(r: &Room) -> WireRoom<'_> {
@@ -181,6 +192,7 @@ pub fn encode(node: &str, event: &RoomEvent, published_us: Option<i64>) -> Vec<u
         cmid: None,
         notice: None,
         att: None,
+        warn: None,
         pub_us: published_us,
         snap: None,
         up_to: None,
@@ -206,6 +218,7 @@ pub fn encode(node: &str, event: &RoomEvent, published_us: Option<i64>) -> Vec<u
             w.cmid = m.client_message_id.as_ref().map(|c| c.as_str().into());
             w.notice = m.notice.as_ref().map(|n| n.as_str().into());
             w.att = wire_attachments(&m.attachments);
+            w.warn = wire_warnings(m.warnings);
             w.snap = s.room.as_deref().map(wire_room);
         }
         RoomEvent::RoomDeleted { last_member, .. } => {
@@ -238,6 +251,11 @@ pub fn encode(node: &str, event: &RoomEvent, published_us: Option<i64>) -> Vec<u
             w.seen = p.last_seen.map(|m| m.0);
             w.to = Some(p.to.iter().map(|u| u.as_str().into()).collect());
         }
+        RoomEvent::BlocksChanged([a, b]) => {
+            w.kind = "blocks".into();
+            w.user = Some(a.as_str().into());
+            w.to = Some(vec![b.as_str().into()]);
+        }
     }
     // Serializing a struct of strings and numbers cannot fail.
     serde_json::to_vec(&w).unwrap_or_default()
@@ -267,6 +285,7 @@ fn message_of(room: RoomId, m: &WireMessage<'_>) -> Result<ChatMessage, Envelope
         },
         notice: m.notice.as_deref().map(Notice::from_stored),
         attachments: attachments_of(&m.att)?,
+        warnings: crate::safety::Warnings::from_bits(m.warn.unwrap_or(0)),
     })
 }
 
@@ -365,6 +384,7 @@ pub fn decode(bytes: &[u8]) -> Result<Envelope, EnvelopeError> {
                     client_message_id: cmid,
                     notice: w.notice.as_deref().map(Notice::from_stored),
                     attachments: attachments_of(&w.att)?,
+                    warnings: crate::safety::Warnings::from_bits(w.warn.unwrap_or(0)),
                 },
                 prev: w.prev,
                 room: match &w.snap {
@@ -421,6 +441,13 @@ pub fn decode(bytes: &[u8]) -> Result<Envelope, EnvelopeError> {
                     .collect::<Result<_, _>>()?,
             })
         }
+        "blocks" => RoomEvent::BlocksChanged([
+            user()?,
+            match w.to.as_deref() {
+                Some([to]) => user_field(Some(to), "to")?,
+                _ => return Err(EnvelopeError::Field("to")),
+            },
+        ]),
         _ => return Err(EnvelopeError::Field("kind")),
     };
     Ok(Envelope {
@@ -438,6 +465,7 @@ mod tests {
         RoomEvent::Message(Sequenced {
             message: ChatMessage {
                 attachments: Vec::new(),
+                warnings: Default::default(),
                 id: 42,
                 room: RoomId::new_random(),
                 sender: UserId::parse("seller-1").unwrap(),

@@ -44,6 +44,12 @@ pub enum ChatError {
     /// The service is stopping and accepts no new work.
     #[error("server shutting down")]
     ShuttingDown,
+    /// One of the two users blocks the other (API-v2 "Safety"): nothing passes between them.
+    #[error("you cannot exchange messages with this user")]
+    Blocked,
+    /// The caller went over a rate limit; may try again after `retry_after_secs`.
+    #[error("too many requests, try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
 }
 
 impl ChatError {
@@ -77,6 +83,8 @@ impl ChatError {
             ChatError::Unavailable => "backend_unavailable",
             ChatError::Internal => "internal",
             ChatError::ShuttingDown => "shutting_down",
+            ChatError::Blocked => "blocked",
+            ChatError::RateLimited { .. } => "rate_limited",
         }
     }
 }

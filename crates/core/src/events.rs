@@ -35,6 +35,9 @@ pub enum RoomEvent {
     Typing(TypingSignal),
     /// A user came online or went offline.
     Presence(PresenceChange),
+    /// A block between these two users was made or lifted: every node forgets what it cached
+    /// of both. Told to no session.
+    BlocksChanged([UserId; 2]),
 }
 
 /// A member's read mark moved.
@@ -93,7 +96,7 @@ impl RoomEvent {
             RoomEvent::Updated(r) => Some(&r.id),
             RoomEvent::Read(r) => Some(&r.room.id),
             RoomEvent::Typing(t) => Some(&t.room),
-            RoomEvent::Presence(_) => None,
+            RoomEvent::Presence(_) | RoomEvent::BlocksChanged(_) => None,
         }
     }
 
@@ -103,6 +106,7 @@ impl RoomEvent {
         match (self.room(), self) {
             (Some(room), _) => room.to_text(),
             (None, RoomEvent::Presence(p)) => format!("user:{}", p.user),
+            (None, RoomEvent::BlocksChanged([a, _])) => format!("user:{a}"),
             (None, _) => String::new(),
         }
     }

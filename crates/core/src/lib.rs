@@ -28,6 +28,7 @@ pub mod ports;
 #[cfg(feature = "testing")]
 pub mod presence_suite;
 pub mod reads;
+pub mod safety;
 pub mod sequencer;
 pub mod service;
 pub mod typing;

@@ -31,6 +31,8 @@ pub struct DomainLimits {
     pub presence_grace: std::time::Duration,
     /// Most photos one message carries (API-v2 "Photos": 10).
     pub max_attachments_per_message: usize,
+    /// Most users one user may block.
+    pub max_blocks_per_user: u32,
 }
 
 impl Default for DomainLimits {
@@ -48,6 +50,7 @@ impl Default for DomainLimits {
             max_inquiry_content_chars: 10_000,
             presence_grace: std::time::Duration::from_secs(3),
             max_attachments_per_message: 10,
+            max_blocks_per_user: 1000,
         }
     }
 }

@@ -86,7 +86,7 @@ impl ChatStore for LinkingStore {
             match o {
                 AppendOutcome::Stored(s) => self.message(&mut s.message, now),
                 AppendOutcome::Duplicate(m) => self.message(m, now),
-                AppendOutcome::NoSuchRoom | AppendOutcome::NotMember => {}
+                AppendOutcome::NoSuchRoom | AppendOutcome::NotMember | AppendOutcome::Blocked => {}
             }
         }
         Ok(outcomes)

@@ -199,6 +199,7 @@ mod tests {
         let left = RoomEvent::MemberLeft(crate::model::Sequenced {
             message: crate::model::ChatMessage {
                 attachments: Vec::new(),
+                warnings: Default::default(),
                 id: 1,
                 room,
                 sender: u,

@@ -130,6 +130,9 @@ pub struct ChatMessage {
     /// [`crate::linking::LinkingStore`]); absent on other messages.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<crate::attachment::Attachment>,
+    /// What the scam detector found in it (API-v2 "Safety"); absent when nothing.
+    #[serde(skip_serializing_if = "crate::safety::Warnings::is_empty")]
+    pub warnings: crate::safety::Warnings,
 }
 
 /// A message about to be stored: what the committer hands to storage.
@@ -151,6 +154,8 @@ pub struct NewMessage {
     pub notice: Option<Notice>,
     /// The photos of an `IMAGE` message, claimed for it (see [`crate::photos::Photos::claim`]).
     pub attachments: Vec<crate::attachment::Attachment>,
+    /// What the scam detector found in the content.
+    pub warnings: crate::safety::Warnings,
 }
 
 /// A newly stored message with the id of the message stored before it in the same room.
@@ -181,6 +186,8 @@ pub enum AppendOutcome {
     NoSuchRoom,
     /// The sender is not a current member of the room.
     NotMember,
+    /// One of the room's two members blocks the other (checked in the same transaction).
+    Blocked,
 }
 
 /// A 1:1 room between a buyer and a seller about one product.
@@ -491,6 +498,7 @@ mod tests {
     fn message_json_has_the_contract_shape() {
         let m = ChatMessage {
             attachments: Vec::new(),
+            warnings: Default::default(),
             id: 42,
             room: RoomId::parse("0b8e0000-0000-4000-8000-000000000000").unwrap(),
             sender: u("alice"),
@@ -513,6 +521,7 @@ mod tests {
     fn a_notice_is_on_the_wire_and_only_a_member_left_notice_is_a_leave() {
         let m = ChatMessage {
             attachments: Vec::new(),
+            warnings: Default::default(),
             id: 43,
             room: RoomId::new_random(),
             sender: u("alice"),

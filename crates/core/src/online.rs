@@ -31,6 +31,8 @@ pub(crate) struct Announcer {
     store: Arc<dyn ChatStore>,
     bus: Arc<dyn Bus>,
     presence: Arc<dyn Presence>,
+    /// Users who block each other are not told of each other's presence.
+    blocks: Arc<crate::safety::BlockList>,
     max_partners: u32,
     /// Users whose last session ended here and who are not told offline yet: since when.
     pending: Mutex<HashMap<UserId, Millis>>,
@@ -43,6 +45,7 @@ impl Announcer {
         store: Arc<dyn ChatStore>,
         bus: Arc<dyn Bus>,
         presence: Arc<dyn Presence>,
+        blocks: Arc<crate::safety::BlockList>,
         limits: &DomainLimits,
     ) -> Arc<Announcer> {
         let (queue, rx) = mpsc::channel(PENDING_QUEUE);
@@ -50,6 +53,7 @@ impl Announcer {
             store,
             bus,
             presence,
+            blocks,
             max_partners: limits.max_rooms_listed,
             pending: Mutex::new(HashMap::new()),
             queue,
@@ -98,7 +102,18 @@ impl Announcer {
 
     async fn announce(&self, user: &UserId, online: bool, last_seen: Option<Millis>) {
         let to = match self.store.partners(user, self.max_partners).await {
-            Ok(to) => to,
+            Ok(mut to) => {
+                match self.blocks.relations(user).await {
+                    Ok(blocked) if !blocked.is_empty() => to.retain(|u| !blocked.contains(u)),
+                    Ok(_) => {}
+                    // Presence is advisory; without the block list nobody is told.
+                    Err(e) => {
+                        tracing::warn!(error = %e, user = %user, "cannot read blocks for presence");
+                        return;
+                    }
+                }
+                to
+            }
             Err(e) => {
                 tracing::warn!(error = %e, user = %user, "cannot read whom to tell of presence");
                 return;

@@ -345,3 +345,73 @@ pub trait AttachmentStore: Send + Sync + 'static {
         ids: &[crate::attachment::AttachmentId],
     ) -> Result<(), StoreError>;
 }
+
+/// What [`SafetyStore::block`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockOutcome {
+    /// The block is new.
+    Added,
+    /// It was there already.
+    Already,
+    /// The blocker has the most blocks allowed; nothing stored.
+    TooMany,
+}
+
+/// What [`SafetyStore::save_report`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReportOutcome {
+    /// Stored with its evidence and its mail queued: the report's id.
+    Saved(i64),
+    /// No such room.
+    NoSuchRoom,
+    /// The reporter is not a current member.
+    NotMember,
+    /// The reported message is not in the room.
+    NoSuchMessage,
+}
+
+/// Builds the operators' mail of a report from its id and evidence (the domain's wording).
+pub type ReportMail<'a> =
+    &'a (dyn Fn(i64, &[crate::model::ChatMessage]) -> NewInquiry + Send + Sync);
+
+/// Durable storage of blocks and reports (API-v2 "Safety"). Every method is one transaction.
+#[async_trait]
+pub trait SafetyStore: Send + Sync + 'static {
+    /// `blocker` blocks `blocked` from `at`, unless `blocker` has `max` blocks already.
+    async fn block(
+        &self,
+        blocker: &UserId,
+        blocked: &UserId,
+        at: Millis,
+        max: u32,
+    ) -> Result<BlockOutcome, StoreError>;
+
+    /// Lifts the block; `false` when there was none.
+    async fn unblock(&self, blocker: &UserId, blocked: &UserId) -> Result<bool, StoreError>;
+
+    /// Whom `blocker` blocks, sorted, at most `limit`.
+    async fn blocked_by(&self, blocker: &UserId, limit: u32) -> Result<Vec<UserId>, StoreError>;
+
+    /// The users `user` blocks or is blocked by, at most `limit`.
+    async fn block_relations(&self, user: &UserId, limit: u32) -> Result<Vec<UserId>, StoreError>;
+
+    /// Whether `user` is known to chat: has been in a room, or has connected.
+    async fn user_known(&self, user: &UserId) -> Result<bool, StoreError>;
+
+    /// Stores `report` with a copy of its room's last `snapshot` messages, and queues
+    /// `mail(id, messages)` in the inquiry outbox, in one transaction; checks the reporter's
+    /// membership and the reported message on the same reads.
+    async fn save_report(
+        &self,
+        report: &crate::safety::NewReport,
+        snapshot: u32,
+        mail: ReportMail<'_>,
+    ) -> Result<ReportOutcome, StoreError>;
+
+    /// Reports, newest first, with ids below `before` when given, at most `limit`.
+    async fn reports(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<crate::safety::Report>, StoreError>;
+}

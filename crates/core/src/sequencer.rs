@@ -347,7 +347,8 @@ impl EventSink for Sequencer {
             RoomEvent::Updated(_)
             | RoomEvent::Read(_)
             | RoomEvent::Typing(_)
-            | RoomEvent::Presence(_) => self.inner.deliver(event),
+            | RoomEvent::Presence(_)
+            | RoomEvent::BlocksChanged(_) => self.inner.deliver(event),
         }
     }
 
@@ -546,6 +547,7 @@ mod tests {
         Sequenced {
             message: ChatMessage {
                 attachments: Vec::new(),
+                warnings: Default::default(),
                 id,
                 room,
                 sender: UserId::parse("alice").unwrap(),

@@ -250,6 +250,7 @@ impl SendCommand {
                 client_message_id,
                 notice: None,
                 attachments: Vec::new(),
+                warnings: crate::safety::Warnings::NONE,
             },
             attachment_ids: attachments,
         })
@@ -308,6 +309,11 @@ pub struct ServiceParts {
     pub subscriptions: Arc<dyn LocalSubscriptions>,
     /// Photos; `None` where a server takes none (a send naming photos is then refused).
     pub photos: Option<Arc<Photos>>,
+    /// Blocks and reports.
+    pub safety: Arc<dyn crate::ports::SafetyStore>,
+    /// This node's cache of blocks (told of changes by the bus through a
+    /// [`crate::safety::blocks::BlockWatch`] in front of the sink).
+    pub blocks: Arc<crate::safety::BlockList>,
 }
 
 /// Who is online among a room's members, and who has it open.
@@ -338,6 +344,12 @@ pub struct ChatService {
     inquiry_signal: Option<Arc<Notify>>,
     /// Photos: claimed by sends, their janitor woken when a room is deleted.
     photos: Option<Arc<Photos>>,
+    /// Blocks and reports (`crate::safety::use_cases`).
+    pub(crate) safety: Arc<dyn crate::ports::SafetyStore>,
+    /// Blocks as the API offers them, over the cache.
+    pub(crate) blocks: crate::safety::Blocks,
+    /// Reads every member's message for scam and off-platform signs.
+    detector: Arc<crate::safety::Detector>,
 }
 
 /// Presence is advisory (chat works without it): its failures are logged here, once, and
@@ -359,6 +371,8 @@ impl ChatService {
             sequencer,
             subscriptions,
             photos,
+            safety,
+            blocks,
         } = parts;
         let (committer, handle) = Committer::spawn(
             store.clone(),
@@ -366,8 +380,14 @@ impl ChatService {
             limits.commit_queue,
             limits.commit_batch,
         );
-        let announcer =
-            crate::online::Announcer::spawn(store.clone(), bus.clone(), presence.clone(), &limits);
+        let max_blocks = limits.max_blocks_per_user;
+        let announcer = crate::online::Announcer::spawn(
+            store.clone(),
+            bus.clone(),
+            presence.clone(),
+            blocks.clone(),
+            &limits,
+        );
         let svc = ChatService {
             announcer,
             store,
@@ -380,6 +400,9 @@ impl ChatService {
             typing_throttle: Default::default(),
             inquiry_signal: None,
             photos,
+            blocks: crate::safety::Blocks::new(safety.clone(), blocks, max_blocks),
+            safety,
+            detector: Arc::new(crate::safety::Detector::shipped()),
         };
         (svc, handle)
     }
@@ -388,6 +411,13 @@ impl ChatService {
     /// without waiting for its poll.
     pub fn with_inquiry_signal(mut self, signal: Arc<Notify>) -> Self {
         self.inquiry_signal = Some(signal);
+        self
+    }
+
+    /// Reads messages with `detector` (the operator's rules, masking) instead of the shipped
+    /// rules alone.
+    pub fn with_detector(mut self, detector: Arc<crate::safety::Detector>) -> Self {
+        self.detector = detector;
         self
     }
 
@@ -518,9 +548,16 @@ impl ChatService {
             tracing::warn!(error = %e, room = %room.id, "presence query failed");
             ChatError::Unavailable
         };
-        let online = self.presence.online(&members).await.map_err(unavailable)?;
-        let in_room = self.presence.in_room(&room.id).await.map_err(unavailable)?;
-        let last_seen = self.last_seen_of(&room.id, &members, &online).await?;
+        let mut online = self.presence.online(&members).await.map_err(unavailable)?;
+        let mut in_room = self.presence.in_room(&room.id).await.map_err(unavailable)?;
+        let mut last_seen = self.last_seen_of(&room.id, &members, &online).await?;
+        // Between users who block each other, presence stops (API-v2 "Safety").
+        let other = room.counterpart(caller);
+        if self.blocks.list().between(caller, other).await {
+            online.retain(|u| u != other);
+            in_room.retain(|u| u != other);
+            last_seen.remove(other);
+        }
         Ok(RoomPresence {
             online,
             in_room,
@@ -535,6 +572,15 @@ impl ChatService {
         req: OpenRoomRequest,
     ) -> Result<(Room, bool), ChatError> {
         let new = req.validate(&self.limits, caller)?;
+        // Read from storage, not the cache: a refusal here must be exact.
+        let blocked = self
+            .safety
+            .block_relations(caller, crate::safety::blocks::MAX_RELATIONS)
+            .await
+            .map_err(|e| e.into_chat_error("open_room", None))?;
+        if blocked.contains(&new.seller) {
+            return Err(ChatError::Blocked);
+        }
         let (room, created) = self
             .store
             .open_room(&new)
@@ -646,7 +692,23 @@ impl ChatService {
         room: RoomId,
         body: &[u8],
     ) -> Result<SendCommand, ChatError> {
-        SendCommand::parse(&self.limits, caller, room, body)
+        let mut cmd = SendCommand::parse(&self.limits, caller, room, body)?;
+        self.check_content(&mut cmd.message);
+        Ok(cmd)
+    }
+
+    /// Reads a member's message for scam and off-platform signs (API-v2 "Safety"): the
+    /// warnings travel with it, and under `--safety-mask` the flagged digits are masked before
+    /// it is stored.
+    pub fn check_content(&self, message: &mut NewMessage) {
+        if message.kind == MessageKind::System || message.content.is_empty() {
+            return;
+        }
+        let finding = self.detector.check(&message.content);
+        message.warnings = finding.warnings;
+        if let Some(masked) = finding.masked {
+            message.content = masked;
+        }
     }
 
     /// Queues a validated send for commit, waiting while the queue is full. The returned
@@ -701,11 +763,16 @@ impl ChatService {
             .save_inquiry(&inquiry)
             .await
             .map_err(|e| e.into_chat_error("save_inquiry", None))?;
+        self.wake_mailer();
+        Ok(id)
+    }
+
+    /// Tells the mailer (when there is one) that the outbox has a new row.
+    pub(crate) fn wake_mailer(&self) {
         if let Some(signal) = &self.inquiry_signal {
             // A permit is kept when the mailer is busy, so this wake-up is never lost.
             signal.notify_one();
         }
-        Ok(id)
     }
 
     /// How many inquiries wait to be mailed (for operators' metrics).

@@ -151,8 +151,9 @@ impl ChatService {
             to: entered.counterpart(caller).clone(),
             typing: cmd.typing,
         };
-        // The other member may have left: only a current member is told.
-        if !entered.is_member(&signal.to) {
+        // The other member may have left: only a current member is told; and between users
+        // who block each other, typing stops (API-v2 "Safety").
+        if !entered.is_member(&signal.to) || self.blocks.list().between(caller, &signal.to).await {
             return Ok(TypingOutcome::Dropped);
         }
         self.publish(RoomEvent::Typing(signal)).await;

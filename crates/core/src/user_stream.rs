@@ -109,6 +109,7 @@ pub fn candidates(event: &RoomEvent) -> Vec<&UserId> {
         RoomEvent::Read(r) => vec![&r.room.buyer, &r.room.seller],
         RoomEvent::Typing(t) => vec![&t.to],
         RoomEvent::Presence(p) => p.to.iter().collect(),
+        RoomEvent::BlocksChanged(_) => Vec::new(),
     }
 }
 
@@ -236,6 +237,7 @@ pub fn deliveries(event: &RoomEvent) -> Vec<Delivery<'_>> {
                 last_seen: if *online { None } else { *last_seen },
             },
         }),
+        RoomEvent::BlocksChanged(_) => {}
     }
     out
 }
@@ -280,6 +282,7 @@ mod tests {
     fn message(id: RoomId, kind: MessageKind) -> ChatMessage {
         ChatMessage {
             attachments: Vec::new(),
+            warnings: Default::default(),
             id: 30,
             room: id,
             sender: u("alice"),

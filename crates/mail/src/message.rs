@@ -33,10 +33,13 @@ pub fn compose(
         .header(ContentType::TEXT_PLAIN);
     // The domain checks addresses loosely; one lettre refuses is still mailed, without
     // Reply-To (the address is in the body either way).
-    match inquiry.email.parse::<Mailbox>() {
-        Ok(reply_to) => builder = builder.reply_to(reply_to),
-        Err(e) => {
-            tracing::warn!(id = inquiry.id, error = %e, "inquiry address unusable as Reply-To")
+    // A report to the operators (API-v2 "Safety") has no address to answer to.
+    if !inquiry.email.is_empty() {
+        match inquiry.email.parse::<Mailbox>() {
+            Ok(reply_to) => builder = builder.reply_to(reply_to),
+            Err(e) => {
+                tracing::warn!(id = inquiry.id, error = %e, "inquiry address unusable as Reply-To")
+            }
         }
     }
     let user = inquiry
@@ -48,7 +51,11 @@ pub fn compose(
         "{content}\n\n--\nInquiry #{id}\nFrom: {email}\nUser: {user}\nReceived: {at}\n",
         content = inquiry.content,
         id = inquiry.id,
-        email = inquiry.email,
+        email = if inquiry.email.is_empty() {
+            "(none)"
+        } else {
+            inquiry.email.as_str()
+        },
         at = inquiry.created_at.to_rfc3339(),
     );
     builder

@@ -11,7 +11,9 @@ use chat_core::linking::LinkingStore;
 use chat_core::links::LinkSigner;
 use chat_core::memory::{LocalBus, MemoryPresence};
 use chat_core::photos::{PhotoLimits, Photos};
-use chat_core::ports::{Bus, ChatStore, Presence};
+use chat_core::ports::{Bus, ChatStore, EventSink, Presence};
+use chat_core::safety::blocks::BlockWatch;
+use chat_core::safety::{BlockList, Detector};
 use chat_core::sequencer::{Sequencer, SequencerOptions};
 use chat_core::service::ServiceParts;
 use chat_core::{ChatService, DomainLimits, StoreError, StoreErrorKind};
@@ -28,6 +30,7 @@ use crate::auth::Authenticator;
 use crate::config::{BusSetting, PresenceSetting, Settings};
 use crate::http::{router, AppState};
 use crate::http_photos::PhotoDesk;
+use crate::rate_limits::RateLimits;
 use crate::serve::{serve, ConnLimits};
 use crate::stomp::context::{SessionLimits, WsContext};
 use crate::stomp::hub::Hub;
@@ -61,6 +64,9 @@ pub enum AppError {
     /// The blob store could not be opened.
     #[error("blobs: {0}")]
     Blobs(String),
+    /// The safety rules could not be loaded.
+    #[error("safety rules: {0}")]
+    Safety(String),
     /// The server loop failed.
     #[error("server: {0}")]
     Serve(std::io::Error),
@@ -189,8 +195,13 @@ impl App {
         // filled) gets fresh signed addresses for its photos.
         let linked: Arc<dyn ChatStore> =
             Arc::new(LinkingStore::new(store.clone(), photos.signer().clone()));
+        // Blocks are cached on each node; a block change on the bus makes every node forget
+        // both users' entries on its way to the sessions.
+        let block_list = Arc::new(BlockList::new(store.clone()));
+        let watched: Arc<dyn EventSink> =
+            Arc::new(BlockWatch::new(block_list.clone(), hub.clone()));
         let (sequencer, _sequencer_task) =
-            Sequencer::new(hub.clone(), linked.clone(), SequencerOptions::default());
+            Sequencer::new(watched, linked.clone(), SequencerOptions::default());
         let bus_stop = CancellationToken::new();
         let (bus, kafka, bus_task): (Arc<dyn Bus>, _, _) = match &settings.bus {
             BusSetting::Local => (Arc::new(LocalBus::new(sequencer.clone())), None, None),
@@ -220,8 +231,16 @@ impl App {
             sequencer,
             subscriptions: hub.clone(),
             photos: Some(photos.clone()),
+            safety: store.clone(),
+            blocks: block_list,
         };
+        let safety = &settings.safety;
+        let extra_rules: Vec<&str> = safety.extra_rules.iter().map(String::as_str).collect();
+        let detector = Detector::new(&extra_rules, safety.mask)
+            .map_err(|e| AppError::Safety(e.to_string()))?;
         let (service, committer) = ChatService::new(parts, limits);
+        let service = service.with_detector(Arc::new(detector));
+        let rate_limits = Arc::new(RateLimits::new(&safety.limits));
         // Stored inquiries wake the mailer (when there is one) instead of waiting for its poll.
         let inquiry_signal = Arc::new(tokio::sync::Notify::new());
         let service = Arc::new(service.with_inquiry_signal(inquiry_signal.clone()));
@@ -266,14 +285,18 @@ impl App {
         };
         let mail_health = settings.mail.as_ref().map(|_| MailHealth::default());
         let mail_node = node_id.clone();
-        let ws = Arc::new(WsContext::new(
-            service.clone(),
-            hub.clone(),
-            auth.clone(),
-            session_limits,
-            node_id,
-            shutdown.clone(),
-        ));
+        let ws = Arc::new(
+            WsContext::new(
+                service.clone(),
+                hub.clone(),
+                auth.clone(),
+                session_limits,
+                node_id,
+                shutdown.clone(),
+            )
+            .with_rate_limits(rate_limits.clone()),
+        );
+        rate_limits.spawn_upkeep(shutdown.clone());
         let state = AppState {
             service,
             auth,
@@ -286,6 +309,8 @@ impl App {
                 photos.clone(),
                 settings.photos.decode_memory,
             )),
+            limits: rate_limits,
+            admin_token: settings.safety.admin_token.as_deref().map(Arc::from),
         };
         let janitor = chat_core::janitor::spawn(photos, JANITOR_INTERVAL);
         let listener = crate::serve::bind(settings.listen).map_err(|source| AppError::Bind {

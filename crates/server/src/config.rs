@@ -148,6 +148,22 @@ pub struct RawSettings {
     /// [default: 512].
     #[arg(long, env = "REUSE_CHAT_PHOTO_DECODE_MEMORY_MB")]
     pub photo_decode_memory_mb: Option<u64>,
+    /// Bearer token of the operators' API (`GET /admin/reports`), at least 16 bytes
+    /// [default: none: the operators' API refuses every call].
+    #[arg(long, env = "REUSE_CHAT_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// A TOML file of scam-warning rules added to the shipped ones (docs/SAFETY.md).
+    #[arg(long, env = "REUSE_CHAT_SAFETY_RULES")]
+    pub safety_rules: Option<PathBuf>,
+    /// Replace the digits of flagged phone and account numbers with ● before a message is
+    /// stored.
+    #[arg(long, env = "REUSE_CHAT_SAFETY_MASK", num_args = 0..=1, default_missing_value = "true")]
+    pub safety_mask: Option<bool>,
+    /// Rate limits, `NAME=RATE/PERIOD[:BURST]` separated by commas, e.g.
+    /// `messages=10/s:30,rooms=30/m:10` (docs/SAFETY.md lists the names and defaults; `off`
+    /// turns one off).
+    #[arg(long, env = "REUSE_CHAT_RATE_LIMITS")]
+    pub rate_limits: Option<String>,
 }
 
 /// A setting that cannot be used; the message names it so the operator knows what to fix.
@@ -311,6 +327,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Photos: where they live and their limits.
     pub photos: crate::photo_config::PhotoSettings,
+    /// Safety: the operators' token, the warning rules, rate limits.
+    pub safety: crate::safety_config::SafetySettings,
 }
 
 /// How log lines are written.
@@ -475,6 +493,7 @@ impl Settings {
             ));
         }
         let photos = crate::photo_config::PhotoSettings::resolve(&photo_raw, &data_dir, &auth)?;
+        let safety = crate::safety_config::SafetySettings::resolve(&photo_raw)?;
         let presence = presence_setting(raw.presence, raw.presence_prefix)?;
         let bus = bus_setting(raw.bus)?;
         let mail = mail_setting(raw.smtp, raw.inquiry_to, raw.inquiry_from)?;
@@ -524,6 +543,7 @@ impl Settings {
             log,
             log_format,
             photos,
+            safety,
         })
     }
 }
@@ -567,6 +587,10 @@ impl RawSettings {
                 .or(other.attachment_url_ttl_secs),
             public_url: self.public_url.or(other.public_url),
             photo_decode_memory_mb: self.photo_decode_memory_mb.or(other.photo_decode_memory_mb),
+            admin_token: self.admin_token.or(other.admin_token),
+            safety_rules: self.safety_rules.or(other.safety_rules),
+            safety_mask: self.safety_mask.or(other.safety_mask),
+            rate_limits: self.rate_limits.or(other.rate_limits),
         }
     }
 }

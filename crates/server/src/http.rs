@@ -60,6 +60,10 @@ pub struct AppState {
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// Photos: uploads and serving.
     pub photos: Arc<crate::http_photos::PhotoDesk>,
+    /// Rate limits per user and per client address.
+    pub limits: Arc<crate::rate_limits::RateLimits>,
+    /// The operators' token (`--admin-token`); `None`: the operators' API is off.
+    pub admin_token: Option<Arc<str>>,
 }
 
 /// Every way a REST call can fail, mapped to a status and `{"error","message"}` in one place.
@@ -83,6 +87,8 @@ pub enum ApiError {
     MethodNotAllowed,
     /// Too many sessions or a backend is down.
     Unavailable(String),
+    /// The operators' API without the right `--admin-token`.
+    AdminUnauthorized(&'static str),
 }
 
 impl From<ChatError> for ApiError {
@@ -103,7 +109,19 @@ impl IntoResponse for ApiError {
                     ChatError::NotFound { .. } => StatusCode::NOT_FOUND,
                     ChatError::Forbidden { .. } => StatusCode::FORBIDDEN,
                     ChatError::RoomNotFound => StatusCode::NOT_FOUND,
-                    ChatError::NotMember => StatusCode::FORBIDDEN,
+                    ChatError::NotMember | ChatError::Blocked => StatusCode::FORBIDDEN,
+                    ChatError::RateLimited { retry_after_secs } => {
+                        let body = json!({"error": e.code(), "message": e.to_string()});
+                        return (
+                            StatusCode::TOO_MANY_REQUESTS,
+                            [(
+                                axum::http::header::RETRY_AFTER,
+                                retry_after_secs.to_string(),
+                            )],
+                            Json(body),
+                        )
+                            .into_response();
+                    }
                     ChatError::Unavailable | ChatError::ShuttingDown => {
                         StatusCode::SERVICE_UNAVAILABLE
                     }
@@ -135,6 +153,15 @@ impl IntoResponse for ApiError {
                 "this endpoint does not accept that method".to_owned(),
             ),
             ApiError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", m),
+            ApiError::AdminUnauthorized(m) => {
+                let body = json!({"error": "unauthorized", "message": m});
+                return (
+                    StatusCode::UNAUTHORIZED,
+                    [(axum::http::header::WWW_AUTHENTICATE, "Bearer")],
+                    Json(body),
+                )
+                    .into_response();
+            }
         };
         (status, Json(json!({"error": code, "message": message}))).into_response()
     }
@@ -337,6 +364,13 @@ pub fn router(state: AppState, max_body: usize) -> Router {
             get(crate::http_photos::thumbnail),
         )
         .route("/inquiry", post(inquiry))
+        .route(
+            "/user/blocks",
+            get(crate::http_safety::blocks).post(crate::http_safety::block),
+        )
+        .route("/user/blocks/{user}", delete(crate::http_safety::unblock))
+        .route("/report", post(crate::http_safety::report))
+        .route("/admin/reports", get(crate::http_safety::admin_reports))
         .route("/health", get(health))
         .route("/client/config", get(client_config))
         .route("/ready", get(ready))
@@ -350,6 +384,10 @@ pub fn router(state: AppState, max_body: usize) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             (max_body, max_upload),
             request_limits,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::http_safety::limit_addresses,
         ))
         .layer(axum::middleware::from_fn(telemetry::track_http))
         .with_state(state)
@@ -396,6 +434,8 @@ pub(crate) async fn create_room(
         name: q.get("name").cloned(),
         product_id: q.get("productId").cloned(),
     };
+    st.limits
+        .check_user(crate::rate_limits::Kind::Rooms, &user)?;
     let (room, created) = st.service.open_room(&user, req).await?;
     let status = if created {
         StatusCode::CREATED

@@ -157,6 +157,8 @@ pub(crate) async fn upload(
     let desk = st.photos.clone();
     // Before a byte of the body is read.
     desk.photos.may_upload(&user, &room).await?;
+    st.limits
+        .check_user(crate::rate_limits::Kind::Uploads, &user)?;
     let (file, size) = spool(req, desk.max_bytes()).await?;
     let limits = desk.limits.clone();
     let (file, found) = tokio::task::spawn_blocking(move || {

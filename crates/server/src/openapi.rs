@@ -37,6 +37,11 @@ use crate::http;
         http::room_presence,
         crate::http_reads::mark_read,
         crate::http_reads::unread,
+        crate::http_safety::block,
+        crate::http_safety::unblock,
+        crate::http_safety::blocks,
+        crate::http_safety::report,
+        crate::http_safety::admin_reports,
         http::history,
         crate::http_photos::upload,
         crate::http_photos::photo,
@@ -60,6 +65,14 @@ use crate::http;
         UnreadBody,
         InquiryRequest,
         InquiryAccepted,
+        WarningSchema,
+        BlockRequest,
+        BlocksBody,
+        ReportReasonSchema,
+        ReportRequest,
+        ReportAccepted,
+        StoredReportSchema,
+        ReportsBody,
         HealthBody,
         ClientConfigBody,
         ClientLimits,
@@ -73,6 +86,7 @@ use crate::http;
         (name = "chat", description = "Message history"),
         (name = "photos", description = "Photos: upload, and their signed addresses"),
         (name = "inquiry", description = "Inquiries to the operators"),
+        (name = "safety", description = "Blocks, reports, and the operators' list of reports"),
         (name = "service", description = "Liveness, readiness and this document"),
         (name = "websocket", description = "STOMP 1.0-1.2 over WebSocket (see API.md)"),
     )
@@ -122,6 +136,8 @@ fn fix_links(v: &mut serde_json::Value) {
 pub const GATEWAY_USER: &str = "gatewayUser";
 /// The name of the security scheme of `--auth jwt`.
 pub const BEARER: &str = "bearer";
+/// The name of the security scheme of the operators' API.
+pub const ADMIN: &str = "admin";
 
 /// Adds the security schemes and, to every operation, the answers of the request limits.
 pub struct Shared;
@@ -152,6 +168,15 @@ impl Modify for Shared {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            ADMIN,
+            utoipa::openapi::security::SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The operators' token, `--admin-token`"))
+                    .build(),
+            ),
+        );
         let shared = [
             (
                 "413",
@@ -169,6 +194,13 @@ impl Modify for Shared {
                     "`uri_too_long`: the request target is over {} bytes",
                     http::MAX_URI_BYTES
                 ),
+            ),
+            (
+                "429",
+                "RateLimited",
+                "`rate_limited`: over a rate limit of the caller or of its address (API-v2 \
+                 \"Safety\"); `Retry-After` says in how many seconds to try again"
+                    .to_owned(),
             ),
             (
                 "431",
@@ -195,7 +227,9 @@ impl Modify for Shared {
                 ),
             );
         }
-        for item in doc.paths.paths.values_mut() {
+        for (path, item) in doc.paths.paths.iter_mut() {
+            // Probes are never limited.
+            let probe = matches!(path.as_str(), "/health" | "/ready" | "/metrics");
             let operations = [
                 &mut item.get,
                 &mut item.put,
@@ -205,6 +239,9 @@ impl Modify for Shared {
             ];
             for operation in operations.into_iter().flatten() {
                 for (status, name, _) in &shared {
+                    if probe && *status == "429" {
+                        continue;
+                    }
                     operation
                         .responses
                         .responses
@@ -370,6 +407,132 @@ pub struct ChatMessageSchema {
     pub notice: Option<String>,
     /// An `IMAGE` message's photos (1-10), with fresh signed addresses; absent on others.
     pub attachments: Option<Vec<AttachmentSchema>>,
+    /// What the server's scam detector found in the text (API-v2 "Safety"); absent when
+    /// nothing. A client shows the recipient a caution under the message.
+    pub warnings: Option<Vec<WarningSchema>>,
+}
+
+/// A kind of scam or off-platform sign in a message.
+#[derive(ToSchema)]
+#[schema(as = Warning)]
+pub enum WarningSchema {
+    /// A phone number (also split, or in Hangul or Hanja digits).
+    #[serde(rename = "PHONE_NUMBER")]
+    PhoneNumber,
+    /// A bank account number, or an account holder's line.
+    #[serde(rename = "BANK_ACCOUNT")]
+    BankAccount,
+    /// A messenger id or link (카카오톡, open.kakao.com, 텔레그램, …).
+    #[serde(rename = "MESSENGER")]
+    Messenger,
+    /// A request to pay first, outside the app.
+    #[serde(rename = "PREPAYMENT")]
+    Prepayment,
+}
+
+/// Whom to block.
+#[derive(ToSchema)]
+#[schema(as = BlockRequest, example = json!({"user": "bob"}))]
+pub struct BlockRequest {
+    /// The user's id (not the caller's own).
+    #[schema(min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9._@:-]+$")]
+    pub user: String,
+}
+
+/// Whom the caller blocks.
+#[derive(ToSchema)]
+#[schema(as = Blocks, example = json!({"users": ["bob"]}))]
+pub struct BlocksBody {
+    /// User ids, sorted.
+    pub users: Vec<String>,
+}
+
+/// Why a member reports.
+#[derive(ToSchema)]
+#[schema(as = ReportReason)]
+pub enum ReportReasonSchema {
+    /// A scam attempt.
+    #[serde(rename = "SCAM")]
+    Scam,
+    /// Insults, harassment.
+    #[serde(rename = "ABUSE")]
+    Abuse,
+    /// Advertising, spam.
+    #[serde(rename = "SPAM")]
+    Spam,
+    /// Anything else.
+    #[serde(rename = "OTHER")]
+    Other,
+}
+
+/// A report to the operators.
+#[derive(ToSchema)]
+#[schema(
+    as = Report,
+    example = json!({"roomUUID": "0b8e0000-0000-4000-8000-000000000000", "messageId": 42, "reason": "SCAM", "detail": "선입금을 요구해요"})
+)]
+pub struct ReportRequest {
+    /// The room (the caller must be a member).
+    #[serde(rename = "roomUUID")]
+    #[schema(format = Uuid)]
+    pub room_uuid: String,
+    /// One message of the room, if the report is about it.
+    #[serde(rename = "messageId")]
+    #[schema(minimum = 1)]
+    pub message_id: Option<i64>,
+    /// Why.
+    pub reason: ReportReasonSchema,
+    /// In the reporter's words, at most 1,000 characters.
+    #[schema(max_length = 1000)]
+    pub detail: Option<String>,
+}
+
+/// A stored report.
+#[derive(ToSchema)]
+#[schema(as = ReportAccepted, example = json!({"id": 3}))]
+pub struct ReportAccepted {
+    /// The report's number.
+    pub id: i64,
+}
+
+/// A report as operators read it.
+#[derive(ToSchema)]
+#[schema(as = StoredReport)]
+pub struct StoredReportSchema {
+    /// The report's number.
+    pub id: i64,
+    /// The room reported.
+    #[serde(rename = "roomUUID")]
+    #[schema(format = Uuid)]
+    pub room_uuid: String,
+    /// Who reported.
+    pub reporter: String,
+    /// Why.
+    pub reason: ReportReasonSchema,
+    /// In the reporter's words, or null.
+    #[schema(required = true)]
+    pub detail: Option<String>,
+    /// The message reported, or null.
+    #[serde(rename = "messageId")]
+    #[schema(required = true)]
+    pub message_id: Option<i64>,
+    /// When.
+    #[serde(rename = "createdAt")]
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// The room's last 100 messages at that moment, oldest first.
+    pub messages: Vec<ChatMessageSchema>,
+}
+
+/// A page of reports, newest first.
+#[derive(ToSchema)]
+#[schema(as = Reports)]
+pub struct ReportsBody {
+    /// The reports.
+    pub reports: Vec<StoredReportSchema>,
+    /// The `before` of the next page, null at the end.
+    #[schema(required = true)]
+    pub next: Option<i64>,
 }
 
 /// A 1:1 room between a buyer and a seller about one product.
@@ -615,6 +778,7 @@ mod tests {
             created_at: Millis(0),
             client_message_id: Some(ClientMessageId::parse("c-1").unwrap()),
             notice: None,
+            warnings: Default::default(),
         };
         let photo = chat_core::attachment::Attachment {
             id: chat_core::attachment::AttachmentId::random(),
@@ -632,6 +796,9 @@ mod tests {
             kind: MessageKind::System,
             notice: Some(chat_core::Notice::MemberLeft),
             attachments: vec![photo.clone()],
+            warnings: [chat_core::safety::Warning::PhoneNumber]
+                .into_iter()
+                .collect(),
             ..message.clone()
         };
         let (props, required) = shape(&doc, "Attachment");
@@ -651,7 +818,7 @@ mod tests {
             buyer_read: chat_core::ReadMark { up_to: 1, count: 3 },
             seller_read: chat_core::ReadMark::default(),
         };
-        // A member's text message has every field but `notice` and `attachments`.
+        // A member's text message has every field but `notice`, `attachments` and `warnings`.
         let (props, required) = shape(&doc, "ChatMessage");
         assert_eq!(props, keys(&serde_json::to_value(&notice).unwrap()));
         assert_eq!(required, keys(&serde_json::to_value(&message).unwrap()));

@@ -133,6 +133,7 @@ pub async fn serve(
             Admission::Admitted(guard) => {
                 tracker.spawn(connection(
                     stream,
+                    peer.ip(),
                     guard,
                     router.clone(),
                     registry.clone(),
@@ -187,6 +188,7 @@ fn refuse(stream: TcpStream, refusal: &Admission) {
 /// Serves one accepted connection until it closes, is upgraded, times out, or is evicted.
 async fn connection(
     stream: TcpStream,
+    client: std::net::IpAddr,
     guard: ConnGuard,
     router: Router,
     registry: Arc<Registry>,
@@ -204,7 +206,11 @@ async fn connection(
             slot.busy();
             let slot = slot.clone();
             let upgraded = upgraded.clone();
-            let response = router.clone().oneshot(req.map(axum::body::Body::new));
+            let mut req = req.map(axum::body::Body::new);
+            // Who is calling, for the per-address rate limits.
+            req.extensions_mut()
+                .insert(crate::http_safety::ClientAddr(client));
+            let response = router.clone().oneshot(req);
             async move {
                 let response = match response.await {
                     Ok(r) => r,

@@ -765,3 +765,98 @@ async fn a_photo_uploaded_on_one_node_is_sent_through_another_and_served_by_a_th
         "photo and thumbnail, once"
     );
 }
+
+/// API-v2 "Safety" across nodes: a block made through node 0 refuses the blocked user's send
+/// on node 1 at once (storage checks it in the commit's transaction), every node forgets its
+/// cached blocks through the bus (typing relayed by node 1 stops), a room cannot be reopened
+/// through node 2, and lifting the block on node 2 lets the next message through everywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_block_made_on_one_node_stops_the_others_at_once() {
+    let cluster = Cluster::start(3).await;
+    let within = Duration::from_secs(20);
+    let room = cluster.nodes[0]
+        .api("alice")
+        .open_room("bob", "노트북")
+        .await;
+    let bob_events = follow_events(&cluster.nodes[2], "bob").await;
+    let bob_room = Reader::start(&cluster.nodes[2], "bob", &room).await;
+    let mut alice = cluster.nodes[1].stomp("alice").await;
+    let typing = format!(
+        "SEND\ndestination:/pub/room/{room}/typing\ncontent-type:application/json\n\n{{\"typing\":true}}\0"
+    );
+    // Before the block: node 1 relays alice's typing (and caches that she has no blocks).
+    alice.send_raw(typing.clone()).await;
+    bob_events
+        .wait_for("alice typing", within, |e| {
+            e["type"] == "TYPING" && e["user"] == "alice"
+        })
+        .await;
+
+    let (status, v) = cluster.nodes[0]
+        .api("bob")
+        .call(
+            "POST",
+            "/user/blocks",
+            Some(br#"{"user":"alice"}"#.to_vec()),
+        )
+        .await;
+    assert_eq!(status, 204, "{v}");
+    // At once, on another node: the send is refused and reaches nobody.
+    let body = json!({"content": "제 말 들리세요?"});
+    alice
+        .send_raw(format!(
+            "SEND\ndestination:/pub/room/{room}/message\ncontent-type:application/json\nreceipt:x\n\n{body}\0"
+        ))
+        .await;
+    let f = alice.expect_error().await;
+    assert_eq!(f.header("code"), Some("blocked"), "{f:?}");
+    let (status, v) = cluster.nodes[2]
+        .api("alice")
+        .post("/room/create?user=bob&name=x")
+        .await;
+    assert_eq!((status, v["error"].as_str()), (403, Some("blocked")), "{v}");
+
+    // Typing through node 1 no longer reaches bob: past the relay window, one more try.
+    let typed_before = bob_events.count(|e| e["type"] == "TYPING").await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let mut alice = cluster.nodes[1].stomp("alice").await;
+    alice.send_raw(typing).await;
+    // A message after the typing, on another room, proves the stream is flowing meanwhile.
+    let other = cluster.nodes[1]
+        .api("carol")
+        .open_room("bob", "모니터")
+        .await;
+    bob_events
+        .wait_for("carol's room", within, |e| {
+            e["type"] == "ROOM_UPDATED" && e["room"]["roomUUID"] == other
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        bob_events.count(|e| e["type"] == "TYPING").await,
+        typed_before,
+        "typing crossed the block"
+    );
+
+    // Lifted on node 2: alice's next message through node 1 reaches bob on node 2.
+    let (status, _) = cluster.nodes[2]
+        .api("bob")
+        .delete("/user/blocks/alice")
+        .await;
+    assert_eq!(status, 204);
+    alice.say(&room, "alice", "다시 안녕하세요", "again").await;
+    let deadline = tokio::time::Instant::now() + within;
+    while bob_room.ids().await.is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the message after unblocking never came"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(bob_room.seen.lock().await[0]["content"], "다시 안녕하세요");
+    assert_eq!(
+        bob_room.ids().await.len(),
+        1,
+        "the refused message never arrived"
+    );
+}

@@ -316,3 +316,40 @@ async fn without_smtp_inquiries_are_stored_and_ready_says_mail_is_disabled() {
     assert_eq!(v["backends"]["mail"], "disabled", "{v}");
     s.stop().await;
 }
+
+/// A member's report reaches the operators by mail through the same outbox, with its evidence:
+/// the reason, the detail and the room's messages, the reported one marked.
+#[tokio::test]
+async fn a_report_is_mailed_to_the_operators_with_its_evidence() {
+    let mut sink = SmtpSink::new();
+    sink.start().await;
+    let url = sink.url();
+    let server = TestServer::start_with(|s| mail_to(s, &url)).await;
+    let (room, mut alice, mut bob) = pair(&server, "alice", "bob", "아이폰").await;
+    bob.say(&room, "bob", "선입금 해주시면 바로 보내드려요", "r1")
+        .await;
+    let reported = alice.message().await["id"].as_i64().unwrap();
+    drop(bob);
+    let body =
+        json!({"roomUUID": room, "messageId": reported, "reason": "SCAM", "detail": "선입금 요구"});
+    let (status, v) = server
+        .api("alice")
+        .call("POST", "/report", Some(body.to_string().into_bytes()))
+        .await;
+    assert_eq!(status, 202, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    let mails = sink.wait_for(1).await;
+    assert_eq!(mails.len(), 1, "{mails:#?}");
+    let m = &mails[0];
+    assert_eq!(m["rcpt_tos"], json!([TO]), "{m}");
+    let subject = m["subject"].as_str().unwrap();
+    assert!(subject.contains(&format!("신고 #{id} SCAM")), "{subject}");
+    assert!(m["reply_to"].is_null(), "{m}");
+    let text = m["body"].as_str().unwrap().replace("\r\n", "\n");
+    assert!(text.contains("Reason: SCAM"), "{text}");
+    assert!(text.contains("선입금 요구"), "{text}");
+    assert!(
+        text.contains(&format!(">> #{reported} ")) && text.contains("⚠ PREPAYMENT"),
+        "the reported message is marked, with its warning: {text}"
+    );
+}

@@ -729,6 +729,7 @@ async fn a_deleted_rooms_photos_and_unsent_uploads_are_deleted_and_a_crash_leave
             client_message_id: None,
             notice: None,
             attachments: taken,
+            warnings: Default::default(),
         };
         ChatStore::append(&*store, &[message]).await.unwrap();
         let later = Millis(Millis::now().0 + 25 * hour);

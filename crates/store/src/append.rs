@@ -96,8 +96,8 @@ pub(crate) async fn append_once(
             let mut sql = format!(
                 "INSERT INTO messages \
                  (room_uuid, sender, content, kind, created_at, client_message_id, notice, seq, \
-                 attachments) VALUES {}",
-                repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?)", chunk.len(), ", ")
+                 attachments, warnings) VALUES {}",
+                repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", chunk.len(), ", ")
             );
             if backend != Backend::MySql {
                 sql.push_str(
@@ -117,7 +117,8 @@ pub(crate) async fn append_once(
                     .bind(m.client_message_id.as_ref().map(|c| c.as_str()))
                     .bind(m.notice.as_ref().map(|n| n.as_str()))
                     .bind(seq)
-                    .bind(attachments_json(&m.attachments));
+                    .bind(attachments_json(&m.attachments))
+                    .bind(m.warnings.bits());
             }
             start += chunk.len();
             if backend == Backend::MySql {

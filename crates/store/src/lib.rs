@@ -15,6 +15,7 @@ pub mod inquiries;
 mod people;
 mod plan;
 mod rows;
+mod safety;
 mod sql;
 mod sqlite_writer;
 #[cfg(feature = "testing")]
@@ -143,10 +144,10 @@ where
 }
 
 /// Message columns, in the order [`message_from_row`] reads them by name.
-const MESSAGE_COLS: &str =
+pub(crate) const MESSAGE_COLS: &str =
     "id AS m_id, room_uuid AS m_room, sender AS m_sender, content AS m_content, kind AS m_kind, \
      created_at AS m_created_at, client_message_id AS m_cmid, notice AS m_notice, \
-     attachments AS m_att";
+     attachments AS m_att, warnings AS m_warn";
 
 /// A room with its newest message, as [`room_from_row`] reads it.
 const ROOM_SELECT: &str = "SELECT r.uuid, r.name, r.product_id, r.buyer, r.seller, \
@@ -154,7 +155,7 @@ const ROOM_SELECT: &str = "SELECT r.uuid, r.name, r.product_id, r.buyer, r.selle
      r.buyer_read_count, r.seller_read_id, r.seller_read_count, m.id AS m_id, m.room_uuid AS m_room, \
      m.sender AS m_sender, m.content AS m_content, m.kind AS m_kind, \
      m.created_at AS m_created_at, m.client_message_id AS m_cmid, m.notice AS m_notice, \
-     m.attachments AS m_att \
+     m.attachments AS m_att, m.warnings AS m_warn \
      FROM rooms r LEFT JOIN messages m ON m.id = r.last_message_id";
 
 /// The SQL implementation of [`ChatStore`].
@@ -461,6 +462,7 @@ impl SqlStore {
                     created_at: at,
                     client_message_id: None,
                     notice: Some(Notice::MemberLeft),
+                    warnings: chat_core::safety::Warnings::NONE,
                 },
                 prev,
                 room: Some(Arc::new(after)),

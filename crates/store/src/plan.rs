@@ -131,8 +131,13 @@ impl BatchPlan {
             }
             if let Some(cmid) = &msg.client_message_id {
                 let k = key(backend, room, msg.sender.as_str(), cmid.as_str());
+                // A retry of a message stored before a block still gets its receipt.
                 if let Some(m) = stored_before.get(&k) {
                     fates.push(Fate::Decided(AppendOutcome::Duplicate(m.clone())));
+                    continue;
+                }
+                if locked_room.blocked {
+                    fates.push(Fate::Decided(AppendOutcome::Blocked));
                     continue;
                 }
                 match stored_now.entry(k) {
@@ -144,6 +149,10 @@ impl BatchPlan {
                         slot.insert(inserts.len());
                     }
                 }
+            }
+            if locked_room.blocked {
+                fates.push(Fate::Decided(AppendOutcome::Blocked));
+                continue;
             }
             let count = counts.entry(room.as_str()).or_insert(locked_room.count);
             *count += 1;
@@ -218,6 +227,7 @@ impl BatchPlan {
                     client_message_id: msg.client_message_id.clone(),
                     notice: msg.notice.clone(),
                     attachments: msg.attachments.clone(),
+                    warnings: msg.warnings,
                 },
                 prev,
                 room: Some(snapshot),
@@ -294,6 +304,7 @@ mod tests {
     fn msg(room: RoomId, sender: &str, cmid: Option<&str>) -> NewMessage {
         NewMessage {
             attachments: Vec::new(),
+            warnings: Default::default(),
             room,
             sender: UserId::parse(sender).unwrap(),
             content: format!("from {sender}"),
@@ -328,10 +339,46 @@ mod tests {
                     name: "room".into(),
                     product_id: None,
                     created_at: Millis(0),
+                    blocked: false,
                 };
                 (r.to_text(), room)
             })
             .collect()
+    }
+
+    #[test]
+    fn a_blocked_room_takes_nothing_new_but_a_retry_still_gets_its_receipt() {
+        let a = room(1);
+        let batch = vec![
+            msg(a, "alice", None),
+            msg(a, "bob", Some("old")),
+            msg(a, "bob", Some("new")),
+        ];
+        let texts: Vec<String> = batch.iter().map(|m| m.room.to_text()).collect();
+        let mut rooms = locked(&[(a, Some(10))]);
+        if let Some(r) = rooms.get_mut(&a.to_text()) {
+            r.blocked = true;
+        }
+        let old = ChatMessage {
+            attachments: Vec::new(),
+            warnings: Default::default(),
+            id: 5,
+            room: a,
+            sender: UserId::parse("bob").unwrap(),
+            content: "earlier".into(),
+            kind: MessageKind::Text,
+            created_at: Millis(1),
+            client_message_id: Some(ClientMessageId::parse("old").unwrap()),
+            notice: None,
+        };
+        let mut before = HashMap::new();
+        before.insert(key(Backend::Sqlite, &a.to_text(), "bob", "old"), old);
+        let plan = BatchPlan::decide(Backend::Sqlite, &batch, &texts, &rooms, &before);
+        assert!(plan.inserts.is_empty());
+        let outcomes = plan.outcomes(Vec::new()).unwrap();
+        assert!(matches!(outcomes[0], AppendOutcome::Blocked));
+        assert!(matches!(&outcomes[1], AppendOutcome::Duplicate(m) if m.id == 5));
+        assert!(matches!(outcomes[2], AppendOutcome::Blocked));
     }
 
     #[test]
@@ -358,6 +405,7 @@ mod tests {
         let mut before = HashMap::new();
         let old = ChatMessage {
             attachments: Vec::new(),
+            warnings: Default::default(),
             id: 5,
             room: a,
             sender: UserId::parse("bob").unwrap(),
@@ -423,6 +471,7 @@ mod tests {
                 AppendOutcome::Duplicate(m) => format!("duplicate {}", m.id),
                 AppendOutcome::NoSuchRoom => "no room".into(),
                 AppendOutcome::NotMember => "not member".into(),
+                AppendOutcome::Blocked => "blocked".into(),
             })
             .collect();
         assert_eq!(

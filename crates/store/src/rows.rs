@@ -1,6 +1,7 @@
 //! Reading rows back into domain values, the same way for every backend.
 
 use chat_core::attachment::Attachment;
+use chat_core::safety::Warnings;
 use chat_core::{
     ChatMessage, ClientMessageId, MessageKind, Millis, Notice, ReadMark, Room, RoomId, StoreError,
     StoreErrorKind, UserId,
@@ -57,11 +58,11 @@ macro_rules! impl_sql_row {
 }
 impl_sql_row!(SqliteRow, MySqlRow, PgRow);
 
-fn user(row: &impl SqlRow, col: &str) -> Result<UserId, StoreError> {
+pub(crate) fn user(row: &impl SqlRow, col: &str) -> Result<UserId, StoreError> {
     UserId::parse(&row.text(col)?).map_err(|e| corrupt(col, e))
 }
 
-fn room_id(row: &impl SqlRow, col: &str) -> Result<RoomId, StoreError> {
+pub(crate) fn room_id(row: &impl SqlRow, col: &str) -> Result<RoomId, StoreError> {
     RoomId::parse(&row.text(col)?).map_err(|e| corrupt(col, e))
 }
 
@@ -86,6 +87,7 @@ pub(crate) fn message_from_row(row: &impl SqlRow) -> Result<ChatMessage, StoreEr
             Some(text) => serde_json::from_str(&text).map_err(|e| corrupt("m_att", e))?,
             None => Vec::new(),
         },
+        warnings: Warnings::from_bits(row.opt_int("m_warn")?.unwrap_or(0)),
     })
 }
 
@@ -132,7 +134,9 @@ fn mark(row: &impl SqlRow, id: &str, count: &str) -> Result<ReadMark, StoreError
 /// reads them.
 pub(crate) const LOCKED_ROOM_COLS: &str = "buyer, seller, buyer_active, seller_active, \
      last_message_id, message_count, buyer_read_id, buyer_read_count, seller_read_id, \
-     seller_read_count, name, product_id, created_at";
+     seller_read_count, name, product_id, created_at, \
+     (SELECT COUNT(*) FROM blocks b WHERE (b.blocker = rooms.buyer AND b.blocked = rooms.seller) \
+     OR (b.blocker = rooms.seller AND b.blocked = rooms.buyer)) AS blocks";
 
 /// A room of a batch as read under its lock: who may write, its newest message (exactly the
 /// message before the ones the batch adds), how many messages it holds and both read marks.
@@ -146,6 +150,9 @@ pub(crate) struct LockedRoom {
     pub name: String,
     pub product_id: Option<String>,
     pub created_at: Millis,
+    /// One member blocks the other (read in the same statement as the lock): nothing may be
+    /// written between them.
+    pub blocked: bool,
 }
 
 impl LockedRoom {
@@ -160,6 +167,7 @@ impl LockedRoom {
             name: row.text("name")?,
             product_id: row.opt_text("product_id")?,
             created_at: Millis(row.int("created_at")?),
+            blocked: row.int("blocks")? > 0,
         })
     }
 

@@ -146,8 +146,8 @@ fn select_room() -> String {
     format!("SELECT {LOCKED_ROOM_COLS} FROM rooms WHERE uuid = ?1")
 }
 const INSERT_MESSAGE: &str = "INSERT INTO messages \
-     (room_uuid, sender, content, kind, created_at, client_message_id, notice, seq, attachments) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+     (room_uuid, sender, content, kind, created_at, client_message_id, notice, seq, attachments, \
+     warnings) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 const TOUCH_ROOM: &str = "UPDATE rooms SET last_message_id = ?2, last_activity_at = ?3, \
      message_count = ?4, buyer_read_id = ?5, buyer_read_count = ?6, seller_read_id = ?7, \
      seller_read_count = ?8 WHERE uuid = ?1";
@@ -213,6 +213,7 @@ fn append(conn: &mut Connection, batch: &[NewMessage]) -> Result<Vec<AppendOutco
                     m.notice.as_ref().map(|n| n.as_str()),
                     seq,
                     attachments_json(&m.attachments),
+                    m.warnings.bits(),
                 ])
                 .map_err(classify)?;
             ids.push(tx.last_insert_rowid());

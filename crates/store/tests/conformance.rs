@@ -46,6 +46,7 @@ fn new_room(buyer: &str, seller: &str, product: Option<&str>, name: &str) -> New
 fn text(room: &RoomId, sender: &str, content: &str, cmid: Option<&str>) -> NewMessage {
     NewMessage {
         attachments: Vec::new(),
+        warnings: Default::default(),
         room: *room,
         sender: u(sender),
         content: content.into(),

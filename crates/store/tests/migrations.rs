@@ -124,6 +124,7 @@ async fn upgrade_counts_what_is_stored_as_read(backend: Backend) {
     let out = store
         .append(&[chat_core::NewMessage {
             attachments: Vec::new(),
+            warnings: Default::default(),
             room: r1,
             sender: UserId::parse("alice").unwrap(),
             content: "m3".into(),

@@ -54,6 +54,8 @@ pub struct WsContext {
     pub node_id: String,
     /// Cancelled when the server shuts down.
     pub shutdown: CancellationToken,
+    /// Rate limits (a user's messages).
+    pub rate_limits: Arc<crate::rate_limits::RateLimits>,
     live: AtomicUsize,
     next_id: AtomicU64,
 }
@@ -89,9 +91,16 @@ impl WsContext {
             limits,
             node_id,
             shutdown,
+            rate_limits: Arc::new(crate::rate_limits::RateLimits::off()),
             live: AtomicUsize::new(0),
             next_id: AtomicU64::new(1),
         }
+    }
+
+    /// Limits sessions' messages with `limits` (none unless given).
+    pub fn with_rate_limits(mut self, limits: Arc<crate::rate_limits::RateLimits>) -> Self {
+        self.rate_limits = limits;
+        self
     }
 
     /// Takes a place among at most `max` open sessions, or `None` when all are taken.

@@ -365,7 +365,8 @@ impl EventSink for Hub {
             RoomEvent::Updated(_)
             | RoomEvent::Read(_)
             | RoomEvent::Typing(_)
-            | RoomEvent::Presence(_) => {}
+            | RoomEvent::Presence(_)
+            | RoomEvent::BlocksChanged(_) => {}
         }
         self.users.deliver(event);
     }
@@ -411,6 +412,7 @@ mod tests {
                 created_at: Millis(0),
                 client_message_id: None,
                 notice: None,
+                warnings: Default::default(),
             },
             prev: None,
             room: None,

@@ -62,6 +62,9 @@ impl Storage {
         let mut settings = Settings::for_data_dir(self.dir.path());
         settings.listen = "127.0.0.1:0".parse().unwrap();
         settings.database = self.db.url().to_owned();
+        // The suites send faster than a person; the safety suite turns limits on where it tests
+        // them.
+        settings.safety.limits = reuse_chat::rate_limits::LimitSettings::parse("off").unwrap();
         settings
     }
 }
@@ -666,6 +669,12 @@ pub fn spawn_node(
     std::process::Command::new(env!("CARGO_BIN_EXE_reuse-chat"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .args(args)
+        // Tests send faster than a person: no rate limits unless the test sets its own.
+        .args(if args.contains(&"--rate-limits") {
+            &[][..]
+        } else {
+            &["--rate-limits", "off"][..]
+        })
         .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(out)

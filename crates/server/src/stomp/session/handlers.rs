@@ -109,6 +109,13 @@ impl Session {
         receipt: Option<String>,
     ) {
         let context = Sending::Send(room);
+        let allowed = self
+            .ctx
+            .rate_limits
+            .check_user(crate::rate_limits::Kind::Messages, &self.identity.user);
+        if let Err(e) = allowed {
+            return self.fail(Failure::chat(&context.to_string(), &e, receipt));
+        }
         let cmd = match self.ctx.service.parse_send(&self.identity.user, room, body) {
             Ok(cmd) => cmd,
             Err(e) => return self.fail(Failure::chat(&context.to_string(), &e, receipt)),

@@ -106,6 +106,7 @@ async fn fixture() -> Fixture {
     store.migrate().await.expect("migrations");
     let hub = Arc::new(Hub::new());
     let (sequencer, _) = Sequencer::new(hub.clone(), store.clone(), SequencerOptions::default());
+    let (store_for_safety, store_for_blocks) = (store.clone(), store.clone());
     let parts = ServiceParts {
         store,
         bus: Arc::new(LocalBus::new(sequencer.clone())),
@@ -113,6 +114,8 @@ async fn fixture() -> Fixture {
         sequencer,
         subscriptions: hub.clone(),
         photos: None,
+        safety: store_for_safety,
+        blocks: Arc::new(chat_core::safety::BlockList::new(store_for_blocks)),
     };
     let (service, _) = ChatService::new(parts, DomainLimits::default());
     let alice = UserId::parse("alice").expect("user id");
