@@ -415,3 +415,17 @@ pub trait SafetyStore: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<crate::safety::Report>, StoreError>;
 }
+
+/// Rate buckets every node shares: the rate limits that must hold across a cluster (a user's
+/// room creations, uploads, reports and blocks, which a load balancer spreads over the nodes).
+/// Each bucket is a GCRA: one token every `interval`, at most `burst` at once.
+#[async_trait]
+pub trait SharedBuckets: Send + Sync + 'static {
+    /// Takes one token from the bucket `key`: `None` when taken, or how long until one is.
+    async fn take(
+        &self,
+        key: &str,
+        interval: std::time::Duration,
+        burst: u32,
+    ) -> Result<Option<std::time::Duration>, PresenceError>;
+}

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chat_core::ports::{Presence, PresenceError, SessionInfo, MAX_PRESENCE_USERS};
+use chat_core::ports::{Presence, PresenceError, SessionInfo, SharedBuckets, MAX_PRESENCE_USERS};
 use chat_core::{RoomId, UserId};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{FromRedisValue, Script, ScriptInvocation};
@@ -564,5 +564,25 @@ impl Presence for RedisPresence {
         self.halt().await;
         lock(&self.shared.local).clear();
         self.shared.sweep(&self.shared.node, true).await
+    }
+}
+
+/// Rate buckets in the same Redis, under the same prefix: one GCRA per key for the whole
+/// cluster (API-v2 "Safety" rate limits).
+#[async_trait]
+impl SharedBuckets for RedisPresence {
+    async fn take(
+        &self,
+        key: &str,
+        interval: Duration,
+        burst: u32,
+    ) -> Result<Option<Duration>, PresenceError> {
+        let mut inv = self.shared.call(&self.shared.scripts.take_token);
+        let interval_us = u64::try_from(interval.as_micros())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        inv.arg(key).arg(interval_us).arg(burst.max(1));
+        let wait_us: i64 = self.shared.run(&inv).await?;
+        Ok((wait_us > 0).then(|| Duration::from_micros(wait_us.unsigned_abs())))
     }
 }

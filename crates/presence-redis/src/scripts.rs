@@ -13,6 +13,7 @@
 //! | `P:u:{user}` | hash | session id → node, for every session of the user |
 //! | `P:r:{roomUUID}` | hash | session id → user, for every session subscribed to the room |
 //! | `P:t:{roomUUID}:{user}` | string | a typing claim, expiring after the throttle window |
+//! | `P:rl:{bucket}` | string | a rate bucket's theoretical arrival time (GCRA, Redis time in µs), expiring when the bucket is full again |
 
 use redis::Script;
 
@@ -236,6 +237,7 @@ pub(crate) struct Scripts {
     pub beat: Script,
     pub sweep: Script,
     pub republish: Script,
+    pub take_token: Script,
 }
 
 impl Scripts {
@@ -252,6 +254,26 @@ impl Scripts {
             beat: s(BEAT),
             sweep: s(SWEEP),
             republish: s(REPUBLISH),
+            take_token: s(TAKE_TOKEN),
         }
     }
 }
+
+/// Takes a token from rate bucket `ARGV[2]` (GCRA): one every `ARGV[3]` µs, `ARGV[4]` at once.
+/// Returns 0 when taken, else the µs until one is. Judged by Redis's clock, one for all nodes.
+const TAKE_TOKEN: &str = r#"
+local key = P .. ':rl:' .. ARGV[2]
+local interval = tonumber(ARGV[3])
+local burst = tonumber(ARGV[4])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', key) or '0')
+if tat < now then tat = now end
+local next_tat = tat + interval
+local allowed_from = next_tat - interval * burst
+if allowed_from > now then
+  return math.ceil(allowed_from - now)
+end
+redis.call('SET', key, string.format('%.0f', next_tat), 'PX', math.ceil((next_tat - now) / 1000) + 1)
+return 0
+"#;

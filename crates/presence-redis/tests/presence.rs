@@ -237,3 +237,51 @@ async fn bad_settings_are_refused() {
         .await
         .is_err());
 }
+
+/// The rate buckets every node shares (API-v2 "Safety"): two nodes draw from one bucket per key,
+/// a refusal says how long to wait, and a waited-out bucket gives again.
+#[tokio::test]
+async fn rate_buckets_are_one_per_key_for_every_node() {
+    use chat_core::ports::SharedBuckets;
+    let keys = TestPrefix::create().unwrap_or_else(|e| panic!("{e}"));
+    let a = RedisPresence::connect(keys.url(), "node-a", options(keys.prefix()))
+        .await
+        .unwrap();
+    let b = RedisPresence::connect(keys.url(), "node-b", options(keys.prefix()))
+        .await
+        .unwrap();
+    let minute = Duration::from_secs(60);
+    for node in [&a, &b, &a] {
+        assert_eq!(node.take("rooms:alice", minute, 3).await.unwrap(), None);
+    }
+    for node in [&a, &b] {
+        let wait = node.take("rooms:alice", minute, 3).await.unwrap();
+        let wait = wait.expect("the fourth within a minute is refused on every node");
+        assert!(wait > Duration::from_secs(55) && wait <= minute, "{wait:?}");
+    }
+    // Another key has a bucket of its own.
+    assert_eq!(b.take("rooms:bob", minute, 3).await.unwrap(), None);
+    // A bucket of one token every 200 ms: refused, then given again after the wait it names.
+    let short = Duration::from_millis(200);
+    assert_eq!(a.take("reports:alice", short, 1).await.unwrap(), None);
+    let wait = b
+        .take("reports:alice", short, 1)
+        .await
+        .unwrap()
+        .expect("refused");
+    assert!(wait <= short, "{wait:?}");
+    tokio::time::sleep(wait + Duration::from_millis(20)).await;
+    assert_eq!(b.take("reports:alice", short, 1).await.unwrap(), None);
+    // Buckets expire once full again: nothing is left behind for long.
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(format!("{}:rl:reports:alice", keys.prefix()))
+        .query(
+            &mut redis::Client::open(keys.url())
+                .unwrap()
+                .get_connection()
+                .unwrap(),
+        )
+        .unwrap();
+    assert!((1..=300).contains(&ttl), "{ttl}");
+    drop((a, b));
+}

@@ -11,7 +11,7 @@ use chat_core::linking::LinkingStore;
 use chat_core::links::LinkSigner;
 use chat_core::memory::{LocalBus, MemoryPresence};
 use chat_core::photos::{PhotoLimits, Photos};
-use chat_core::ports::{Bus, ChatStore, EventSink, Presence};
+use chat_core::ports::{Bus, ChatStore, EventSink, Presence, SharedBuckets};
 use chat_core::safety::blocks::BlockWatch;
 use chat_core::safety::{BlockList, Detector};
 use chat_core::sequencer::{Sequencer, SequencerOptions};
@@ -101,12 +101,13 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
 
 /// Builds the presence backend the settings name, for node `node`. Redis being down is not
 /// fatal: presence is advisory, and `/ready` reports it.
+/// The presence backend, and with Redis the rate buckets every node shares.
 async fn open_presence(
     setting: &PresenceSetting,
     node: &str,
-) -> Result<Arc<dyn Presence>, AppError> {
+) -> Result<(Arc<dyn Presence>, Option<Arc<dyn SharedBuckets>>), AppError> {
     Ok(match setting {
-        PresenceSetting::Memory => Arc::new(MemoryPresence::new()),
+        PresenceSetting::Memory => (Arc::new(MemoryPresence::new()), None),
         PresenceSetting::Redis { url, prefix } => {
             let options = RedisPresenceOptions {
                 prefix: prefix.clone(),
@@ -115,7 +116,8 @@ async fn open_presence(
             let p = RedisPresence::connect(url, node, options)
                 .await
                 .map_err(|e| AppError::Presence(e.to_string()))?;
-            Arc::new(p)
+            let p = Arc::new(p);
+            (p.clone(), Some(p))
         }
     })
 }
@@ -217,7 +219,7 @@ impl App {
                 (bus.clone(), Some(bus), Some(task))
             }
         };
-        let presence = open_presence(&settings.presence, &node_id).await?;
+        let (presence, shared_buckets) = open_presence(&settings.presence, &node_id).await?;
         let limits = DomainLimits {
             max_content_chars: settings.max_content_chars,
             history_max: settings.history_max,
@@ -240,7 +242,11 @@ impl App {
             .map_err(|e| AppError::Safety(e.to_string()))?;
         let (service, committer) = ChatService::new(parts, limits);
         let service = service.with_detector(Arc::new(detector));
-        let rate_limits = Arc::new(RateLimits::new(&safety.limits));
+        let rate_limits = RateLimits::new(&safety.limits);
+        let rate_limits = Arc::new(match shared_buckets {
+            Some(shared) => rate_limits.with_shared(shared),
+            None => rate_limits,
+        });
         // Stored inquiries wake the mailer (when there is one) instead of waiting for its poll.
         let inquiry_signal = Arc::new(tokio::sync::Notify::new());
         let service = Arc::new(service.with_inquiry_signal(inquiry_signal.clone()));

@@ -435,7 +435,8 @@ pub(crate) async fn create_room(
         product_id: q.get("productId").cloned(),
     };
     st.limits
-        .check_user(crate::rate_limits::Kind::Rooms, &user)?;
+        .check_user_everywhere(crate::rate_limits::Kind::Rooms, &user)
+        .await?;
     let (room, created) = st.service.open_room(&user, req).await?;
     let status = if created {
         StatusCode::CREATED

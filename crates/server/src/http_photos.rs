@@ -158,7 +158,8 @@ pub(crate) async fn upload(
     // Before a byte of the body is read.
     desk.photos.may_upload(&user, &room).await?;
     st.limits
-        .check_user(crate::rate_limits::Kind::Uploads, &user)?;
+        .check_user_everywhere(crate::rate_limits::Kind::Uploads, &user)
+        .await?;
     let (file, size) = spool(req, desk.max_bytes()).await?;
     let limits = desk.limits.clone();
     let (file, found) = tokio::task::spawn_blocking(move || {

@@ -51,7 +51,7 @@ pub(crate) async fn block(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body.map_err(body_error)?;
-    st.limits.check_user(Kind::Blocks, &user)?;
+    st.limits.check_user_everywhere(Kind::Blocks, &user).await?;
     st.service.block(&user, &body).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -76,7 +76,7 @@ pub(crate) async fn unblock(
     Caller(user): Caller,
     Path(other): Path<String>,
 ) -> Result<Response, ApiError> {
-    st.limits.check_user(Kind::Blocks, &user)?;
+    st.limits.check_user_everywhere(Kind::Blocks, &user).await?;
     st.service.unblock(&user, &other).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -124,7 +124,9 @@ pub(crate) async fn report(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body.map_err(body_error)?;
-    st.limits.check_user(Kind::Reports, &user)?;
+    st.limits
+        .check_user_everywhere(Kind::Reports, &user)
+        .await?;
     let id = st.service.report(&user, &body).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "id": id }))).into_response())
 }

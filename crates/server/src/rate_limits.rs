@@ -8,6 +8,9 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chat_core::ports::SharedBuckets;
 use chat_core::{ChatError, UserId};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -78,6 +81,16 @@ impl Kind {
 
     fn per_address(self) -> bool {
         matches!(self, Kind::Connects | Kind::Requests)
+    }
+
+    /// Whether the limit holds across the cluster (in the shared buckets, when there are):
+    /// the REST calls a load balancer spreads over the nodes. A user's messages go through
+    /// their sessions' nodes and stay per node (docs/SAFETY.md).
+    fn cluster_wide(self) -> bool {
+        matches!(
+            self,
+            Kind::Rooms | Kind::Uploads | Kind::Reports | Kind::Blocks
+        )
     }
 }
 
@@ -157,7 +170,12 @@ enum Bucket {
 /// This node's buckets.
 pub struct RateLimits {
     buckets: Vec<Option<Bucket>>,
+    limits: LimitSettings,
     clock: DefaultClock,
+    /// The buckets every node shares (Redis), for the cluster-wide kinds.
+    shared: Option<Arc<dyn SharedBuckets>>,
+    /// Whether the shared buckets failed last time (logged once per outage).
+    shared_down: AtomicBool,
 }
 
 /// How often idle buckets are dropped (a bucket back to full is the same as none).
@@ -179,8 +197,17 @@ impl RateLimits {
             .collect();
         RateLimits {
             buckets,
+            limits: settings.clone(),
             clock: DefaultClock::default(),
+            shared: None,
+            shared_down: AtomicBool::new(false),
         }
+    }
+
+    /// Also limits the cluster-wide kinds in `shared`, the buckets every node sees.
+    pub fn with_shared(mut self, shared: Arc<dyn SharedBuckets>) -> Self {
+        self.shared = Some(shared);
+        self
     }
 
     /// No limits at all (tests that measure something else).
@@ -203,6 +230,41 @@ impl RateLimits {
         match self.buckets.get(kind as usize) {
             Some(Some(Bucket::User(b))) => b.check_key(user).map_err(|n| self.refuse(n)),
             _ => Ok(()),
+        }
+    }
+
+    /// Takes one from `user`'s bucket of `kind` on this node and, for the kinds that hold across
+    /// the cluster, from the shared one. When the shared buckets cannot be reached, this
+    /// node's limit is what holds (logged once per outage).
+    pub async fn check_user_everywhere(&self, kind: Kind, user: &UserId) -> Result<(), ChatError> {
+        self.check_user(kind, user)?;
+        let (Some(shared), Some(limit), true) =
+            (&self.shared, self.limits.get(kind), kind.cluster_wide())
+        else {
+            return Ok(());
+        };
+        let key = format!("{}:{user}", kind.name());
+        let interval = limit.period / limit.count.max(1);
+        match shared.take(&key, interval, limit.burst).await {
+            Ok(None) => {
+                if self.shared_down.swap(false, Ordering::Relaxed) {
+                    tracing::info!("rate limits: the shared buckets answer again");
+                }
+                Ok(())
+            }
+            Ok(Some(wait)) => {
+                metrics::counter!("reuse_chat_rate_limited_total").increment(1);
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                Err(ChatError::RateLimited {
+                    retry_after_secs: secs.max(1),
+                })
+            }
+            Err(e) => {
+                if !self.shared_down.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(error = %e, "rate limits: the shared buckets cannot be reached; each node limits on its own until they answer");
+                }
+                Ok(())
+            }
         }
     }
 

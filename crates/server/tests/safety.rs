@@ -460,3 +460,39 @@ async fn over_a_rate_limit_rest_says_retry_after_and_stomp_closes() {
     assert!(limited, "40 calls a minute from one address");
     assert_eq!(s.anonymous().get("/health").await.0, 200);
 }
+
+/// Two nodes on one Redis share each user's buckets of the cluster-wide kinds: a user cannot
+/// double their room creations by reaching two nodes through the load balancer.
+#[tokio::test]
+async fn the_cluster_wide_limits_are_shared_by_every_node() {
+    let keys = chat_presence_redis::testing::TestPrefix::create().unwrap_or_else(|e| panic!("{e}"));
+    let setup = |st: &mut reuse_chat::config::Settings| {
+        st.presence = reuse_chat::config::PresenceSetting::Redis {
+            url: keys.url().to_owned(),
+            prefix: keys.prefix().to_owned(),
+        };
+        st.safety.limits = LimitSettings::parse("rooms=1/m:2").unwrap();
+    };
+    let a = TestServer::start_with(setup).await;
+    let b = a.restart(setup).await;
+    assert_eq!(
+        a.api("alice").post("/room/create?user=bob&name=a").await.0,
+        201
+    );
+    assert_eq!(
+        b.api("alice").post("/room/create?user=bob&name=b").await.0,
+        201
+    );
+    for node in [&a, &b] {
+        let (status, v) = node.api("alice").post("/room/create?user=bob&name=c").await;
+        assert_eq!(
+            (status, v["error"].as_str()),
+            (429, Some("rate_limited")),
+            "{v}"
+        );
+    }
+    assert_eq!(
+        b.api("carol").post("/room/create?user=bob&name=d").await.0,
+        201
+    );
+}
