@@ -107,3 +107,65 @@ pub(crate) fn parse_limit(spec: &str) -> Result<Option<Limit>, String> {
         burst,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(raw: RawSettings) -> Result<SafetySettings, ConfigError> {
+        SafetySettings::resolve(&raw)
+    }
+
+    #[test]
+    fn each_bad_setting_names_its_flag() {
+        let short = RawSettings {
+            admin_token: Some("short".into()),
+            ..Default::default()
+        };
+        assert_eq!(resolve(short).unwrap_err().name, "--admin-token");
+        let limits = RawSettings {
+            rate_limits: Some("messages=fast".into()),
+            ..Default::default()
+        };
+        let e = resolve(limits).unwrap_err();
+        assert_eq!(e.name, "--rate-limits");
+        assert!(e.reason.contains("messages=fast") || e.reason.contains("fast"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let missing = RawSettings {
+            safety_rules: Some(dir.path().join("none.toml")),
+            ..Default::default()
+        };
+        assert_eq!(resolve(missing).unwrap_err().name, "--safety-rules");
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, "[messenger]\npatterns = ['(']\n").unwrap();
+        let e = resolve(RawSettings {
+            safety_rules: Some(bad),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert_eq!(e.name, "--safety-rules");
+        assert!(e.reason.contains("[messenger]"), "{e}");
+    }
+
+    #[test]
+    fn good_settings_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let rules = dir.path().join("rules.toml");
+        std::fs::write(&rules, "[messenger]\npatterns = ['디스코드']\n").unwrap();
+        let s = resolve(RawSettings {
+            admin_token: Some("0123456789abcdef".into()),
+            safety_rules: Some(rules),
+            safety_mask: Some(true),
+            rate_limits: Some("off".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(s.mask);
+        assert_eq!(s.admin_token.as_deref(), Some("0123456789abcdef"));
+        assert!(s.extra_rules.unwrap().contains("디스코드"));
+        assert_eq!(s.limits.get(crate::rate_limits::Kind::Messages), None);
+        let defaults = resolve(RawSettings::default()).unwrap();
+        assert!(!defaults.mask && defaults.admin_token.is_none());
+        assert!(defaults.limits.get(crate::rate_limits::Kind::Messages).is_some());
+    }
+}

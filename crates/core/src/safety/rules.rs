@@ -256,6 +256,16 @@ pub(crate) fn load(extra: &[&str]) -> Result<CompiledRules, RulesError> {
             "[bank_account] min_digits and min_digits_with_bank must not exceed max_digits".into(),
         ));
     }
+    // Each kind first, so that a bad pattern is named with its section.
+    let account_text = text_rule(
+        "bank_account",
+        &PatternsFile {
+            patterns: a.patterns.clone(),
+            unless: a.unless.clone(),
+        },
+    )?;
+    let messenger = text_rule("messenger", &file.messenger)?;
+    let prepayment = text_rule("prepayment", &file.prepayment)?;
     let all: Vec<String> = [
         &a.patterns,
         &file.messenger.patterns,
@@ -287,14 +297,8 @@ pub(crate) fn load(extra: &[&str]) -> Result<CompiledRules, RulesError> {
         },
         phone: compile_set("phone", &file.phone.patterns)?,
         account,
-        account_text: text_rule(
-            "bank_account",
-            &PatternsFile {
-                patterns: a.patterns.clone(),
-                unless: a.unless.clone(),
-            },
-        )?,
-        messenger: text_rule("messenger", &file.messenger)?,
-        prepayment: text_rule("prepayment", &file.prepayment)?,
+        account_text,
+        messenger,
+        prepayment,
     })
 }
