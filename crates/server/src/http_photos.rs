@@ -157,6 +157,7 @@ pub(crate) async fn upload(
     let desk = st.photos.clone();
     // Before a byte of the body is read.
     desk.photos.may_upload(&user, &room).await?;
+    st.service.ensure_not_blocked(&user, &room).await?;
     st.limits
         .check_user_everywhere(crate::rate_limits::Kind::Uploads, &user)
         .await?;

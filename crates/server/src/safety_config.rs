@@ -129,7 +129,10 @@ mod tests {
         };
         let e = resolve(limits).unwrap_err();
         assert_eq!(e.name, "--rate-limits");
-        assert!(e.reason.contains("messages=fast") || e.reason.contains("fast"), "{e}");
+        assert!(
+            e.reason.contains("messages=fast") || e.reason.contains("fast"),
+            "{e}"
+        );
         let dir = tempfile::tempdir().unwrap();
         let missing = RawSettings {
             safety_rules: Some(dir.path().join("none.toml")),
@@ -166,6 +169,9 @@ mod tests {
         assert_eq!(s.limits.get(crate::rate_limits::Kind::Messages), None);
         let defaults = resolve(RawSettings::default()).unwrap();
         assert!(!defaults.mask && defaults.admin_token.is_none());
-        assert!(defaults.limits.get(crate::rate_limits::Kind::Messages).is_some());
+        assert!(defaults
+            .limits
+            .get(crate::rate_limits::Kind::Messages)
+            .is_some());
     }
 }

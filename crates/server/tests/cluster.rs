@@ -668,17 +668,6 @@ async fn conversation_state_crosses_nodes_and_a_dead_nodes_user_goes_offline() {
     drop(alice);
 }
 
-/// A JPEG of `w`×`h` pixels.
-fn jpeg(w: u32, h: u32) -> Vec<u8> {
-    use image::ImageEncoder;
-    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 77]));
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
-        .write_image(img.as_raw(), w, h, image::ExtendedColorType::Rgb8)
-        .unwrap();
-    out
-}
-
 #[tokio::test]
 async fn a_photo_uploaded_on_one_node_is_sent_through_another_and_served_by_a_third() {
     let cluster = Cluster::start(3).await;

@@ -92,6 +92,9 @@ async fn a_block_stops_messages_rooms_and_typing_both_ways_until_it_is_lifted() 
             .await;
         assert_eq!((status, v["error"].as_str()), (403, Some("blocked")), "{v}");
     }
+    // A photo cannot be uploaded to send there.
+    let (status, v) = common::upload_photo(s.port, "alice", &room, &common::jpeg(16, 16)).await;
+    assert_eq!((status, v["error"].as_str()), (403, Some("blocked")), "{v}");
     // History stays readable to both: it is evidence.
     for user in ["alice", "bob"] {
         let history = s.api(user).history(&room, "").await;

@@ -34,6 +34,20 @@ impl ChatService {
         Ok(())
     }
 
+    /// Refuses `caller`'s work in `room` while one of its two members blocks the other: a photo
+    /// upload, which could never be sent (the send itself is refused by storage).
+    pub async fn ensure_not_blocked(
+        &self,
+        caller: &UserId,
+        room: &crate::ids::RoomId,
+    ) -> Result<(), ChatError> {
+        let room = self.enter(caller, room).await?;
+        self.blocks
+            .list()
+            .check(caller, room.counterpart(caller))
+            .await
+    }
+
     /// Whom `caller` blocks (`GET /user/blocks`).
     pub async fn blocked_users(&self, caller: &UserId) -> Result<Vec<UserId>, ChatError> {
         self.blocks.blocked_by(caller).await
