@@ -76,8 +76,10 @@ impl Detector {
     pub fn check(&self, text: &str) -> Finding {
         let mut warnings = Warnings::NONE;
         let mut flagged: Vec<Digit> = Vec::new();
-        for groups in self.read_numbers(text) {
-            self.classify(text, &groups, &mut warnings, &mut flagged);
+        if self.may_hold_a_number(text) {
+            for groups in self.read_numbers(text) {
+                self.classify(text, &groups, &mut warnings, &mut flagged);
+            }
         }
         let folded = fold_text(text);
         let r = &self.rules;
@@ -96,6 +98,25 @@ impl Detector {
         }
         let masked = (self.mask && !flagged.is_empty()).then(|| mask(text, &mut flagged));
         Finding { warnings, masked }
+    }
+
+    /// Whether the text has enough characters that read as digits to hold a phone or account
+    /// number at all: most messages do not, and skip the reading below.
+    fn may_hold_a_number(&self, text: &str) -> bool {
+        let r = &self.rules.numbers;
+        let mut digits = 0;
+        for c in text.chars().map(fold_char) {
+            let digit = c.is_ascii_digit()
+                || r.symbol_digits.get(&c).is_some()
+                || (is_hangul_syllable(c) && r.hangul_digits.get(&c).is_some());
+            if digit {
+                digits += 1;
+                if digits >= SHORTEST_INTERESTING {
+                    return true;
+                }
+            }
+        }
+        false
     }
 
     /// Every number of the text long enough to matter, as its groups: digits, Hanja digits,

@@ -136,13 +136,48 @@ pub(crate) struct TextRule {
     pub unless: Vec<Regex>,
 }
 
+/// Characters read as digits: a sorted table searched by halves. It is asked about every
+/// character of every message, where a few comparisons cost less than hashing the character.
+pub(crate) struct DigitTable(Vec<(char, u8)>);
+
+impl DigitTable {
+    fn new(map: HashMap<char, u8>) -> Self {
+        let mut table: Vec<(char, u8)> = map.into_iter().collect();
+        table.sort_unstable();
+        DigitTable(table)
+    }
+
+    /// The digit `c` is read as.
+    pub fn get(&self, c: &char) -> Option<&u8> {
+        let i = self.0.binary_search_by_key(c, |(k, _)| *k).ok()?;
+        self.0.get(i).map(|(_, d)| d)
+    }
+}
+
+/// A set of characters, sorted, for the same reason.
+pub(crate) struct CharSet(Vec<char>);
+
+impl CharSet {
+    fn new(chars: impl Iterator<Item = char>) -> Self {
+        let mut set: Vec<char> = chars.collect();
+        set.sort_unstable();
+        set.dedup();
+        CharSet(set)
+    }
+
+    /// Whether `c` is in the set.
+    pub fn contains(&self, c: &char) -> bool {
+        self.0.binary_search(c).is_ok()
+    }
+}
+
 /// How numbers are read (see `safety/rules.toml`, `[numbers]`).
 pub(crate) struct NumberRules {
-    pub hangul_digits: HashMap<char, u8>,
-    pub symbol_digits: HashMap<char, u8>,
-    pub lookalike_digits: HashMap<char, u8>,
-    pub separators: Vec<char>,
-    pub ignored: Vec<char>,
+    pub hangul_digits: DigitTable,
+    pub symbol_digits: DigitTable,
+    pub lookalike_digits: DigitTable,
+    pub separators: CharSet,
+    pub ignored: CharSet,
     pub max_separator_run: usize,
 }
 
@@ -279,20 +314,22 @@ pub(crate) fn load(extra: &[&str]) -> Result<CompiledRules, RulesError> {
     Ok(CompiledRules {
         all_text,
         numbers: NumberRules {
-            hangul_digits: digit_map("hangul_digits", &n.hangul_digits)?,
-            symbol_digits: digit_map("symbol_digits", &n.symbol_digits)?,
-            lookalike_digits: digit_map("lookalike_digits", &n.lookalike_digits)?
-                .into_iter()
-                .map(|(c, v)| (c.to_ascii_lowercase(), v))
-                .collect(),
-            separators: n
-                .separators
-                .as_deref()
-                .unwrap_or(" .-")
-                .chars()
-                .map(super::fold::fold_char)
-                .collect(),
-            ignored: n.ignored.as_deref().unwrap_or("").chars().collect(),
+            hangul_digits: DigitTable::new(digit_map("hangul_digits", &n.hangul_digits)?),
+            symbol_digits: DigitTable::new(digit_map("symbol_digits", &n.symbol_digits)?),
+            lookalike_digits: DigitTable::new(
+                digit_map("lookalike_digits", &n.lookalike_digits)?
+                    .into_iter()
+                    .map(|(c, v)| (c.to_ascii_lowercase(), v))
+                    .collect(),
+            ),
+            separators: CharSet::new(
+                n.separators
+                    .as_deref()
+                    .unwrap_or(" .-")
+                    .chars()
+                    .map(super::fold::fold_char),
+            ),
+            ignored: CharSet::new(n.ignored.as_deref().unwrap_or("").chars()),
             max_separator_run: n.max_separator_run.unwrap_or(3).max(1),
         },
         phone: compile_set("phone", &file.phone.patterns)?,
