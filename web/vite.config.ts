@@ -25,6 +25,8 @@ export default defineConfig({
       '/room': backend,
       '/chat': backend,
       '/client': backend,
+      '/user/blocks': backend,
+      '/report': backend,
       '/ws-stomp': { target: backend, ws: true },
     },
   },

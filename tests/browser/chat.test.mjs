@@ -3,6 +3,7 @@
 // `data-testid`s of API-v2.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import {
   DESKTOP, PHONE, Server, hs256, launch, person, screenshotDir, sendAll, shownIds, signIn, sleep,
@@ -190,6 +191,17 @@ test('unread badges and the title count, read when seen (not while the tab is hi
 });
 
 test('history pages over 300 messages load when scrolling up, without the view jumping', async () => {
+  // 300 messages seeded at once are far over a person's message rate (10/s, bursts of 30): a
+  // server of its own without that limit (the seeding is the fixture, not what is tested).
+  const server = await new Server(['--rate-limits', 'messages=off']).start();
+  try {
+    await historyPaging(server);
+  } finally {
+    await server.dispose();
+  }
+});
+
+async function historyPaging(server) {
   const buyerId = `buyer-${uniq()}`;
   const sellerId = `seller-${uniq()}`;
   const room = await server.openRoom(buyerId, sellerId, '아이폰 15 프로 256GB');
@@ -234,7 +246,7 @@ test('history pages over 300 messages load when scrolling up, without the view j
   assert.deepEqual(await shownIds(seller.page), ids, 'still each once');
   assert.deepEqual(seller.errors, []);
   await seller.context.close();
-});
+}
 
 test('content is text: markup in a message is shown, never run', async () => {
   const buyerId = `buyer-${uniq()}`;
@@ -883,6 +895,220 @@ test('photos: an upload that fails shows on its tile, sending waits, and the ret
 
   // The dropped upload is the only thing the browser reported.
   assert.deepEqual(buyer.errors.filter((e) => !/ERR_CONNECTION_RESET|Failed to load resource/.test(e)), []);
+  assert.deepEqual(seller.errors, []);
+  await buyer.context.close();
+  await seller.context.close();
+});
+
+test('blocking: the seller blocks the buyer, whose sends then fail with the reason and never arrive; unblocking lets the next one through', async () => {
+  const buyerId = `buyer-${uniq()}`;
+  const sellerId = `seller-${uniq()}`;
+  const room = await server.openRoom(buyerId, sellerId, '로드 자전거 54사이즈');
+  const buyer = await person(browser, server, PHONE);
+  const seller = await person(browser, server, DESKTOP);
+  await bothInRoom(buyer, buyerId, seller, sellerId, room);
+  await buyer.page.getByTestId('message-input').fill('안녕하세요, 자전거 상태 어떤가요?');
+  await buyer.page.getByTestId('message-input').press('Enter');
+  await bubble(seller.page, '안녕하세요, 자전거 상태 어떤가요?').waitFor();
+
+  // The seller blocks the buyer from the room's header, after a confirmation (a cancel first).
+  const block = seller.page.getByTestId('block-button');
+  const dialog = seller.page.getByTestId('block-dialog');
+  assert.equal((await block.textContent()).trim(), '차단하기');
+  await block.click();
+  await dialog.waitFor();
+  assert.match(await dialog.textContent(), new RegExp(`${buyerId}님을 차단할까요\\?`));
+  await seller.page.getByTestId('block-cancel').click();
+  await dialog.waitFor({ state: 'hidden' });
+  assert.deepEqual((await server.api(sellerId, 'GET', '/user/blocks')).body, { users: [] }, 'cancel blocks nobody');
+  await block.click();
+  await seller.page.getByTestId('block-confirm').click();
+  const banner = seller.page.getByTestId('blocked-banner');
+  await banner.waitFor();
+  await dialog.waitFor({ state: 'hidden' });
+  assert.equal((await banner.textContent()).includes('차단한 사용자예요. 차단을 해제하기 전에는 메시지를 주고받을 수 없어요.'), true);
+  assert.equal((await block.textContent()).trim(), '차단 해제');
+  assert.equal(await seller.page.getByTestId('message-input').isDisabled(), true, 'the composer is off while blocked');
+  assert.equal(await seller.page.getByTestId('send-button').isDisabled(), true);
+  assert.equal(await seller.page.getByTestId('presence-dot').count(), 0, 'no presence shown while blocked');
+  assert.deepEqual((await server.api(sellerId, 'GET', '/user/blocks')).body, { users: [buyerId] });
+  // History stays readable to the blocker (it is evidence).
+  assert.equal(await bubble(seller.page, '안녕하세요, 자전거 상태 어떤가요?').count(), 1);
+
+  // Opened again, the page knows it from GET /user/blocks.
+  await seller.page.reload();
+  await seller.page.getByTestId('blocked-banner').waitFor();
+  assert.equal(await seller.page.getByTestId('message-input').isDisabled(), true);
+  assert.equal((await block.textContent()).trim(), '차단 해제');
+
+  // The buyer is not told; their next message is refused: failed, with why, and the banner.
+  const refusedText = '혹시 가격 조정 가능할까요?';
+  let sockets = 0;
+  buyer.page.on('websocket', () => sockets++);
+  await buyer.page.getByTestId('message-input').fill(refusedText);
+  await buyer.page.getByTestId('message-input').press('Enter');
+  const refused = bubble(buyer.page, refusedText);
+  await refused.and(buyer.page.locator('[data-status="failed"]')).waitFor();
+  assert.equal((await refused.getByTestId('send-error').textContent()).trim(), '상대방과 메시지를 주고받을 수 없어요');
+  const buyerBanner = buyer.page.getByTestId('blocked-banner');
+  await buyerBanner.waitFor();
+  assert.equal((await buyerBanner.textContent()).trim(), '상대방과 메시지를 주고받을 수 없어요');
+  assert.equal(await buyerBanner.getByTestId('unblock-button').count(), 0, 'only the blocker can unblock');
+  // Not sent again by itself: the server ends the connection after its ERROR, the page
+  // reconnects and sends what waits in its outbox, and the refused message is not among it.
+  for (let i = 0; i < 100 && sockets === 0; i++) await sleep(100);
+  assert.ok(sockets > 0, 'the page reconnected after the ERROR');
+  await buyer.page.locator('[data-testid="connection-status"][data-state="connected"]').waitFor({ state: 'attached' });
+  await sleep(1500);
+  assert.equal(await refused.getAttribute('data-status'), 'failed');
+  assert.equal(await bubble(seller.page, refusedText).count(), 0, 'the seller never receives it');
+  assert.equal((await server.history(sellerId, room)).filter((m) => m.content === refusedText).length, 0, 'nothing stored');
+
+  // The seller unblocks (from the banner, confirming): the composer is back.
+  await banner.getByTestId('unblock-button').click();
+  await dialog.waitFor();
+  assert.match(await dialog.textContent(), new RegExp(`${buyerId}님의 차단을 해제할까요\\?`));
+  await seller.page.getByTestId('block-confirm').click();
+  await banner.waitFor({ state: 'detached' });
+  assert.equal((await block.textContent()).trim(), '차단하기');
+  assert.equal(await seller.page.getByTestId('message-input').isDisabled(), false);
+  assert.deepEqual((await server.api(sellerId, 'GET', '/user/blocks')).body, { users: [] });
+
+  // The buyer's next message arrives, and the buyer's banner goes with it.
+  const after = '그럼 정가에 살게요. 내일 가능하세요?';
+  await buyer.page.getByTestId('message-input').fill(after);
+  await buyer.page.getByTestId('message-input').press('Enter');
+  await bubble(seller.page, after).waitFor();
+  await bubble(buyer.page, after).and(buyer.page.locator('[data-status="sent"][data-message-id]')).waitFor();
+  await buyerBanner.waitFor({ state: 'detached' });
+  assert.equal(await bubble(seller.page, refusedText).count(), 0, 'the refused one stays undelivered');
+  // Presence flows again (none did during the block): each sees the other online, without a reload.
+  await buyer.page.locator('[data-testid="presence-dot"][data-online="true"]').waitFor();
+  await seller.page.locator('[data-testid="presence-dot"][data-online="true"]').waitFor();
+  // And the seller can answer again.
+  await seller.page.getByTestId('message-input').fill('네 내일 저녁 괜찮아요');
+  await seller.page.getByTestId('message-input').press('Enter');
+  await bubble(buyer.page, '네 내일 저녁 괜찮아요').waitFor();
+
+  await buyer.page.screenshot({ path: join(screenshotDir(), 'buyer-blocked-phone.png') });
+  // The server ends the buyer's connection after its ERROR; nothing else may be reported.
+  assert.deepEqual(buyer.errors.filter((e) => !/WebSocket/.test(e)), []);
+  assert.deepEqual(seller.errors, []);
+  await buyer.context.close();
+  await seller.context.close();
+});
+
+test('reporting: the buyer reports the room as a scam, and the operators find it with the conversation', async () => {
+  const token = randomBytes(24).toString('hex');
+  const admin = await new Server(['--admin-token', token]).start();
+  try {
+    const buyerId = `buyer-${uniq()}`;
+    const sellerId = `seller-${uniq()}`;
+    const room = await admin.openRoom(buyerId, sellerId, '맥북 프로 M3 미개봉');
+    const texts = ['미개봉 새제품 맞아요', '다른 분도 연락 와서 오늘 중으로 결정해 주세요'];
+    const device = await admin.stomp(sellerId);
+    await sendAll(device, room, texts);
+    await device.deactivate();
+
+    const buyer = await person(browser, admin, PHONE);
+    await signIn(buyer, buyerId, `/?room=${room}`);
+    await bubble(buyer.page, texts[1]).waitFor();
+
+    await buyer.page.getByTestId('report-button').click();
+    const dialog = buyer.page.getByTestId('report-dialog');
+    await dialog.waitFor();
+    const reason = dialog.getByTestId('report-reason');
+    assert.deepEqual(
+      (await reason.locator('option').allTextContents()).map((t) => t.trim()),
+      ['사유를 선택해 주세요', '사기 의심', '욕설·비매너', '스팸·광고', '기타'],
+    );
+    assert.equal(await dialog.getByTestId('report-submit').isDisabled(), true, 'a reason first');
+    await reason.selectOption('SCAM');
+    const detailField = dialog.getByTestId('report-detail');
+    assert.equal(await detailField.getAttribute('maxlength'), '1000');
+    const detail = '시세보다 너무 싸고 계속 빨리 입금하라고 재촉해요.';
+    await detailField.fill(detail);
+    assert.equal((await dialog.getByTestId('report-detail-count').textContent()).trim(), `${detail.length}/1,000`);
+    // The field takes no more than 1000 characters.
+    await detailField.fill('가'.repeat(1200));
+    assert.equal((await detailField.inputValue()).length, 1000);
+    await detailField.fill(detail);
+    await dialog.getByTestId('report-submit').click();
+    const done = buyer.page.getByTestId('report-done');
+    await done.waitFor();
+    assert.equal((await done.textContent()).trim(), '신고가 접수되었어요');
+    await dialog.waitFor({ state: 'detached' });
+
+    // The operators' list (Bearer --admin-token) holds it, with the room's messages as they were.
+    assert.equal((await fetch(`${admin.base}/admin/reports`)).status, 401, 'operators only');
+    const r = await fetch(`${admin.base}/admin/reports`, { headers: { Authorization: `Bearer ${token}` } });
+    assert.equal(r.status, 200);
+    const { reports } = await r.json();
+    const report = reports.find((x) => x.roomUUID === room);
+    assert.ok(report, `the report is listed: ${JSON.stringify(reports)}`);
+    assert.equal(report.reason, 'SCAM');
+    assert.equal(report.reporter, buyerId);
+    assert.equal(report.detail, detail);
+    assert.equal(report.messageId ?? null, null, 'a report of the room, not of one message');
+    assert.deepEqual(report.messages.map((m) => m.content), texts);
+    assert.ok(report.messages.every((m) => m.roomUUID === room && m.sender === sellerId));
+
+    assert.deepEqual(buyer.errors, []);
+    await buyer.context.close();
+  } finally {
+    await admin.dispose();
+  }
+});
+
+test('warnings: the buyer sees a caution under the seller\'s phone number, the seller does not; an honest message has none', async () => {
+  const buyerId = `buyer-${uniq()}`;
+  const sellerId = `seller-${uniq()}`;
+  const room = await server.openRoom(buyerId, sellerId, '캠핑 랜턴 세트');
+  const buyer = await person(browser, server, PHONE);
+  const seller = await person(browser, server, DESKTOP);
+  await bothInRoom(buyer, buyerId, seller, sellerId, room);
+
+  const risky = '010-1234-5678 로 문자주세요';
+  await seller.page.getByTestId('message-input').fill(risky);
+  await seller.page.getByTestId('message-input').press('Enter');
+  const theirs = bubble(buyer.page, risky);
+  await theirs.waitFor();
+  const warning = theirs.locator('[data-testid="message-warning"][data-warning="PHONE_NUMBER"]');
+  await warning.waitFor();
+  assert.equal((await warning.textContent()).trim(), '전화번호가 포함된 메시지예요. 앱 밖 거래는 사기 위험이 커요.');
+  // Not under the sender's own message.
+  const mine = bubble(seller.page, risky);
+  await mine.and(seller.page.locator('[data-status="sent"][data-message-id]')).waitFor();
+  assert.equal(await mine.getByTestId('message-warning').count(), 0, 'no warning under my own message');
+  const stored = (await server.history(buyerId, room)).find((m) => m.content === risky);
+  assert.ok(stored.warnings?.includes('PHONE_NUMBER'), `the server marked it: ${JSON.stringify(stored)}`);
+  // Reloaded from history, the caution is still there.
+  await buyer.page.reload();
+  await bubble(buyer.page, risky).locator('[data-testid="message-warning"][data-warning="PHONE_NUMBER"]').waitFor();
+
+  // An honest message (a price, a date, a time, a place): no caution on either side.
+  const honest = '15만원에 가능할까요? 12/7 오후 3시 강남역';
+  await buyer.page.getByTestId('message-input').fill(honest);
+  await buyer.page.getByTestId('message-input').press('Enter');
+  await bubble(seller.page, honest).waitFor();
+  await bubble(buyer.page, honest).and(buyer.page.locator('[data-status="sent"][data-message-id]')).waitFor();
+  assert.equal(await bubble(seller.page, honest).getByTestId('message-warning').count(), 0);
+  assert.equal(await bubble(buyer.page, honest).getByTestId('message-warning').count(), 0);
+  assert.equal((await server.history(sellerId, room)).find((m) => m.content === honest).warnings ?? null, null);
+
+  // The caution offers to report that message: the form starts on 사기 의심 and names it.
+  const warned = bubble(buyer.page, risky);
+  const id = Number(await warned.getAttribute('data-message-id'));
+  const posted = buyer.page.waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname === '/report');
+  await warned.getByTestId('message-report').click();
+  const dialog = buyer.page.getByTestId('report-dialog');
+  await dialog.waitFor();
+  assert.equal(await dialog.getByTestId('report-reason').inputValue(), 'SCAM');
+  await dialog.getByTestId('report-submit').click();
+  await buyer.page.getByTestId('report-done').waitFor();
+  assert.deepEqual((await posted).postDataJSON(), { roomUUID: room, reason: 'SCAM', messageId: id });
+
+  assert.deepEqual(buyer.errors, []);
   assert.deepEqual(seller.errors, []);
   await buyer.context.close();
   await seller.context.close();

@@ -3,10 +3,10 @@
 // buyer's and a seller's page in two separate browser contexts.
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { Client } from '@stomp/stompjs';
 import { chromium } from 'playwright-core';
 import WebSocket from 'ws';
@@ -14,6 +14,13 @@ import WebSocket from 'ws';
 export const BIN = process.env.REUSE_CHAT_BIN ?? join(import.meta.dirname, '../../target/debug/reuse-chat');
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 export const SHOTS = process.env.SCREENSHOT_DIR ?? join(import.meta.dirname, '../../target/browser-screenshots');
+/**
+ * Opt-in, for working on the page without rebuilding the server: the page's own files (`/`,
+ * `/assets/…`) come from this directory (e.g. `web/dist` after `npm run build`) instead of the
+ * bundle embedded in the binary, with the server's headers (its CSP among them). Unset, the tests
+ * run the page exactly as the binary serves it.
+ */
+export const WEB_DIST = process.env.REUSE_WEB_DIST || null;
 
 /** A phone (the marketplace's users are mostly on one) and a desktop viewport. */
 export const PHONE = { width: 390, height: 844 };
@@ -119,9 +126,16 @@ export class Server {
   }
 }
 
-/** Sends every text in order as `user` over STOMP, each with a receipt, and waits for all. */
+/**
+ * Sends every text in order as `user` over STOMP, each with a receipt, and waits for all; an
+ * `ERROR` (a refusal, `rate_limited` included: the server then closes the connection) fails it
+ * at once instead of leaving it waiting for receipts that never come.
+ */
 export async function sendAll(client, room, texts) {
   let n = 0;
+  const refused = new Promise((_, reject) => {
+    client.onStompError = (f) => reject(new Error(`STOMP ERROR ${f.headers.code ?? ''}: ${f.headers.message ?? ''}`));
+  });
   const receipts = texts.map((content) => {
     const receipt = `seed-${Date.now()}-${n++}`;
     const done = new Promise((resolve) => client.watchForReceipt(receipt, resolve));
@@ -132,7 +146,8 @@ export async function sendAll(client, room, texts) {
     });
     return done;
   });
-  await Promise.all(receipts);
+  refused.catch(() => {}); // an ERROR after all receipts came is not this call's failure
+  await Promise.race([Promise.all(receipts), refused]);
 }
 
 /** An HS256 token for `sub`, valid for an hour (the server's `--jwt-secret` mode). */
@@ -158,6 +173,9 @@ export async function launch() {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      // A page fulfilled from disk (REUSE_WEB_DIST) has no loopback address of its own, and
+      // Local Network Access would refuse its WebSocket to 127.0.0.1.
+      ...(WEB_DIST ? ['--disable-features=LocalNetworkAccessChecks'] : []),
     ],
   });
 }
@@ -168,6 +186,7 @@ export async function launch() {
  */
 export async function person(browser, server, viewport = PHONE) {
   const context = await browser.newContext({ viewport, locale: 'ko-KR', timezoneId: 'Asia/Seoul' });
+  if (WEB_DIST) await pageFromDisk(context, server.base, WEB_DIST);
   const page = await context.newPage();
   const errors = [];
   page.on('console', (m) => {
@@ -175,6 +194,25 @@ export async function person(browser, server, viewport = PHONE) {
   });
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   return { context, page, errors, base: server.base };
+}
+
+const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml' };
+
+/** REUSE_WEB_DIST: the page's files from `dir`, with the headers the server gives its own page. */
+async function pageFromDisk(context, base, dir) {
+  const origin = new URL(base).origin;
+  const own = (url) => url.origin === origin && (url.pathname === '/' || url.pathname === '/index.html' || url.pathname.startsWith('/assets/'));
+  await context.route(own, async (route) => {
+    const { pathname } = new URL(route.request().url());
+    const file = join(dir, pathname === '/' ? 'index.html' : pathname);
+    if (!existsSync(file)) return route.fallback();
+    // The server's answer for the same path (a new asset name is a 404 there) lends its headers.
+    const upstream = await route.fetch({ url: pathname.startsWith('/assets/') ? route.request().url() : `${origin}/` });
+    const headers = { ...upstream.headers() };
+    for (const h of ['content-encoding', 'content-length', 'etag', 'last-modified', 'vary']) delete headers[h];
+    headers['content-type'] = TYPES[extname(file)] ?? 'application/octet-stream';
+    await route.fulfill({ status: 200, headers, body: readFileSync(file) });
+  });
 }
 
 /** Signs `user` in through the page's own sign-in form (header mode). */

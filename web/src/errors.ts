@@ -24,9 +24,52 @@ const MESSAGES: Record<string, string> = {
   invalid_attachment: '사진을 보낼 수 없습니다. 사진을 다시 골라 주세요.',
   timeout: '응답이 없습니다.',
   network: '서버에 연결할 수 없습니다. 네트워크를 확인해 주세요.',
+  // safety (v2)
+  blocked: '상대방과 메시지를 주고받을 수 없어요',
+  self_block: '자기 자신은 차단할 수 없어요.',
+  user_not_found: '사용자를 찾을 수 없어요.',
+  too_many_blocks: '더 이상 차단할 수 없어요. 차단할 수 있는 사용자 수를 넘었어요.',
+  rate_limited: '요청이 너무 많아요. 잠시 후 다시 시도해 주세요.',
+  invalid_reason: '신고 사유를 선택해 주세요.',
+  detail_too_long: '자세한 내용은 1,000자까지 쓸 수 있어요.',
+  field_too_long: '입력한 내용이 너무 길어요.',
+  invalid_body: '요청을 처리할 수 없어요.',
 };
+
+/** Send refusals worth a visible line under the failed message (the rest say "전송 실패" only). */
+const SEND_FAILURE_NOTES: ReadonlySet<string> = new Set([
+  'blocked',
+  'not_a_member',
+  'room_not_found',
+  'content_too_long',
+  'empty_content',
+  'invalid_content',
+  'invalid_attachment',
+]);
 
 /** The Korean sentence for an error code; a generic one for codes this page does not know. */
 export function errorText(code: string | null | undefined): string {
   return (code && MESSAGES[code]) || '문제가 발생했습니다. 잠시 후 다시 시도해 주세요.';
+}
+
+/** A rate-limited request the page did not wait out by itself: when to try again. */
+export function rateLimitedText(waitSeconds: number | null | undefined): string {
+  return waitSeconds && waitSeconds > 1 ? `요청이 너무 많아요. ${waitSeconds}초 후에 다시 시도해 주세요.` : errorText('rate_limited');
+}
+
+/** The line under a failed message of mine explaining why, or null (a timeout, an unknown code: "전송 실패" says it). */
+export function sendFailureNote(code: string | null | undefined): string | null {
+  return code && SEND_FAILURE_NOTES.has(code) ? errorText(code) : null;
+}
+
+/**
+ * The machine code of a REST error body: `error` (this server's field, docs/API.md) or `code`
+ * (the name API-v2 uses); null when the body has neither.
+ */
+export function errorCodeOf(body: unknown): string | null {
+  if (!body || typeof body !== 'object') return null;
+  const b = body as { error?: unknown; code?: unknown };
+  if (typeof b.error === 'string' && b.error) return b.error;
+  if (typeof b.code === 'string' && b.code) return b.code;
+  return null;
 }

@@ -190,3 +190,18 @@ describe('MessageStore photos', () => {
     expect(s.refresh([msg(9, { roomUUID: 'other', attachments: [fresh] })])).toBe(0);
   });
 });
+
+describe('MessageStore warnings', () => {
+  it('carries the server\'s warnings to the view, and none on my pending sends', () => {
+    const s = new MessageStore(ROOM, 'alice');
+    s.merge([msg(1, { warnings: ['PHONE_NUMBER', 'MESSENGER'] }), msg(2), msg(3, { warnings: 'PHONE_NUMBER' as unknown as string[] })]);
+    s.addPending('c1', '010-1234-5678', '2026-12-06T06:00:10.000Z');
+    expect(s.list().map((m) => m.warnings)).toEqual([['PHONE_NUMBER', 'MESSENGER'], [], [], []]);
+  });
+  it('a send refused as blocked fails with its code', () => {
+    const s = new MessageStore(ROOM, 'alice');
+    s.addPending('c1', '안녕하세요', '2026-12-06T06:00:10.000Z');
+    expect(s.markFailed('c1', 'blocked')).toBe(true);
+    expect(s.list()[0]).toMatchObject({ status: 'failed', error: 'blocked' });
+  });
+});

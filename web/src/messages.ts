@@ -18,6 +18,8 @@ export interface ViewMessage {
   clientMessageId: string | null;
   /** The photos of an `IMAGE` message (empty for others). */
   attachments: Attachment[];
+  /** The server's warnings on it (empty when none; the view shows them to the recipient only). */
+  warnings: string[];
   mine: boolean;
   /** Only for my own messages. */
   status?: SendStatus;
@@ -224,6 +226,7 @@ export class MessageStore {
         createdAt: m.createdAt,
         clientMessageId: m.clientMessageId ?? null,
         attachments: attachmentsOf(m),
+        warnings: Array.isArray(m.warnings) ? m.warnings.filter((w) => typeof w === 'string') : [],
         mine,
         status: mine ? 'sent' : undefined,
       };
@@ -242,6 +245,7 @@ export class MessageStore {
         createdAt: l.createdAt,
         clientMessageId: l.clientMessageId,
         attachments: l.attachments,
+        warnings: [],
         mine: true,
         status: l.status,
         error: l.error,

@@ -10,10 +10,10 @@ import {
 
 describe('error codes', () => {
   it('treats only outage codes as transient', () => {
-    for (const c of ['backend_unavailable', 'shutting_down', 'slow_consumer', 'heartbeat_timeout']) {
+    for (const c of ['backend_unavailable', 'shutting_down', 'slow_consumer', 'heartbeat_timeout', 'rate_limited']) {
       expect(isTransientError(c)).toBe(true);
     }
-    for (const c of ['content_too_long', 'not_a_member', 'empty_content', 'room_not_found', 'internal', undefined, '']) {
+    for (const c of ['content_too_long', 'not_a_member', 'empty_content', 'room_not_found', 'internal', 'blocked', undefined, '']) {
       expect(isTransientError(c)).toBe(false);
     }
   });
@@ -143,5 +143,47 @@ describe('Outbox', () => {
     expect(o.error('a', 'invalid_attachment')).toBe('failed');
     expect(o.retry('a')).toBe(true);
     expect(o.takeToSend(2, 1)).toMatchObject([{ clientMessageId: 'a', content: '', attachmentIds: ['p1', 'p2'] }]);
+  });
+
+  it('blocked fails the send for good: not resent on any connection until the person retries', () => {
+    const o = new Outbox();
+    o.enqueue('r', 'a', '1');
+    o.takeToSend(1, 0);
+    expect(o.error('a', 'blocked')).toBe('failed');
+    expect(o.get('a')).toMatchObject({ state: 'failed', error: 'blocked' });
+    o.connectionLost();
+    for (let conn = 2; conn < 6; conn++) expect(o.takeToSend(conn, conn)).toEqual([]);
+    expect(o.expire(1e12)).toEqual([]);
+  });
+
+  it('rate_limited keeps it pending and holds every send until the pause is over', () => {
+    const o = new Outbox();
+    o.enqueue('r', 'a', '1');
+    o.enqueue('r', 'b', '2');
+    o.takeToSend(1, 0);
+    expect(o.error('a', 'rate_limited')).toBe('transient');
+    o.pause(2000);
+    o.connectionLost(); // the server closes after its ERROR
+    o.enqueue('r', 'c', '3');
+    expect(o.paused(1999)).toBe(true);
+    expect(o.takeToSend(2, 1999)).toEqual([]);
+    expect(o.takeToSend(2, 2000).map((e) => e.clientMessageId)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('after rate_limited a send may go again on the same connection once the pause is over', () => {
+    const o = new Outbox();
+    o.enqueue('r', 'a', '1');
+    o.takeToSend(1, 0);
+    o.error('a', 'rate_limited');
+    o.pause(1000);
+    expect(o.takeToSend(1, 500)).toEqual([]);
+    expect(o.takeToSend(1, 1000).map((e) => e.clientMessageId)).toEqual(['a']);
+  });
+
+  it('a pause is never shortened', () => {
+    const o = new Outbox();
+    o.pause(5000);
+    o.pause(1000);
+    expect(o.pausedUntil).toBe(5000);
   });
 });

@@ -1,11 +1,16 @@
 // The outbox of my sends: order, what to (re)send on each connection, receipts, timeouts, transient vs permanent errors.
 
-/** ERROR codes after which a send stays pending and is resent after reconnecting. */
+/**
+ * ERROR codes after which a send stays pending and is resent after reconnecting (`rate_limited`
+ * after a pause as well). Every other code fails it until the person retries: `blocked` among
+ * them, which no number of resends gets through.
+ */
 export const TRANSIENT_CODES: ReadonlySet<string> = new Set([
   'backend_unavailable',
   'shutting_down',
   'slow_consumer',
   'heartbeat_timeout',
+  'rate_limited',
 ]);
 
 export function isTransientError(code: string | undefined | null): boolean {
@@ -54,6 +59,8 @@ export type ErrorOutcome = 'transient' | 'failed' | 'unknown';
 
 export class Outbox {
   private entries: OutboxEntry[] = [];
+  /** Nothing is sent before this time (after a `rate_limited`); 0: no pause. */
+  pausedUntil = 0;
 
   get size(): number {
     return this.entries.length;
@@ -77,12 +84,23 @@ export class Outbox {
     return e;
   }
 
+  /** Holds every send until `until` (the server said `rate_limited`). A running pause is never shortened. */
+  pause(until: number): void {
+    this.pausedUntil = Math.max(this.pausedUntil, until);
+  }
+
+  /** Whether sends wait for a pause at `now`. */
+  paused(now: number): boolean {
+    return now < this.pausedUntil;
+  }
+
   /**
    * The entries to send now on connection `connection`, in the order typed: every queued entry
-   * not yet sent on this connection. They become in flight.
+   * not yet sent on this connection; none while paused. They become in flight.
    */
   takeToSend(connection: number, now: number): OutboxEntry[] {
     const out: OutboxEntry[] = [];
+    if (this.paused(now)) return out;
     for (const e of this.entries) {
       if (e.state !== 'queued' || e.sentOn === connection) continue;
       e.state = 'inflight';
@@ -112,13 +130,15 @@ export class Outbox {
 
   /**
    * An ERROR carried this send's receipt-id. Transient codes keep it queued (resent after the
-   * reconnect); any other code fails it (until retried).
+   * reconnect; `rate_limited` once the pause set with `pause` is over, on this connection too
+   * should the server keep it open); any other code fails it (until retried).
    */
   error(clientMessageId: string, code: string | undefined): ErrorOutcome {
     const e = this.get(clientMessageId);
     if (!e) return 'unknown';
     if (isTransientError(code)) {
       e.state = 'queued';
+      if (code === 'rate_limited') e.sentOn = null;
       return 'transient';
     }
     e.state = 'failed';

@@ -27,6 +27,11 @@ export interface ChatMessage {
   clientMessageId: string | null;
   /** The photos of an `IMAGE` message (v2), in the order sent. */
   attachments?: Attachment[];
+  /**
+   * What the server found risky in a `TEXT` message (v2: `PHONE_NUMBER`, `BANK_ACCOUNT`,
+   * `MESSENGER`, `PREPAYMENT`; absent when none). Its recipient sees a caution under it.
+   */
+  warnings?: string[];
 }
 
 export interface Room {

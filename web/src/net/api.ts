@@ -1,15 +1,22 @@
 // REST calls to the reuse-chat server (same origin), with the identity header and errors as ApiError codes.
 import { DEFAULT_ATTACHMENT_BYTES, DEFAULT_ATTACHMENTS_PER_MESSAGE } from '../attachments';
+import { parseBlockList } from '../blocks';
+import { errorCodeOf, errorText, rateLimitedText } from '../errors';
+import { retryAfterMs, shouldRetryAfter, waitSeconds } from '../ratelimit';
+import type { ReportBody } from '../report';
 import type { ChatMessage, ClientConfig, Identity, Presence, Room } from '../types';
 
 export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
-  constructor(status: number, code: string, message?: string) {
+  /** A 429's Retry-After, in ms, when the page did not wait it out by itself. */
+  readonly retryAfterMs: number | null;
+  constructor(status: number, code: string, message?: string, retryAfterMs: number | null = null) {
     super(message ?? code);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 
@@ -18,30 +25,58 @@ export function errorCode(e: unknown): string {
   return 'network';
 }
 
+/** What to tell the person about a failed call, in Korean (a long rate limit says when to try again). */
+export function apiErrorText(e: unknown): string {
+  if (e instanceof ApiError && e.code === 'rate_limited') {
+    return rateLimitedText(e.retryAfterMs === null ? null : waitSeconds(e.retryAfterMs));
+  }
+  return errorText(errorCode(e));
+}
+
+/** The code a failed response stands for: its JSON body's, else one derived from the status. */
+export function statusCode(status: number): string {
+  return status === 401 ? 'unauthorized' : status === 429 ? 'rate_limited' : `http_${status}`;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
 export function authHeaders(identity: Identity): Record<string, string> {
   return identity.mode === 'header'
     ? { 'X-Auth-User': identity.userId }
     : { Authorization: `Bearer ${identity.token}` };
 }
 
+/**
+ * One REST call. A `429 rate_limited` (nothing was done) is tried again after its Retry-After
+ * when that is short, a couple of times; a longer one is an ApiError carrying the wait.
+ */
 async function request<T>(method: string, path: string, headers: Record<string, string>, json?: unknown): Promise<T> {
   let res: Response;
   const body = json === undefined ? undefined : JSON.stringify(json);
   const type: Record<string, string> = body === undefined ? {} : { 'Content-Type': 'application/json' };
-  try {
-    res = await fetch(path, { method, headers: { Accept: 'application/json', ...type, ...headers }, body, cache: 'no-store' });
-  } catch {
-    throw new ApiError(0, 'network');
-  }
-  if (!res.ok) {
-    let code = res.status === 401 ? 'unauthorized' : `http_${res.status}`;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      res = await fetch(path, { method, headers: { Accept: 'application/json', ...type, ...headers }, body, cache: 'no-store' });
+    } catch {
+      throw new ApiError(0, 'network');
+    }
+    if (res.ok) break;
+    let code = statusCode(res.status);
     let message: string | undefined;
     try {
-      const body = (await res.json()) as { error?: unknown; message?: unknown };
-      if (typeof body.error === 'string') code = body.error;
+      const body = (await res.json()) as { message?: unknown };
+      code = errorCodeOf(body) ?? code;
       if (typeof body.message === 'string') message = body.message;
     } catch {
       // not JSON: keep the status-derived code
+    }
+    if (res.status === 429 || code === 'rate_limited') {
+      const wait = retryAfterMs(res.headers.get('Retry-After'));
+      if (shouldRetryAfter(wait, attempt)) {
+        await sleep(wait);
+        continue;
+      }
+      throw new ApiError(res.status, code, message, wait);
     }
     throw new ApiError(res.status, code, message);
   }
@@ -118,5 +153,27 @@ export class Api {
 
   presence(roomUUID: string): Promise<Presence> {
     return request<Presence>('GET', `/room/${encodeURIComponent(roomUUID)}/presence`, this.headers);
+  }
+
+  /** GET /user/blocks: the users I block. */
+  async blocks(): Promise<string[]> {
+    const users = parseBlockList(await request<unknown>('GET', '/user/blocks', this.headers));
+    if (!users) throw new ApiError(200, 'invalid_response');
+    return users;
+  }
+
+  /** POST /user/blocks (204). */
+  block(user: string): Promise<void> {
+    return request<void>('POST', '/user/blocks', this.headers, { user });
+  }
+
+  /** DELETE /user/blocks/{user} (204). */
+  unblock(user: string): Promise<void> {
+    return request<void>('DELETE', `/user/blocks/${encodeURIComponent(user)}`, this.headers);
+  }
+
+  /** POST /report (202 with the report's id). */
+  report(body: ReportBody): Promise<{ id: number }> {
+    return request<{ id: number }>('POST', '/report', this.headers, body);
   }
 }

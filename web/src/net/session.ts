@@ -1,12 +1,15 @@
-// A signed-in chat session: the STOMP client, the user's event stream and the open room's subscription, room list, message stores, outbox, typing, presence and the resume on reconnect.
+// A signed-in chat session: the STOMP client, the user's event stream and the open room's subscription, room list, message stores, outbox, typing, presence, blocks, reports, rate-limit pauses and the resume on reconnect.
 import { Client, ReconnectionTimeMode, type IFrame, type IMessage, type StompSubscription } from '@stomp/stompjs';
 import { sendBody } from '../attachments';
+import { BlockBook, type BlockState } from '../blocks';
 import { parseUserEvent } from '../events';
 import { MessageStore } from '../messages';
 import { clientMessageIdOfReceipt, newClientMessageId, Outbox, RECEIPT_TIMEOUT_MS, receiptIdFor } from '../outbox';
 import { PresenceBook, type UserPresence } from '../presence';
+import { SendPause } from '../ratelimit';
+import type { ReportBody } from '../report';
 import { resumeRoom } from '../resume';
-import { applyMessage, applyRoomEvents, applyRoomUpdated, markOf, markRoomRead, mergeRoomList, removeRoom, totalUnread } from '../rooms';
+import { applyMessage, applyRoomEvents, applyRoomUpdated, markOf, markRoomRead, mergeRoomList, peerOf, removeRoom, totalUnread } from '../rooms';
 import { TypingSender, TypingWatch } from '../typing';
 import type { Attachment, ChatMessage, ClientConfig, Identity, Room, RoomEvent } from '../types';
 import { Api, authHeaders, errorCode } from './api';
@@ -74,6 +77,11 @@ export class ChatSession {
   private readonly typingOut = new TypingSender((room, typing) => this.publishTyping(room, typing));
   private readonly typingIn = new TypingWatch(() => this.emit());
   private readonly presence = new PresenceBook();
+  /** The users I block, and those whose refusal (`blocked`) my sends met. */
+  private readonly blockBook = new BlockBook();
+  /** How long my sends wait after STOMP `rate_limited`. */
+  private readonly sendPause = new SendPause();
+  private pauseTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly listeners = new Set<() => void>();
   private connection = 0;
   /** True once the current connection has subscribed and resumed: sends may flush. */
@@ -120,6 +128,7 @@ export class ChatSession {
     } else {
       void this.refreshRooms();
     }
+    void this.refreshBlocks();
     this.client.activate();
     this.timer = setInterval(() => this.expireSends(), 1000);
   }
@@ -127,6 +136,7 @@ export class ChatSession {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.pauseTimer) clearTimeout(this.pauseTimer);
     this.listeners.clear();
     await this.client.deactivate();
   }
@@ -174,6 +184,9 @@ export class ChatSession {
     await this.refreshRooms();
     if (conn !== this.connection) return;
     if (open) void this.refreshPresence(open);
+    // A block or unblock made on another device while this one was away (the first connection's
+    // list is fetched by `start`).
+    if (conn > 1) void this.refreshBlocks();
     const store = open ? this.stores.get(open) : undefined;
     if (open && store?.loaded) {
       try {
@@ -210,10 +223,24 @@ export class ChatSession {
     const code = frame.headers['code'] ?? '';
     const receipt = frame.headers['receipt-id'];
     const cmid = clientMessageIdOfReceipt(receipt);
+    if (code === 'rate_limited') {
+      // Too many frames (mine, from any of my devices): every send waits a while, growing with
+      // each refusal; the connection closes and the reconnect resends once the pause is over.
+      this.pauseSends();
+    }
     if (cmid) {
       const entry = this.outbox.get(cmid);
       const outcome = this.outbox.error(cmid, code);
-      if (outcome === 'failed' && entry) this.stores.get(entry.roomUUID)?.markFailed(cmid, code);
+      if (outcome === 'failed' && entry) {
+        this.stores.get(entry.roomUUID)?.markFailed(cmid, code);
+        if (code === 'blocked') this.sendRefused(entry.roomUUID);
+      }
+      this.emit();
+      return;
+    }
+    if (code === 'blocked' && this.openRoom) {
+      // Only typing goes without a receipt, and only from the open room: its member refuses me.
+      this.sendRefused(this.openRoom);
       this.emit();
       return;
     }
@@ -278,6 +305,8 @@ export class ChatSession {
     // At once, not waiting for its ROOM_UPDATED (which then brings the exact count).
     this.rooms = applyMessage(this.rooms, msg, this.me);
     this.typingIn.message(msg.roomUUID, msg.sender);
+    // They can write to me: no block between us (any earlier refusal is over).
+    if (msg.sender !== this.me && msg.type !== 'SYSTEM') this.blockEnded(msg.sender, this.blockBook.accepted(msg.sender));
     const store = this.stores.get(msg.roomUUID);
     if (store) {
       store.merge([msg]);
@@ -433,8 +462,9 @@ export class ChatSession {
 
   /** The composer's text changed: `typing` true now and then while it has text, false when cleared. */
   typingInput(roomUUID: string, text: string): void {
-    // Only in a room I am a member of: any refused SEND ends the STOMP connection.
-    if (!this.room(roomUUID)) return;
+    // Only in a room I am a member of: any refused SEND ends the STOMP connection. Not to a
+    // member blocked either way (the server drops it; nobody would see it).
+    if (!this.room(roomUUID) || this.blockStateOf(roomUUID) !== 'none') return;
     this.typingOut.input(roomUUID, text);
   }
 
@@ -594,8 +624,9 @@ export class ChatSession {
     return cmid;
   }
 
-  /** Sends a failed message again, with the same clientMessageId. */
+  /** Sends a failed message again, with the same clientMessageId (not while I block the other member). */
   retry(roomUUID: string, clientMessageId: string): void {
+    if (this.blockStateOf(roomUUID) === 'blocking') return;
     if (!this.outbox.retry(clientMessageId)) return;
     this.stores.get(roomUUID)?.markPending(clientMessageId);
     this.flush();
@@ -626,6 +657,13 @@ export class ChatSession {
     const entry = this.outbox.confirm(clientMessageId);
     const store = this.stores.get(roomUUID);
     store?.markSent(clientMessageId);
+    this.sendPause.reset();
+    // It went through: whoever refused me before no longer does.
+    const room = this.room(roomUUID);
+    if (room) {
+      const peer = peerOf(room, this.me);
+      this.blockEnded(peer, this.blockBook.accepted(peer));
+    }
     this.emit();
     // Stored, but its MESSAGE may never come (lost before a retry; a repeated clientMessageId
     // gets only the RECEIPT): if it has not arrived shortly, read it from history.
@@ -645,12 +683,87 @@ export class ChatSession {
     }
   }
 
+  /** STOMP `rate_limited`: the outbox holds every send for a growing pause, then flushes. */
+  private pauseSends(): void {
+    const now = Date.now();
+    const until = this.sendPause.hit(now);
+    this.outbox.pause(until);
+    if (this.pauseTimer) clearTimeout(this.pauseTimer);
+    this.pauseTimer = setTimeout(() => {
+      this.pauseTimer = null;
+      this.flush();
+      this.emit();
+    }, until - now);
+  }
+
+  /** Whether my sends in the room wait for a rate-limit pause (some are waiting). */
+  sendsPaused(roomUUID: string): boolean {
+    return this.outbox.paused(Date.now()) && this.outbox.all().some((e) => e.roomUUID === roomUUID && e.state !== 'failed');
+  }
+
   private expireSends(): void {
     if (!this.connected) return;
     const expired = this.outbox.expire(Date.now(), RECEIPT_TIMEOUT_MS);
     if (expired.length === 0) return;
     for (const e of expired) this.stores.get(e.roomUUID)?.markFailed(e.clientMessageId, 'timeout');
     this.emit();
+  }
+
+  // ---- blocks and reports ----------------------------------------------------------------
+
+  /** GET /user/blocks: after signing in and after each reconnect (a failure keeps what was known). */
+  async refreshBlocks(): Promise<void> {
+    const ticket = this.blockBook.begin();
+    try {
+      const users = await this.api.blocks();
+      if (this.blockBook.fetched(ticket, users)) this.emit();
+    } catch (e) {
+      if (errorCode(e) === 'unauthorized') this.onAuthLost?.('unauthorized');
+    }
+  }
+
+  /** Between me and the room's other member: whether I block them, or they refused my send. */
+  blockStateOf(roomUUID: string): BlockState {
+    const room = this.room(roomUUID);
+    return this.blockBook.state(room ? peerOf(room, this.me) : null);
+  }
+
+  /** Blocks (POST /user/blocks) or unblocks (DELETE) a user; rejects with an ApiError. */
+  async setBlocked(user: string, blocked: boolean): Promise<void> {
+    // Before blocking: a typing frame to them afterwards would only be dropped.
+    if (blocked) this.typingOut.stop();
+    if (blocked) await this.api.block(user);
+    else await this.api.unblock(user);
+    this.blockBook.set(user, blocked);
+    this.blockEnded(user, !blocked);
+    this.emit();
+  }
+
+  /**
+   * A block between me and `user` ended (`ended`): presence stopped while it lasted and no event
+   * says it is back, so the open room with them reads it again.
+   */
+  private blockEnded(user: string, ended: boolean): void {
+    const open = this.openRoom;
+    const room = open ? this.room(open) : undefined;
+    if (ended && open && room && peerOf(room, this.me) === user) void this.refreshPresence(open);
+  }
+
+  /** A send in the room was refused as `blocked`: its other member refuses me, unless the list says I block them. */
+  private sendRefused(roomUUID: string): void {
+    const room = this.room(roomUUID);
+    if (!room) return;
+    const peer = peerOf(room, this.me);
+    this.blockBook.refused(peer);
+    this.typingOut.stop();
+    // Which of us blocks: my own block made on another device also refuses, and the list tells.
+    void this.refreshBlocks();
+  }
+
+  /** POST /report; resolves to the report's id (null if the answer had none), rejects with an ApiError. */
+  async report(body: ReportBody): Promise<number | null> {
+    const r = await this.api.report(body);
+    return typeof r?.id === 'number' ? r.id : null;
   }
 
   // ---- photos ----------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 // Photo uploads: POST /room/{id}/attachments as multipart/form-data over XMLHttpRequest (fetch has no upload progress), abortable, errors as ApiError codes.
 import { parseAttachment } from '../attachments';
+import { errorCodeOf } from '../errors';
+import { retryAfterMs } from '../ratelimit';
 import type { Attachment } from '../types';
-import { ApiError } from './api';
+import { ApiError, statusCode } from './api';
 
 export interface Upload {
   /** The stored photo; rejects with an ApiError (`network`, `aborted`, or the server's code). */
@@ -12,18 +14,22 @@ export interface Upload {
 /** No answer for this long (a stalled mobile uplink) counts as a network failure. */
 const UPLOAD_TIMEOUT_MS = 5 * 60_000;
 
-/** The error code of a refused upload: the server's JSON `error`, else one derived from the status. */
+/**
+ * The error code of a refused upload: the server's JSON `error`, else one derived from the
+ * status. A `429` is not waited out here: its tile offers "다시" (rate_limited is retryable).
+ */
 function refusal(xhr: XMLHttpRequest): ApiError {
-  let code = xhr.status === 401 ? 'unauthorized' : xhr.status === 413 ? 'too_large' : xhr.status === 415 ? 'unsupported_media_type' : `http_${xhr.status}`;
+  let code = xhr.status === 413 ? 'too_large' : xhr.status === 415 ? 'unsupported_media_type' : statusCode(xhr.status);
   let message: string | undefined;
   try {
-    const body = JSON.parse(xhr.responseText) as { error?: unknown; message?: unknown };
-    if (typeof body.error === 'string') code = body.error;
+    const body = JSON.parse(xhr.responseText) as { message?: unknown };
+    code = errorCodeOf(body) ?? code;
     if (typeof body.message === 'string') message = body.message;
   } catch {
     // not JSON (a proxy's page): keep the status-derived code
   }
-  return new ApiError(xhr.status, code, message);
+  const wait = code === 'rate_limited' ? retryAfterMs(xhr.getResponseHeader('Retry-After')) : null;
+  return new ApiError(xhr.status, code, message, wait);
 }
 
 /** Uploads one photo to the room as `file`; `onProgress` gets the bytes sent so far. */

@@ -1,14 +1,22 @@
-// The open room: header (back, product, peer, online dot or last seen, leave), its messages, the typing line and the composer; photos dropped anywhere on it are attached.
+// The open room: header (back, product, peer, online dot or last seen, report, block, leave), its messages, the typing line, the blocked banner and the composer; photos dropped anywhere on it are attached.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { errorText } from '../errors';
-import { errorCode } from '../net/api';
+import { apiErrorText, errorCode } from '../net/api';
 import type { ChatSession } from '../net/session';
 import { lastSeenText } from '../presence';
 import { peerOf } from '../rooms';
+import { BlockDialog } from './BlockDialog';
 import { Composer } from './Composer';
 import { LeaveDialog } from './LeaveDialog';
 import { MessageList } from './MessageList';
+import { ReportDialog } from './ReportDialog';
 import { useUploads } from './useUploads';
+
+/** The blocked banner's sentences: I block the other member, or my send was refused. */
+export const BLOCKING_TEXT = '차단한 사용자예요. 차단을 해제하기 전에는 메시지를 주고받을 수 없어요.';
+export const REFUSED_TEXT = '상대방과 메시지를 주고받을 수 없어요';
+/** How long "신고가 접수되었어요" stays. */
+const REPORT_DONE_MS = 6000;
 
 interface Props {
   session: ChatSession;
@@ -23,14 +31,24 @@ export function ChatRoom({ session, roomUUID, now, onBack, onLeft }: Props) {
   const room = session.room(roomUUID);
   const view = session.view(roomUUID);
   const peer = room ? peerOf(room, session.me) : null;
-  // Presence: fetched when the room opens (and after each reconnect), then PRESENCE events.
-  const presence = peer ? session.presenceOf(peer) : null;
+  const blockState = session.blockStateOf(roomUUID);
+  // Presence: fetched when the room opens (and after each reconnect), then PRESENCE events; none
+  // flows between two members while either blocks the other, so none shows (read again after).
+  const presence = peer && blockState === 'none' ? session.presenceOf(peer) : null;
   const online = presence ? presence.online : null;
   const lastSeen = lastSeenText(presence, now);
   const typing = session.typistIn(roomUUID) !== null;
   const [leaving, setLeaving] = useState(false);
   const [leaveBusy, setLeaveBusy] = useState(false);
   const [leaveError, setLeaveError] = useState<string | null>(null);
+  const blocking = blockState === 'blocking';
+  const [blockAsk, setBlockAsk] = useState<null | { unblock: boolean }>(null);
+  const [blockBusy, setBlockBusy] = useState(false);
+  const [blockError, setBlockError] = useState<string | null>(null);
+  /** The open report form: of the room, or of one message (its id, and the reason to start with). */
+  const [reporting, setReporting] = useState<null | { messageId: number | null; reason: string }>(null);
+  const [reportDone, setReportDone] = useState(false);
+  const paused = session.sendsPaused(roomUUID);
   const inputRef = useRef<HTMLTextAreaElement>(null);
   const tray = useUploads(session, roomUUID);
   const [dropping, setDropping] = useState(false);
@@ -57,6 +75,32 @@ export function ChatRoom({ session, roomUUID, now, onBack, onLeft }: Props) {
       window.removeEventListener('drop', keep);
     };
   }, []);
+
+  useEffect(() => {
+    if (!reportDone) return;
+    const t = setTimeout(() => setReportDone(false), REPORT_DONE_MS);
+    return () => clearTimeout(t);
+  }, [reportDone]);
+
+  const askBlock = (unblock: boolean) => {
+    setBlockError(null);
+    setBlockAsk({ unblock });
+  };
+
+  const confirmBlock = async () => {
+    if (!peer || !blockAsk) return;
+    setBlockBusy(true);
+    setBlockError(null);
+    try {
+      await session.setBlocked(peer, !blockAsk.unblock);
+      setBlockAsk(null);
+      if (blockAsk.unblock) inputRef.current?.focus();
+    } catch (e) {
+      setBlockError(apiErrorText(e));
+    } finally {
+      setBlockBusy(false);
+    }
+  };
 
   const confirmLeave = async () => {
     setLeaveBusy(true);
@@ -132,18 +176,42 @@ export function ChatRoom({ session, roomUUID, now, onBack, onLeft }: Props) {
             </p>
           )}
         </div>
-        <button
-          type="button"
-          class="button ghost danger-text"
-          data-testid="leave-button"
-          onClick={() => {
-            setLeaveError(null);
-            setLeaving(true);
-          }}
-          disabled={!room}
-        >
-          나가기
-        </button>
+        <div class="chat-actions">
+          <button
+            type="button"
+            class="button ghost small"
+            data-testid="report-button"
+            onClick={() => {
+              setReportDone(false);
+              setReporting({ messageId: null, reason: '' });
+            }}
+            disabled={!room}
+          >
+            신고
+          </button>
+          <button
+            type="button"
+            class="button ghost small"
+            data-testid="block-button"
+            data-blocked={String(blocking)}
+            onClick={() => askBlock(blocking)}
+            disabled={!peer}
+          >
+            {blocking ? '차단 해제' : '차단하기'}
+          </button>
+          <button
+            type="button"
+            class="button ghost small danger-text"
+            data-testid="leave-button"
+            onClick={() => {
+              setLeaveError(null);
+              setLeaving(true);
+            }}
+            disabled={!room}
+          >
+            나가기
+          </button>
+        </div>
       </header>
       {view.error && (
         <div class="inline-error" role="alert" data-testid="chat-error">
@@ -153,7 +221,15 @@ export function ChatRoom({ session, roomUUID, now, onBack, onLeft }: Props) {
           </button>
         </div>
       )}
-      <MessageList session={session} roomUUID={roomUUID} />
+      <MessageList
+        session={session}
+        roomUUID={roomUUID}
+        canRetry={!blocking}
+        onReport={(messageId) => {
+          setReportDone(false);
+          setReporting({ messageId, reason: 'SCAM' });
+        }}
+      />
       {/* Always there, so screen readers announce what appears in it; the text only while typing. */}
       <div class="typing-line" aria-live="polite">
         {typing && (
@@ -162,13 +238,56 @@ export function ChatRoom({ session, roomUUID, now, onBack, onLeft }: Props) {
           </p>
         )}
       </div>
+      {reportDone && (
+        <p class="toast" role="status" data-testid="report-done">
+          신고가 접수되었어요
+        </p>
+      )}
+      {blockState !== 'none' && (
+        <div class={`blocked-banner ${blockState}`} role="status" data-testid="blocked-banner" data-state={blockState}>
+          <p class="blocked-text">{blocking ? BLOCKING_TEXT : REFUSED_TEXT}</p>
+          {blocking && (
+            <button type="button" class="button ghost small" data-testid="unblock-button" onClick={() => askBlock(true)}>
+              차단 해제
+            </button>
+          )}
+        </div>
+      )}
+      {paused && (
+        <p class="send-paused" role="status" data-testid="rate-limit-notice">
+          메시지를 너무 빠르게 보내고 있어요. 잠시 후 자동으로 다시 보낼게요.
+        </p>
+      )}
       <Composer
         inputRef={inputRef}
         limits={session.config.limits}
+        disabled={blocking ? '메시지를 보낼 수 없어요' : null}
         tray={tray}
         onSend={(text, attachments) => session.send(roomUUID, text, attachments)}
         onText={(text) => session.typingInput(roomUUID, text)}
       />
+      <BlockDialog
+        open={blockAsk !== null}
+        unblock={blockAsk?.unblock ?? blocking}
+        peer={peer ?? ''}
+        busy={blockBusy}
+        error={blockError}
+        onConfirm={() => void confirmBlock()}
+        onCancel={() => setBlockAsk(null)}
+      />
+      {reporting && (
+        <ReportDialog
+          roomUUID={roomUUID}
+          messageId={reporting.messageId}
+          initialReason={reporting.reason}
+          submit={(body) => session.report(body)}
+          onDone={() => {
+            setReporting(null);
+            setReportDone(true);
+          }}
+          onCancel={() => setReporting(null)}
+        />
+      )}
       <LeaveDialog
         open={leaving}
         busy={leaveBusy}

@@ -10,6 +10,8 @@ import type { Tile, Tray } from './useUploads';
 interface Props {
   inputRef: RefObject<HTMLTextAreaElement>;
   limits: ClientConfig['limits'];
+  /** Why nothing can be sent in this room now (the placeholder says it), or null. */
+  disabled?: string | null;
   tray: Tray;
   onSend: (text: string, attachments: Attachment[]) => void;
   /** Every change of the text, typed or cleared (for the typing indicator). */
@@ -34,7 +36,7 @@ function pastedImages(data: DataTransfer | null): File[] {
   return out;
 }
 
-export function Composer({ inputRef, limits, tray, onSend, onText }: Props) {
+export function Composer({ inputRef, limits, disabled = null, tray, onSend, onText }: Props) {
   const [text, setText] = useState('');
   const [error, setError] = useState<string | null>(null);
   const fileRef = useRef<HTMLInputElement>(null);
@@ -55,6 +57,7 @@ export function Composer({ inputRef, limits, tray, onSend, onText }: Props) {
   }, [text]);
 
   const send = () => {
+    if (disabled) return;
     const r = readiness(text, tray.tiles, limit);
     if (!r.ok) {
       setError(r.reason === 'too_long' ? tooLongText(r.length, limit) : null);
@@ -114,7 +117,7 @@ export function Composer({ inputRef, limits, tray, onSend, onText }: Props) {
         data-testid="attach-button"
         aria-label={full ? `사진은 ${limits.attachmentsPerMessage}장까지 보낼 수 있어요` : '사진 첨부'}
         title="사진 첨부"
-        disabled={full}
+        disabled={full || !!disabled}
         onClick={() => fileRef.current?.click()}
       >
         <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true" focusable="false">
@@ -147,8 +150,9 @@ export function Composer({ inputRef, limits, tray, onSend, onText }: Props) {
         data-testid="message-input"
         class="composer-input"
         rows={1}
-        placeholder={tiles.length > 0 ? '사진 설명 (선택)' : '메시지를 입력하세요'}
+        placeholder={disabled ?? (tiles.length > 0 ? '사진 설명 (선택)' : '메시지를 입력하세요')}
         value={text}
+        disabled={!!disabled}
         aria-invalid={over ? 'true' : undefined}
         aria-describedby={shownError ? 'composer-error' : undefined}
         onInput={(e) => {
@@ -173,7 +177,7 @@ export function Composer({ inputRef, limits, tray, onSend, onText }: Props) {
         type="submit"
         class="button primary send"
         data-testid="send-button"
-        disabled={waiting}
+        disabled={waiting || !!disabled}
         aria-describedby={waiting ? 'composer-hint' : undefined}
       >
         전송

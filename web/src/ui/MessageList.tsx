@@ -1,16 +1,21 @@
 // The open room's messages: date separators, bubbles (text or photos) with times and send status, the photo viewer, paging up without jumps, stick-to-bottom.
 import { useCallback, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import { errorText } from '../errors';
+import { errorText, sendFailureNote } from '../errors';
 import type { ViewMessage } from '../messages';
 import type { ChatSession } from '../net/session';
 import { markOf, peerOf } from '../rooms';
 import { clockTime, dateSeparatorLabel, dayKey } from '../time';
+import { warningLines } from '../warnings';
 import { ImageViewer } from './ImageViewer';
 import { MessagePhotos } from './Photos';
 
 interface Props {
   session: ChatSession;
   roomUUID: string;
+  /** False while I block the other member: a failed send would only be refused again. */
+  canRetry: boolean;
+  /** Report a stored message of the other member's (from under its warnings). */
+  onReport: (messageId: number) => void;
 }
 
 /** Within this many pixels of the bottom counts as "at the bottom". */
@@ -37,7 +42,7 @@ function withSeparators(messages: readonly ViewMessage[]): Item[] {
   return out;
 }
 
-export function MessageList({ session, roomUUID }: Props) {
+export function MessageList({ session, roomUUID, canRetry, onReport }: Props) {
   const view = session.view(roomUUID);
   const store = view.store;
   const messages = store ? store.list() : [];
@@ -166,7 +171,8 @@ export function MessageList({ session, roomUUID }: Props) {
                 key={it.key}
                 m={it.m}
                 unread={it.m.mine && it.m.id !== null && it.m.id > peerMark}
-                onRetry={(cmid) => session.retry(roomUUID, cmid)}
+                onRetry={canRetry ? (cmid) => session.retry(roomUUID, cmid) : null}
+                onReport={onReport}
                 onOpenPhoto={(index) => setViewer({ key: it.m.key, index })}
                 onBrokenPhoto={(asked) => refreshPhotos(it.m, asked)}
               />
@@ -223,17 +229,22 @@ function MessageItem({
   m,
   unread,
   onRetry,
+  onReport,
   onOpenPhoto,
   onBrokenPhoto,
 }: {
   m: ViewMessage;
   unread: boolean;
-  onRetry: (cmid: string) => void;
+  onRetry: ((cmid: string) => void) | null;
+  onReport: (messageId: number) => void;
   onOpenPhoto: (index: number) => void;
   onBrokenPhoto: (asked: boolean) => void;
 }) {
   const system = m.type === 'SYSTEM';
   const photos = m.type === 'IMAGE' || m.attachments.length > 0;
+  // The server's cautions, to the recipient only (never under my own message).
+  const warnings = warningLines(m);
+  const failureNote = m.status === 'failed' ? sendFailureNote(m.error) : null;
   const common = {
     'data-testid': 'message',
     'data-message-id': m.id === null ? undefined : String(m.id),
@@ -278,14 +289,16 @@ function MessageItem({
             <span class="status-failed" title={m.error ? errorText(m.error) : undefined}>
               전송 실패
             </span>
-            <button
-              type="button"
-              class="retry"
-              data-testid="retry-button"
-              onClick={() => onRetry(m.clientMessageId!)}
-            >
-              다시 보내기
-            </button>
+            {onRetry && (
+              <button
+                type="button"
+                class="retry"
+                data-testid="retry-button"
+                onClick={() => onRetry(m.clientMessageId!)}
+              >
+                다시 보내기
+              </button>
+            )}
           </>
         )}
         {unread && m.status !== 'failed' && (
@@ -299,6 +312,25 @@ function MessageItem({
           </time>
         )}
       </div>
+      {failureNote && (
+        <p class="msg-note" data-testid="send-error">
+          {failureNote}
+        </p>
+      )}
+      {warnings.length > 0 && (
+        <div class="msg-warnings" role="note" aria-label="안전 거래 주의">
+          {warnings.map((w) => (
+            <p key={w.kind} class="msg-warning" data-testid="message-warning" data-warning={w.kind}>
+              {w.text}
+            </p>
+          ))}
+          {m.id !== null && (
+            <button type="button" class="msg-report" data-testid="message-report" onClick={() => onReport(m.id!)}>
+              이 메시지 신고하기
+            </button>
+          )}
+        </div>
+      )}
     </li>
   );
 }

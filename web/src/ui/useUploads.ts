@@ -13,7 +13,8 @@ import {
   uploadStarted,
   type UploadState,
 } from '../attachments';
-import { errorCode } from '../net/api';
+import { ApiError, errorCode } from '../net/api';
+import { shouldRetryAfter } from '../ratelimit';
 import type { ChatSession } from '../net/session';
 import type { Upload } from '../net/upload';
 
@@ -53,6 +54,8 @@ export function useUploads(session: ChatSession, roomUUID: string): Tray {
   const tiles = useRef<Tile[]>([]);
   const files = useRef(new Map<string, File>());
   const uploads = useRef(new Map<string, Upload>());
+  /** Uploads refused as rate_limited that were tried again by themselves, by tile. */
+  const rateRetries = useRef(new Map<string, number>());
   const alive = useRef(true);
 
   const tray = useMemo(() => {
@@ -75,6 +78,7 @@ export function useUploads(session: ChatSession, roomUUID: string): Tray {
       uploads.current.get(key)?.abort();
       uploads.current.delete(key);
       files.current.delete(key);
+      rateRetries.current.delete(key);
       const t = tiles.current.find((x) => x.key === key);
       if (t) URL.revokeObjectURL(t.preview);
     };
@@ -99,6 +103,19 @@ export function useUploads(session: ChatSession, roomUUID: string): Tray {
             if (code === 'aborted') return; // removed, or the room closed
             uploads.current.delete(t.key);
             update(t.key, (s) => uploadFailed(s, code));
+            // Too many uploads for now: tried again after the server's Retry-After (nothing was
+            // stored), a couple of times; a longer wait leaves "다시" to the person.
+            const wait = e instanceof ApiError ? e.retryAfterMs : null;
+            const n = (rateRetries.current.get(t.key) ?? 0) + 1;
+            if (code === 'rate_limited' && wait !== null && shouldRetryAfter(wait, n)) {
+              rateRetries.current.set(t.key, n);
+              setTimeout(() => {
+                const now = tiles.current.find((x) => x.key === t.key);
+                if (!alive.current || now?.state.kind !== 'failed') return;
+                update(t.key, uploadRetried);
+                pump();
+              }, wait);
+            }
             pump();
           },
         );
