@@ -32,6 +32,11 @@ fn detector(c: &mut Criterion) {
             "account-prepay",
             "카뱅 3333-01-1234567 먼저 입금해주시면 바로 보내드려요",
         ),
+        // What the persistence and marketplace benches send (scripts/bench.sh).
+        (
+            "bench-message",
+            "ts=1765075200123456 안녕하세요, 아직 판매중인가요? bench filler text for a realistic size",
+        ),
     ] {
         g.throughput(Throughput::Elements(1));
         g.bench_function(name, |b| b.iter(|| d.check(black_box(text))));

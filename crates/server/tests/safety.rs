@@ -50,6 +50,18 @@ async fn say(c: &mut Stomp, room: &str, user: &str, content: &str, receipt: &str
     }
 }
 
+/// The next event of `kind` on an event stream (others are skipped).
+async fn next_event(c: &mut Stomp, kind: &str) -> Value {
+    loop {
+        let f = c.recv().await;
+        assert_eq!(f.command, "MESSAGE", "{f:?}");
+        let e = f.json();
+        if e["type"] == kind {
+            return e;
+        }
+    }
+}
+
 async fn follow_events(s: &TestServer, user: &str) -> Stomp {
     let mut c = s.stomp(user).await;
     c.send_raw("SUBSCRIBE\nid:ev\ndestination:/user/queue/events\nreceipt:ev\n\n\0")
@@ -66,7 +78,17 @@ async fn a_block_stops_messages_rooms_and_typing_both_ways_until_it_is_lifted() 
     say(&mut alice, &room, "alice", "아직 파시나요?", "r0").await;
     bob.message().await;
 
+    let alice_events = follow_events(&s, "alice").await;
+    let mut alice_events = alice_events;
     assert_eq!(block(&s, "bob", "alice").await, (204, Value::Null));
+    // Presence stops: alice sees bob away at once (no time, as for anyone offline).
+    let p = next_event(&mut alice_events, "PRESENCE").await;
+    assert_eq!(
+        (p["user"].as_str(), p["online"].as_bool()),
+        (Some("bob"), Some(false)),
+        "{p}"
+    );
+    assert_eq!(p["lastSeenAt"], Value::Null);
     assert_eq!(block(&s, "bob", "alice").await.0, 204, "again is no error");
     assert_eq!(blocked_users(&s, "bob").await, json!(["alice"]));
     // The blocked user learns only the `blocked` code: not who blocks whom.
@@ -120,9 +142,15 @@ async fn a_block_stops_messages_rooms_and_typing_both_ways_until_it_is_lifted() 
         "presence crossed a block: {p}"
     );
 
-    // Lifted: everything works again.
+    // Lifted: everything works again, presence first (bob is online).
     let (status, v) = s.api("bob").delete("/user/blocks/alice").await;
     assert_eq!((status, v), (204, Value::Null));
+    let p = next_event(&mut alice_events, "PRESENCE").await;
+    assert_eq!(
+        (p["user"].as_str(), p["online"].as_bool()),
+        (Some("bob"), Some(true)),
+        "{p}"
+    );
     assert_eq!(s.api("bob").delete("/user/blocks/alice").await.0, 204);
     assert_eq!(blocked_users(&s, "bob").await, json!([]));
     let mut bob = s.stomp("bob").await;

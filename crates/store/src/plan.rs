@@ -346,6 +346,22 @@ mod tests {
             .collect()
     }
 
+    /// Bob's message with key `old`, stored in room `a` before the batch.
+    fn stored_before(a: RoomId) -> ChatMessage {
+        ChatMessage {
+            attachments: Vec::new(),
+            warnings: Default::default(),
+            id: 5,
+            room: a,
+            sender: UserId::parse("bob").unwrap(),
+            content: "earlier".into(),
+            kind: MessageKind::Text,
+            created_at: Millis(1),
+            client_message_id: Some(ClientMessageId::parse("old").unwrap()),
+            notice: None,
+        }
+    }
+
     #[test]
     fn a_blocked_room_takes_nothing_new_but_a_retry_still_gets_its_receipt() {
         let a = room(1);
@@ -359,18 +375,7 @@ mod tests {
         if let Some(r) = rooms.get_mut(&a.to_text()) {
             r.blocked = true;
         }
-        let old = ChatMessage {
-            attachments: Vec::new(),
-            warnings: Default::default(),
-            id: 5,
-            room: a,
-            sender: UserId::parse("bob").unwrap(),
-            content: "earlier".into(),
-            kind: MessageKind::Text,
-            created_at: Millis(1),
-            client_message_id: Some(ClientMessageId::parse("old").unwrap()),
-            notice: None,
-        };
+        let old = stored_before(a);
         let mut before = HashMap::new();
         before.insert(key(Backend::Sqlite, &a.to_text(), "bob", "old"), old);
         let plan = BatchPlan::decide(Backend::Sqlite, &batch, &texts, &rooms, &before);
@@ -403,18 +408,7 @@ mod tests {
         // Strangers and unknown rooms are not looked up; keys are distinct.
         assert_eq!(keys.len(), 3);
         let mut before = HashMap::new();
-        let old = ChatMessage {
-            attachments: Vec::new(),
-            warnings: Default::default(),
-            id: 5,
-            room: a,
-            sender: UserId::parse("bob").unwrap(),
-            content: "earlier".into(),
-            kind: MessageKind::Text,
-            created_at: Millis(1),
-            client_message_id: Some(ClientMessageId::parse("old").unwrap()),
-            notice: None,
-        };
+        let old = stored_before(a);
         before.insert(
             key(Backend::Sqlite, &a.to_text(), "bob", "old"),
             old.clone(),

@@ -165,3 +165,17 @@ impl Drop for TestDatabase {
         let _ = handle.join();
     }
 }
+
+/// A fresh database on `backend` and a migrated store on it, for the storage suites: the
+/// database lives (and is dropped) with the returned [`TestDatabase`]. Fails naming the service
+/// when it cannot be reached.
+pub async fn fresh_store(backend: Backend) -> (TestDatabase, crate::SqlStore) {
+    let db = TestDatabase::create(backend)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let store = crate::SqlStore::connect(db.url(), crate::StoreOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("cannot open {}: {e}", db.url()));
+    store.migrate().await.expect("migrate");
+    (db, store)
+}

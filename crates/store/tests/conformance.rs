@@ -19,17 +19,6 @@ fn u(s: &str) -> UserId {
     UserId::parse(s).unwrap()
 }
 
-async fn fresh(backend: Backend) -> (TestDatabase, SqlStore) {
-    let db = TestDatabase::create(backend)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let store = SqlStore::connect(db.url(), StoreOptions::default())
-        .await
-        .unwrap_or_else(|e| panic!("cannot open {}: {e}", db.url()));
-    store.migrate().await.expect("migrate");
-    (db, store)
-}
-
 fn new_room(buyer: &str, seller: &str, product: Option<&str>, name: &str) -> NewRoom {
     let (b, s) = (u(buyer), u(seller));
     NewRoom {
@@ -973,7 +962,7 @@ where
     F: FnOnce(SqlStore) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let (db, store) = fresh(backend).await;
+    let (db, store) = chat_store::testing::fresh_store(backend).await;
     URL.with(|u| *u.borrow_mut() = db.url().to_owned());
     case(store).await;
     drop(db);

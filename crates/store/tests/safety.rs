@@ -9,22 +9,10 @@ use chat_core::{
     AppendOutcome, ClientMessageId, LeaveOutcome, MessageKind, Millis, NewMessage, NewRoom, Room,
     RoomId, UserId,
 };
-use chat_store::testing::TestDatabase;
-use chat_store::{Backend, SqlStore, StoreOptions};
+use chat_store::{Backend, SqlStore};
 
 fn u(s: &str) -> UserId {
     UserId::parse(s).unwrap()
-}
-
-async fn fresh(backend: Backend) -> (TestDatabase, SqlStore) {
-    let db = TestDatabase::create(backend)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let store = SqlStore::connect(db.url(), StoreOptions::default())
-        .await
-        .unwrap_or_else(|e| panic!("cannot open {}: {e}", db.url()));
-    store.migrate().await.expect("migrate");
-    (db, store)
 }
 
 async fn open(store: &SqlStore, buyer: &str, seller: &str) -> Room {
@@ -287,7 +275,7 @@ where
     F: FnOnce(SqlStore) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let (db, store) = fresh(backend).await;
+    let (db, store) = chat_store::testing::fresh_store(backend).await;
     case(store).await;
     drop(db);
 }

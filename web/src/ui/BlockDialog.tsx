@@ -1,5 +1,5 @@
 // The block (or unblock) confirmation: a modal <dialog> naming the other member and what blocking does.
-import { useEffect, useRef } from 'preact/hooks';
+import { useModal } from './hooks';
 
 interface Props {
   open: boolean;
@@ -13,14 +13,7 @@ interface Props {
 }
 
 export function BlockDialog({ open, unblock, peer, busy, error, onConfirm, onCancel }: Props) {
-  const ref = useRef<HTMLDialogElement>(null);
-
-  useEffect(() => {
-    const d = ref.current;
-    if (!d) return;
-    if (open && !d.open) d.showModal();
-    if (!open && d.open) d.close();
-  }, [open]);
+  const ref = useModal(open);
 
   return (
     <dialog

@@ -1,5 +1,5 @@
 // The leave confirmation: a real modal <dialog> with "나가기" and "취소".
-import { useEffect, useRef } from 'preact/hooks';
+import { useModal } from './hooks';
 
 interface Props {
   open: boolean;
@@ -11,14 +11,7 @@ interface Props {
 }
 
 export function LeaveDialog({ open, busy, error, productName, onConfirm, onCancel }: Props) {
-  const ref = useRef<HTMLDialogElement>(null);
-
-  useEffect(() => {
-    const d = ref.current;
-    if (!d) return;
-    if (open && !d.open) d.showModal();
-    if (!open && d.open) d.close();
-  }, [open]);
+  const ref = useModal(open);
 
   return (
     <dialog

@@ -105,10 +105,16 @@ impl Detector {
     fn may_hold_a_number(&self, text: &str) -> bool {
         let r = &self.rules.numbers;
         let mut digits = 0;
-        for c in text.chars().map(fold_char) {
-            let digit = c.is_ascii_digit()
-                || r.symbol_digits.get(&c).is_some()
-                || (is_hangul_syllable(c) && r.hangul_digits.get(&c).is_some());
+        for c in text.chars() {
+            // Most characters are ASCII, and no ASCII character but a digit reads as one here.
+            let digit = if c.is_ascii() {
+                c.is_ascii_digit()
+            } else {
+                let c = fold_char(c);
+                c.is_ascii_digit()
+                    || (is_hangul_syllable(c) && r.hangul_digits.get(&c).is_some())
+                    || r.symbol_digits.get(&c).is_some()
+            };
             if digit {
                 digits += 1;
                 if digits >= SHORTEST_INTERESTING {
@@ -157,6 +163,17 @@ impl Detector {
                 while j < n && alnum(j) {
                     j += 1;
                 }
+                // A word without a digit (most words) is no number: nothing to build.
+                if !chars[i..j]
+                    .iter()
+                    .any(|&(_, ch)| fold_char(ch).is_ascii_digit())
+                {
+                    flush(&mut current, &mut numbers);
+                    pending.clear();
+                    pending_count = 0;
+                    i = j;
+                    continue;
+                }
                 let mut digits = Vec::with_capacity(j - i);
                 let mut real = false;
                 for (k, &(_, ch)) in chars.iter().enumerate().take(j).skip(i) {
@@ -172,7 +189,7 @@ impl Detector {
                     }
                 }
                 Some((real.then_some(digits), j))
-            } else if let Some(&d) = r.symbol_digits.get(&c) {
+            } else if let Some(&d) = (!c.is_ascii()).then(|| r.symbol_digits.get(&c)).flatten() {
                 Some((Some(vec![digit(i, d)]), i + 1))
             } else if is_hangul_syllable(c) {
                 let mut j = i;
@@ -254,12 +271,15 @@ impl Detector {
         // like a phone number (IBK 017-118273-01-011).
         let total: usize = groups.iter().map(|g| g.digits.len()).sum();
         let a = &self.rules.account;
-        let all: String = groups
-            .iter()
-            .flat_map(|g| g.digits.iter().map(|d| char::from(b'0' + d.value)))
-            .collect();
+        let whole_is_phone = || {
+            let all: String = groups
+                .iter()
+                .flat_map(|g| g.digits.iter().map(|d| char::from(b'0' + d.value)))
+                .collect();
+            self.rules.phone.is_match(&all)
+        };
         if (a.min_digits_with_bank..=a.max_digits).contains(&total)
-            && !self.rules.phone.is_match(&all)
+            && !whole_is_phone()
             && self.is_account(text, groups, total)
             && self.bank_near(text, groups)
         {

@@ -20,6 +20,17 @@ impl ChatService {
         let user = Blocks::parse(caller, body)?;
         if self.blocks.block(caller, &user).await? {
             self.blocks_changed(caller, &user).await;
+            // Presence stops: each now sees the other as away, as a blocked user would see
+            // anyone who went offline (no time: none is told).
+            for (who, to) in [(caller, &user), (&user, caller)] {
+                self.publish(RoomEvent::Presence(crate::events::PresenceChange {
+                    user: who.clone(),
+                    online: false,
+                    last_seen: None,
+                    to: vec![to.clone()],
+                }))
+                .await;
+            }
         }
         Ok(())
     }
@@ -30,6 +41,7 @@ impl ChatService {
         let user = UserId::parse(user)?;
         if self.blocks.unblock(caller, &user).await? {
             self.blocks_changed(caller, &user).await;
+            self.tell_presence_again(caller, &user).await;
         }
         Ok(())
     }
@@ -51,6 +63,41 @@ impl ChatService {
     /// Whom `caller` blocks (`GET /user/blocks`).
     pub async fn blocked_users(&self, caller: &UserId) -> Result<Vec<UserId>, ChatError> {
         self.blocks.blocked_by(caller).await
+    }
+
+    /// After a block is lifted, each of the two is told the other's presence as it is now,
+    /// which the block had hidden. Advisory: a presence failure tells nothing.
+    async fn tell_presence_again(&self, a: &UserId, b: &UserId) {
+        let pair = [a.clone(), b.clone()];
+        let online = match self.presence().online(&pair).await {
+            Ok(online) => online,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read presence after an unblock");
+                return;
+            }
+        };
+        let seen = match self.store().last_seen(&pair).await {
+            Ok(seen) => seen,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read last seen after an unblock");
+                Vec::new()
+            }
+        };
+        for (who, to) in [(a, b), (b, a)] {
+            let is_online = online.contains(who);
+            let last_seen = if is_online {
+                None
+            } else {
+                seen.iter().find(|(u, _)| u == who).map(|(_, at)| *at)
+            };
+            self.publish(RoomEvent::Presence(crate::events::PresenceChange {
+                user: who.clone(),
+                online: is_online,
+                last_seen,
+                to: vec![to.clone()],
+            }))
+            .await;
+        }
     }
 
     async fn blocks_changed(&self, a: &UserId, b: &UserId) {
