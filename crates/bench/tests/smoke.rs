@@ -94,6 +94,12 @@ async fn every_scenario_runs_against_reuse_chat() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut settings = Settings::for_data_dir(dir.path());
     settings.listen = "127.0.0.1:0".parse().expect("address");
+    // As scripts/bench.sh runs it: the rate limits in the path, far above any scenario's rate.
+    settings.safety.limits = reuse_chat::rate_limits::LimitSettings::parse(
+        "messages=1000000/s:1000000,rooms=1000000/s:1000000,connects=1000000/s:1000000,\
+         requests=1000000/s:1000000",
+    )
+    .expect("rate limits");
     let app = App::build(settings).await.expect("reuse-chat starts");
     let port = app.port();
     let token = app.shutdown_token();
