@@ -14,7 +14,7 @@ use crate::attachment::{
 use crate::error::ChatError;
 use crate::ids::{ClientMessageId, RoomId, UserId};
 use crate::links::{LinkError, LinkSigner};
-use crate::model::Millis;
+use crate::model::{Millis, Room};
 use crate::ports::{AttachmentStore, BlobError, BlobRead, BlobStore, ChatStore, ClaimRefused};
 
 /// Limits on photos (API-v2 "Photos" and docs/API.md).
@@ -198,7 +198,7 @@ impl Photos {
         self.janitor.clone()
     }
 
-    async fn member_of(&self, caller: &UserId, room: &RoomId) -> Result<(), ChatError> {
+    async fn member_of(&self, caller: &UserId, room: &RoomId) -> Result<Room, ChatError> {
         let found = self
             .rooms
             .room(room)
@@ -206,16 +206,16 @@ impl Photos {
             .map_err(|e| e.into_chat_error("photo_room", Some(room)))?
             .ok_or(ChatError::RoomNotFound)?;
         if found.is_member(caller) {
-            Ok(())
+            Ok(found)
         } else {
             Err(ChatError::NotMember)
         }
     }
 
     /// Checked before an upload's body is read: the caller is a member of the room and has not
-    /// too many unsent uploads.
-    pub async fn may_upload(&self, caller: &UserId, room: &RoomId) -> Result<(), ChatError> {
-        self.member_of(caller, room).await?;
+    /// too many unsent uploads. Answers the room, for the caller's further checks.
+    pub async fn may_upload(&self, caller: &UserId, room: &RoomId) -> Result<Room, ChatError> {
+        let found = self.member_of(caller, room).await?;
         let unsent = self
             .records
             .unsent_uploads(caller)
@@ -230,7 +230,7 @@ impl Photos {
                 ),
             });
         }
-        Ok(())
+        Ok(found)
     }
 
     /// Stores a processed upload: its record first (`uploading`), then its bytes, then the

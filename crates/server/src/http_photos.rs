@@ -156,8 +156,8 @@ pub(crate) async fn upload(
 ) -> Result<Response, ApiError> {
     let desk = st.photos.clone();
     // Before a byte of the body is read.
-    desk.photos.may_upload(&user, &room).await?;
-    st.service.ensure_not_blocked(&user, &room).await?;
+    let found = desk.photos.may_upload(&user, &room).await?;
+    st.service.ensure_not_blocked(&user, &found).await?;
     st.limits
         .check_user_everywhere(crate::rate_limits::Kind::Uploads, &user)
         .await?;

@@ -178,6 +178,16 @@ pub struct RateLimits {
     shared_down: AtomicBool,
 }
 
+/// The refusal of a request that may come again after `wait` (counted for operators).
+fn rate_limited(wait: Duration) -> ChatError {
+    metrics::counter!("reuse_chat_rate_limited_total").increment(1);
+    // Whole seconds, rounded up: `Retry-After` has no fractions.
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    ChatError::RateLimited {
+        retry_after_secs: secs.max(1),
+    }
+}
+
 /// How often idle buckets are dropped (a bucket back to full is the same as none).
 const UPKEEP: Duration = Duration::from_secs(60);
 
@@ -216,13 +226,7 @@ impl RateLimits {
     }
 
     fn refuse(&self, not_until: governor::NotUntil<governor::clock::QuantaInstant>) -> ChatError {
-        let wait = not_until.wait_time_from(self.clock.now());
-        // Whole seconds, rounded up: `Retry-After` has no fractions.
-        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        metrics::counter!("reuse_chat_rate_limited_total").increment(1);
-        ChatError::RateLimited {
-            retry_after_secs: secs.max(1),
-        }
+        rate_limited(not_until.wait_time_from(self.clock.now()))
     }
 
     /// Takes one from `user`'s bucket of `kind`, or says how long to wait.
@@ -252,13 +256,7 @@ impl RateLimits {
                 }
                 Ok(())
             }
-            Ok(Some(wait)) => {
-                metrics::counter!("reuse_chat_rate_limited_total").increment(1);
-                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-                Err(ChatError::RateLimited {
-                    retry_after_secs: secs.max(1),
-                })
-            }
+            Ok(Some(wait)) => Err(rate_limited(wait)),
             Err(e) => {
                 if !self.shared_down.swap(true, Ordering::Relaxed) {
                     tracing::warn!(error = %e, "rate limits: the shared buckets cannot be reached; each node limits on its own until they answer");

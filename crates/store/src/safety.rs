@@ -141,23 +141,21 @@ impl SafetyStore for SqlStore {
     }
 
     async fn user_known(&self, user: &UserId) -> Result<bool, StoreError> {
-        let queries = [
-            self.sql("SELECT uuid AS hit FROM rooms WHERE buyer = ? LIMIT 1"),
-            self.sql("SELECT uuid AS hit FROM rooms WHERE seller = ? LIMIT 1"),
-            self.sql("SELECT user_id AS hit FROM last_seen WHERE user_id = ? LIMIT 1"),
-        ];
+        // One round trip; each part is an index lookup (rooms by buyer, by seller, last_seen's key).
+        let sql = self.sql(
+            "SELECT 1 AS hit FROM rooms WHERE buyer = ? \
+             UNION ALL SELECT 1 AS hit FROM rooms WHERE seller = ? \
+             UNION ALL SELECT 1 AS hit FROM last_seen WHERE user_id = ? LIMIT 1",
+        );
         on_pool!(self, read, |pool| {
-            for sql in &queries {
-                let row = sqlx::query(sql)
-                    .bind(user.as_str())
-                    .fetch_optional(pool)
-                    .await
-                    .map_err(classify)?;
-                if row.is_some() {
-                    return Ok(true);
-                }
-            }
-            Ok(false)
+            let row = sqlx::query(&sql)
+                .bind(user.as_str())
+                .bind(user.as_str())
+                .bind(user.as_str())
+                .fetch_optional(pool)
+                .await
+                .map_err(classify)?;
+            Ok(row.is_some())
         })
     }
 

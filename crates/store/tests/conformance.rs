@@ -5,46 +5,18 @@ use std::sync::Arc;
 
 use chat_core::ports::ChatStore;
 use chat_core::{
-    AppendOutcome, ChatMessage, ClientMessageId, HistoryCursor, HistoryPage, LeaveOutcome,
-    MarkReadOutcome, MessageKind, Millis, NewInquiry, NewMessage, NewRoom, Notice, ReadMark, Room,
-    RoomId, UserId,
+    AppendOutcome, ChatMessage, HistoryCursor, HistoryPage, LeaveOutcome, MarkReadOutcome,
+    MessageKind, Millis, NewInquiry, NewMessage, NewRoom, Notice, ReadMark, Room, RoomId,
 };
 use chat_store::testing::TestDatabase;
 use chat_store::{Backend, SqlStore, StoreOptions};
 
+mod common;
+
+use common::{new_room, open, text, u};
+
 /// The notice text the service writes when alice leaves.
 const ALICE_LEFT: &str = "alice님이 채팅방을 나갔습니다.";
-
-fn u(s: &str) -> UserId {
-    UserId::parse(s).unwrap()
-}
-
-fn new_room(buyer: &str, seller: &str, product: Option<&str>, name: &str) -> NewRoom {
-    let (b, s) = (u(buyer), u(seller));
-    NewRoom {
-        id: RoomId::new_random(),
-        pair_key: NewRoom::pair_key(&b, &s, product, name),
-        name: name.into(),
-        product_id: product.map(str::to_owned),
-        buyer: b,
-        seller: s,
-        created_at: Millis::now(),
-    }
-}
-
-fn text(room: &RoomId, sender: &str, content: &str, cmid: Option<&str>) -> NewMessage {
-    NewMessage {
-        attachments: Vec::new(),
-        warnings: Default::default(),
-        room: *room,
-        sender: u(sender),
-        content: content.into(),
-        kind: MessageKind::Text,
-        created_at: Millis::now(),
-        client_message_id: cmid.map(|c| ClientMessageId::parse(c).unwrap()),
-        notice: None,
-    }
-}
 
 fn stored(outcome: &AppendOutcome) -> &ChatMessage {
     match outcome {
@@ -606,15 +578,6 @@ async fn each_new_message_names_its_predecessor(store: SqlStore) {
         LeaveOutcome::Left(notice) => assert_eq!(notice.prev, Some(second[0].0)),
         other => panic!("{other:?}"),
     }
-}
-
-/// A new room with no product, for cases that only need somewhere to write.
-async fn open(store: &SqlStore, buyer: &str, seller: &str, name: &str) -> Room {
-    store
-        .open_room(&new_room(buyer, seller, None, name))
-        .await
-        .unwrap()
-        .0
 }
 
 /// One batch mixing two rooms, a stranger, an unknown room and a key repeated within the batch

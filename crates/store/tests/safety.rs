@@ -4,52 +4,21 @@
 //! the room is gone and queue their mail in the same transaction.
 
 use chat_core::ports::{BlockOutcome, ChatStore, ReportOutcome, SafetyStore};
-use chat_core::safety::{NewReport, ReportReason, Warning, Warnings};
-use chat_core::{
-    AppendOutcome, ClientMessageId, LeaveOutcome, MessageKind, Millis, NewMessage, NewRoom, Room,
-    RoomId, UserId,
-};
+use chat_core::safety::{NewReport, ReportReason, Warning};
+use chat_core::{AppendOutcome, LeaveOutcome, Millis, NewMessage, RoomId};
 use chat_store::{Backend, SqlStore};
 
-fn u(s: &str) -> UserId {
-    UserId::parse(s).unwrap()
-}
+mod common;
 
-async fn open(store: &SqlStore, buyer: &str, seller: &str) -> Room {
-    let (b, s) = (u(buyer), u(seller));
-    let new = NewRoom {
-        id: RoomId::new_random(),
-        pair_key: NewRoom::pair_key(&b, &s, None, "자전거"),
-        name: "자전거".into(),
-        product_id: None,
-        buyer: b,
-        seller: s,
-        created_at: Millis::now(),
-    };
-    store.open_room(&new).await.unwrap().0
-}
-
-fn text(room: &RoomId, sender: &str, content: &str, cmid: Option<&str>) -> NewMessage {
-    NewMessage {
-        attachments: Vec::new(),
-        warnings: Warnings::NONE,
-        room: *room,
-        sender: u(sender),
-        content: content.into(),
-        kind: MessageKind::Text,
-        created_at: Millis::now(),
-        client_message_id: cmid.map(|c| ClientMessageId::parse(c).unwrap()),
-        notice: None,
-    }
-}
+use common::{open, text, u};
 
 async fn append_one(store: &SqlStore, m: NewMessage) -> AppendOutcome {
     store.append(&[m]).await.unwrap().remove(0)
 }
 
 async fn blocks_stop_the_commit_both_ways(store: SqlStore) {
-    let room = open(&store, "alice", "bob").await;
-    let other = open(&store, "alice", "carol").await;
+    let room = open(&store, "alice", "bob", "자전거").await;
+    let other = open(&store, "alice", "carol", "자전거").await;
     let first = append_one(&store, text(&room.id, "bob", "안녕하세요", Some("c-1"))).await;
     assert!(matches!(first, AppendOutcome::Stored(_)), "{first:?}");
 
@@ -129,7 +98,7 @@ async fn a_user_blocks_at_most_the_limit_and_unknown_users_are_unknown(store: Sq
         vec![u("b1"), u("b2")]
     );
     assert!(!store.user_known(&u("nobody")).await.unwrap());
-    open(&store, "alice", "seller-1").await;
+    open(&store, "alice", "seller-1", "자전거").await;
     assert!(store.user_known(&u("seller-1")).await.unwrap());
     assert!(store.user_known(&u("alice")).await.unwrap());
     store.record_last_seen(&u("visitor"), at).await.unwrap();
@@ -137,7 +106,7 @@ async fn a_user_blocks_at_most_the_limit_and_unknown_users_are_unknown(store: Sq
 }
 
 async fn warnings_are_stored_with_the_message(store: SqlStore) {
-    let room = open(&store, "alice", "bob").await;
+    let room = open(&store, "alice", "bob", "자전거").await;
     let mut m = text(&room.id, "bob", "010-1234-5678", None);
     m.warnings = [Warning::PhoneNumber, Warning::Prepayment]
         .into_iter()
@@ -169,7 +138,7 @@ fn report(room: &RoomId, reporter: &str, message_id: Option<i64>) -> NewReport {
 }
 
 async fn reports_keep_their_evidence_and_queue_their_mail(store: SqlStore) {
-    let room = open(&store, "alice", "bob").await;
+    let room = open(&store, "alice", "bob", "자전거").await;
     let mut ids = Vec::new();
     for n in 0..105 {
         if let AppendOutcome::Stored(s) =
@@ -204,7 +173,7 @@ async fn reports_keep_their_evidence_and_queue_their_mail(store: SqlStore) {
         .save_report(&report(&RoomId::new_random(), "alice", None), 100, &mail)
         .await;
     assert_eq!(unknown.unwrap(), ReportOutcome::NoSuchRoom);
-    let other_room = open(&store, "alice", "carol").await;
+    let other_room = open(&store, "alice", "carol", "자전거").await;
     let wrong = store
         .save_report(&report(&other_room.id, "alice", Some(ids[0])), 100, &mail)
         .await;

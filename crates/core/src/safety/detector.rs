@@ -280,8 +280,7 @@ impl Detector {
         };
         if (a.min_digits_with_bank..=a.max_digits).contains(&total)
             && !whole_is_phone()
-            && self.is_account(text, groups, total)
-            && self.bank_near(text, groups)
+            && self.is_account(text, groups, total) == Some(true)
         {
             warnings.insert(Warning::BankAccount);
             for group in groups {
@@ -329,7 +328,7 @@ impl Detector {
                     break;
                 }
                 if count >= a.min_digits_with_bank.min(a.min_digits)
-                    && self.is_account(text, &groups[i..=j], count)
+                    && self.is_account(text, &groups[i..=j], count).is_some()
                 {
                     hit = Some(j);
                 }
@@ -345,13 +344,6 @@ impl Detector {
                 None => i += 1,
             }
         }
-    }
-
-    /// Whether a bank's name stands near these groups.
-    fn bank_near(&self, text: &str, groups: &[Group]) -> bool {
-        let a = &self.rules.account;
-        self.around(text, groups)
-            .is_some_and(|around| a.banks.iter().any(|w| around.contains(w.as_str())))
     }
 
     /// The folded text within the window around these groups.
@@ -373,34 +365,27 @@ impl Detector {
     }
 
     /// Whether these groups (`count` digits) are an account number, by what is written around
-    /// them.
-    fn is_account(&self, text: &str, groups: &[Group], count: usize) -> bool {
+    /// them: `None` when not, else whether a bank's name stands near.
+    fn is_account(&self, text: &str, groups: &[Group], count: usize) -> Option<bool> {
         let a = &self.rules.account;
-        let (Some(first), Some(last)) = (
-            groups.first().and_then(|g| g.digits.first()),
-            groups.last().and_then(|g| g.digits.last()),
-        ) else {
-            return false;
-        };
-        let (start, end) = (first.at, last.at + last.len);
-        let written = fold_text(&text[start..end]);
+        let first = groups.first()?.digits.first()?;
+        let last = groups.last()?.digits.last()?;
+        let written = fold_text(&text[first.at..last.at + last.len]);
         if a.date_like.iter().any(|d| d.is_match(&written)) {
-            return false;
+            return None;
         }
-        let Some(around) = self.around(text, groups) else {
-            return false;
-        };
+        let around = self.around(text, groups)?;
         let near = |words: &[String]| words.iter().any(|w| around.contains(w.as_str()));
         let bank = near(&a.banks);
         let money = near(&a.money_words);
         if !money && near(&a.other_number_words) {
-            return false;
+            return None;
         }
         if bank && count >= a.min_digits_with_bank {
-            return true;
+            return Some(true);
         }
         let dashed = groups.len() >= 3 && groups[1..].iter().all(|g| g.sep.trim() == "-");
-        count >= a.min_digits && (dashed || money)
+        (count >= a.min_digits && (dashed || money)).then_some(bank)
     }
 }
 

@@ -46,14 +46,14 @@ impl ChatService {
         Ok(())
     }
 
-    /// Refuses `caller`'s work in `room` while one of its two members blocks the other: a photo
-    /// upload, which could never be sent (the send itself is refused by storage).
+    /// Refuses `caller`'s work in `room` (as the caller's membership check read it) while one
+    /// of its two members blocks the other: a photo upload, which could never be sent (the send
+    /// itself is refused by storage).
     pub async fn ensure_not_blocked(
         &self,
         caller: &UserId,
-        room: &crate::ids::RoomId,
+        room: &crate::model::Room,
     ) -> Result<(), ChatError> {
-        let room = self.enter(caller, room).await?;
         self.blocks
             .list()
             .check(caller, room.counterpart(caller))
