@@ -182,6 +182,28 @@ photos() {
   stop_pid "$S3_PID"
 }
 
+# Offline notifications (issue 16), reuse-chat on SQLite with the webhook on (bench-push-sink
+# answers 204 at once): the marketplace run at the same offered rate with everyone online (the
+# notifier's presence check on every message), then with half the rooms' buyers away (every
+# message there goes through the notifier into the outbox, and the sender posts each burst).
+notifications() {
+  echo "== reuse-chat offline notifications (webhook to bench-push-sink)"
+  "$BIN/bench-push-sink" --listen 127.0.0.1:18091 &
+  SINK_PID=$!
+  PIDS+=("$SINK_PID")
+  wait_port push-sink 18091
+  start_reuse_chat "" --push-webhook http://127.0.0.1:18091/hook \
+    --push-webhook-secret bench-webhook-secret-0123
+  local common=(--target reuse-chat --addr 127.0.0.1:18070 --server-pid "$RC_PID")
+  run "${common[@]}" --label notify-online marketplace --rooms "$ROOMS" --rate "$RATE" \
+    --secs "$SECS" --warmup-secs "$WARM"
+  run "${common[@]}" --label notify-away marketplace --rooms "$ROOMS" --rate "$RATE" \
+    --secs "$SECS" --warmup-secs "$WARM" --away-share 0.5
+  echo "-- notifications: $(curl -fs http://127.0.0.1:18070/metrics | grep -E '^reuse_chat_(notifications_queued_total|notifier_overflow_total|push_delivered_total|push_failed_total|notifications_pending)' | tr '\n' ' ')"
+  stop_pid "$RC_PID"
+  stop_pid "$SINK_PID"
+}
+
 for target in $TARGETS; do
   case $target in
     baseline)
@@ -198,6 +220,7 @@ for target in $TARGETS; do
       start_reuse_chat ""
       scenarios reuse-chat 127.0.0.1:18070 "$RC_PID" sqlite
       stop_pid "$RC_PID"
+      notifications
       echo "== bare storage: SQLite"
       bare_storage sqlite "sqlite://$WORK/bare-$RUN.db" ""
       photos

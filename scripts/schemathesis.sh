@@ -17,7 +17,12 @@ command -v schemathesis >/dev/null || {
 
 WORK=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" --rate-limits off --log warn >"$WORK/server.log" 2>&1 &
+# The marketplace's token (sent with every request: the user routes go by X-Auth-User) and a
+# VAPID key, so the listing's and the push subscriptions' handlers are reached, not refused.
+SERVICE_TOKEN=schemathesis-service-token-0123
+"$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" --rate-limits off --log warn \
+  --service-token "$SERVICE_TOKEN" \
+  --vapid-private-key crates/server/tests/fixtures/vapid-test-key.pem >"$WORK/server.log" 2>&1 &
 SERVER=$!
 stop() {
   kill "$SERVER" 2>/dev/null || true
@@ -39,6 +44,7 @@ status=0
 (cd "$WORK" && timeout 600 schemathesis run "http://127.0.0.1:$PORT/openapi.json" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
   --header 'X-Auth-User: alice' \
+  --header "Authorization: Bearer $SERVICE_TOKEN" \
   --max-examples "$MAX_EXAMPLES" \
   --workers 1 \
   --generation-database none \

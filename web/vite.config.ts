@@ -27,6 +27,7 @@ export default defineConfig({
       '/client': backend,
       '/user/blocks': backend,
       '/report': backend,
+      '/push': backend,
       '/ws-stomp': { target: backend, ws: true },
     },
   },

@@ -4,17 +4,22 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  DESKTOP, PHONE, Server, hs256, launch, person, screenshotDir, sendAll, shownIds, signIn, sleep,
+  DESKTOP, PHONE, Server, hs256, launch, person, recordErrors, screenshotDir, sendAll, shownIds, signIn, sleep,
 } from './harness.mjs';
+import { PushReceiver, decryptPush, deliverPush, pushServiceStandIn, subscriberKeys, vapidClaims, vapidKeyFile } from './webpush.mjs';
 
 let server;
 let browser;
 const uniq = () => Math.random().toString(36).slice(2, 8);
+/** The marketplace backend's token for `PUT /product/{id}/status`. */
+const SERVICE_TOKEN = randomBytes(16).toString('hex');
 
 before(async () => {
-  server = await new Server().start();
+  server = await new Server(['--service-token', SERVICE_TOKEN]).start();
   browser = await launch();
 });
 
@@ -1113,3 +1118,357 @@ test('warnings: the buyer sees a caution under the seller\'s phone number, the s
   await buyer.context.close();
   await seller.context.close();
 });
+
+/** The open room's SYSTEM notices of one kind (`data-notice`). */
+const notices = (page, kind) => page.getByTestId('message-list').locator(`[data-testid="message"][data-notice="${kind}"]`);
+
+/** Waits (up to 5 s) until `locator` matches `n` elements. */
+async function countBecomes(locator, n) {
+  for (let i = 0; i < 100 && (await locator.count()) !== n; i++) await sleep(50);
+  assert.equal(await locator.count(), n);
+}
+
+/** The marketplace backend reports the listing's status (`PUT /product/{id}/status`, its service token). */
+async function reportStatus(srv, productId, status, buyer) {
+  const body = buyer ? { status, buyer } : { status };
+  const r = await srv.call('PUT', `/product/${encodeURIComponent(productId)}/status`, { Authorization: `Bearer ${SERVICE_TOKEN}` }, body);
+  assert.equal(r.status, 204, `PUT /product/${productId}/status ${JSON.stringify(body)}: ${r.status} ${JSON.stringify(r.body)}`);
+}
+
+test('the listing: the marketplace reserves the product, then sells it; both members see the status and its notice, live', async () => {
+  const buyerId = `buyer-${uniq()}`;
+  const sellerId = `seller-${uniq()}`;
+  const productId = `p-${uniq()}`;
+  const room = await server.openRoom(buyerId, sellerId, '닌텐도 스위치 OLED', productId);
+  const buyer = await person(browser, server, PHONE);
+  const seller = await person(browser, server, DESKTOP);
+  await bothInRoom(buyer, buyerId, seller, sellerId, room);
+  for (const p of [buyer, seller]) assert.equal(await p.page.getByTestId('product-status').count(), 0, 'no status until the marketplace sets one');
+
+  // Only the marketplace's backend may report it.
+  const anyone = await server.call('PUT', `/product/${productId}/status`, { 'X-Auth-User': buyerId }, { status: 'SOLD' });
+  assert.equal(anyone.status, 401);
+
+  await reportStatus(server, productId, 'RESERVED', buyerId);
+  for (const p of [buyer, seller]) {
+    const status = p.page.getByTestId('product-status');
+    await status.filter({ hasText: '예약중' }).waitFor();
+    assert.equal(await status.getAttribute('data-status'), 'RESERVED');
+    await notices(p.page, 'PRODUCT_STATUS').first().waitFor();
+  }
+  // The seller's list, beside the chat on a desktop, marks the room too.
+  const item = seller.page.locator(`[data-testid="room-item"][data-room-uuid="${room}"]`);
+  await item.getByTestId('room-product-status').filter({ hasText: '예약중' }).waitFor();
+
+  await reportStatus(server, productId, 'SOLD', buyerId);
+  for (const p of [buyer, seller]) {
+    await p.page.getByTestId('product-status').filter({ hasText: '거래완료' }).waitFor();
+    await countBecomes(notices(p.page, 'PRODUCT_STATUS'), 2);
+  }
+  await item.getByTestId('room-product-status').filter({ hasText: '거래완료' }).waitFor();
+
+  // Each notice is the server's Korean sentence, a centred SYSTEM line, the same for both.
+  const history = (await server.history(buyerId, room)).filter((m) => m.notice === 'PRODUCT_STATUS');
+  assert.deepEqual(history.map((m) => [m.type, m.productStatus]), [['SYSTEM', 'RESERVED'], ['SYSTEM', 'SOLD']]);
+  for (const p of [buyer, seller]) {
+    const shown = (await notices(p.page, 'PRODUCT_STATUS').allTextContents()).map((t) => t.trim());
+    assert.deepEqual(shown, history.map((m) => m.content));
+    assert.ok(shown.every((t) => /[가-힣]/.test(t)), `Korean: ${shown}`);
+    assert.equal(await notices(p.page, 'PRODUCT_STATUS').first().getAttribute('data-type'), 'SYSTEM');
+  }
+
+  // Opened again later, the status comes with the room list.
+  await buyer.page.reload();
+  await buyer.page.getByTestId('product-status').filter({ hasText: '거래완료' }).waitFor();
+
+  assert.deepEqual(buyer.errors, []);
+  assert.deepEqual(seller.errors, []);
+  await buyer.context.close();
+  await seller.context.close();
+});
+
+test('appointments: the buyer sets a time and place, both see the card in local time; a past time is refused; a cancel takes it off both', async () => {
+  const buyerId = `buyer-${uniq()}`;
+  const sellerId = `seller-${uniq()}`;
+  const room = await server.openRoom(buyerId, sellerId, '다이슨 에어랩');
+  const buyer = await person(browser, server, PHONE);
+  const seller = await person(browser, server, DESKTOP);
+  await bothInRoom(buyer, buyerId, seller, sellerId, room);
+  for (const p of [buyer, seller]) assert.equal(await p.page.getByTestId('appointment-card').count(), 0);
+
+  // Three days ahead at 19:00 in the page's own time zone (Asia/Seoul), as the picker gives it.
+  const when = await buyer.page.evaluate(() => {
+    const pad = (n) => String(n).padStart(2, '0');
+    const d = new Date(Date.now() + 3 * 86_400_000);
+    d.setHours(19, 0, 0, 0);
+    const y = new Date(Date.now() - 86_400_000);
+    return {
+      value: `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T19:00`,
+      past: `${y.getFullYear()}-${pad(y.getMonth() + 1)}-${pad(y.getDate())}T10:00`,
+      ms: d.getTime(),
+      day: `${d.getMonth() + 1}월 ${d.getDate()}일`,
+    };
+  });
+
+  await buyer.page.getByTestId('appointment-button').click();
+  const dialog = buyer.page.getByTestId('appointment-dialog');
+  await dialog.waitFor();
+  // Yesterday: the server refuses it (invalid_time), and the form says so in Korean.
+  await dialog.getByTestId('appointment-at').fill(when.past);
+  await dialog.getByTestId('appointment-place').fill('강남역 2번 출구');
+  const refused = buyer.page.waitForResponse((r) => r.url().endsWith(`/room/${room}/appointment`) && r.request().method() === 'PUT');
+  await dialog.getByTestId('appointment-save').click();
+  const refusal = await refused;
+  assert.equal(refusal.status(), 400);
+  const refusalBody = await refusal.json();
+  assert.equal(refusalBody.code ?? refusalBody.error, 'invalid_time', JSON.stringify(refusalBody));
+  const error = dialog.getByTestId('appointment-error');
+  await error.waitFor();
+  assert.equal((await error.textContent()).trim(), '약속 시간은 지금 이후, 1년 안으로 정해 주세요.');
+  // A place is required, which the form says before asking the server.
+  await dialog.getByTestId('appointment-at').fill(when.value);
+  await dialog.getByTestId('appointment-place').fill('  ');
+  await dialog.getByTestId('appointment-save').click();
+  assert.equal((await error.textContent()).trim(), '약속 장소를 입력해 주세요.');
+
+  await dialog.getByTestId('appointment-place').fill('강남역 2번 출구');
+  const saved = buyer.page.waitForResponse((r) => r.url().endsWith(`/room/${room}/appointment`) && r.request().method() === 'PUT');
+  await dialog.getByTestId('appointment-save').click();
+  const put = await saved;
+  assert.equal(put.status(), 204);
+  const sent = put.request().postDataJSON();
+  assert.equal(sent.place, '강남역 2번 출구');
+  assert.match(sent.at, /^\d{4}-\d{2}-\d{2}T19:00:00\+09:00$/, 'RFC 3339 with the local offset');
+  assert.equal(Date.parse(sent.at), when.ms);
+  await dialog.waitFor({ state: 'detached' });
+
+  for (const p of [buyer, seller]) {
+    const card = p.page.getByTestId('appointment-card');
+    await card.filter({ hasText: '강남역 2번 출구' }).waitFor();
+    const time = card.getByTestId('appointment-when');
+    assert.match((await time.textContent()).trim(), new RegExp(`^${when.day} \\([일월화수목금토]\\) 오후 7:00$`));
+    assert.equal(Date.parse(await time.getAttribute('datetime')), when.ms);
+    await notices(p.page, 'APPOINTMENT').first().waitFor();
+  }
+  const listed = (await server.api(sellerId, 'GET', '/room/list')).body.find((r) => r.roomUUID === room);
+  assert.equal(listed.appointment.place, '강남역 2번 출구');
+  assert.equal(Date.parse(listed.appointment.at), when.ms);
+  assert.equal(listed.appointment.setBy, buyerId);
+  // With one set, the header's button moves it (its text shows on a desktop).
+  assert.match(await seller.page.getByTestId('appointment-button').textContent(), /약속 변경/);
+
+  await buyer.page.screenshot({ path: join(screenshotDir(), 'appointment-phone.png') });
+
+  // The seller cancels it: gone on both sides, with a second notice.
+  await seller.page.getByTestId('appointment-cancel').click();
+  for (const p of [buyer, seller]) {
+    await p.page.getByTestId('appointment-card').waitFor({ state: 'detached' });
+    await countBecomes(notices(p.page, 'APPOINTMENT'), 2);
+  }
+  const history = (await server.history(buyerId, room)).filter((m) => m.notice === 'APPOINTMENT');
+  assert.equal(history.length, 2);
+  assert.equal(history[0].appointment.place, '강남역 2번 출구');
+  assert.equal(history[1].appointment, null, 'the cancel notice carries no appointment');
+  assert.deepEqual((await notices(buyer.page, 'APPOINTMENT').allTextContents()).map((t) => t.trim()), history.map((m) => m.content));
+
+  // The browser reports the refused PUT on its console; nothing else.
+  assert.deepEqual(buyer.errors, ['error: Failed to load resource: the server responded with a status of 400 (Bad Request)']);
+  assert.deepEqual(seller.errors, []);
+  await buyer.context.close();
+  await seller.context.close();
+});
+
+test("mute: the seller turns the room's notifications off; the toggle, the list and the seller's other device follow, also after a reload", async () => {
+  const buyerId = `buyer-${uniq()}`;
+  const sellerId = `seller-${uniq()}`;
+  const room = await server.openRoom(buyerId, sellerId, '브롬톤 자전거');
+  const seller = await person(browser, server, DESKTOP);
+  const other = await person(browser, server, PHONE); // the seller's phone
+  const ready = [eventsReady(seller.page), eventsReady(other.page)];
+  await signIn(seller, sellerId, `/?room=${room}`);
+  await signIn(other, sellerId, `/?room=${room}`);
+  await Promise.all(ready);
+  const toggle = seller.page.getByTestId('mute-toggle');
+  assert.equal(await toggle.getAttribute('aria-pressed'), 'false');
+  assert.equal((await toggle.textContent()).trim(), '알림 끄기');
+  const item = seller.page.locator(`[data-testid="room-item"][data-room-uuid="${room}"]`);
+  assert.equal(await item.getByTestId('room-muted').count(), 0);
+  // On a phone the toggle is an icon; its name still says what it does.
+  assert.equal(await other.page.getByRole('button', { name: '알림 끄기' }).getAttribute('aria-pressed'), 'false');
+
+  const settings = () => seller.page.waitForResponse((r) => r.url().endsWith(`/room/${room}/settings`) && r.request().method() === 'PUT');
+  let put = settings();
+  await toggle.click();
+  assert.equal((await put).status(), 204);
+  assert.deepEqual((await put).request().postDataJSON(), { muted: true });
+  await seller.page.locator('[data-testid="mute-toggle"][aria-pressed="true"]').waitFor();
+  assert.equal((await toggle.textContent()).trim(), '알림 켜기');
+  await item.getByTestId('room-muted').waitFor();
+  // The other device learns it from its ROOM_UPDATED, without a reload.
+  await other.page.locator('[data-testid="mute-toggle"][aria-pressed="true"]').waitFor();
+  // Mine alone: the buyer's room is not muted.
+  assert.equal((await server.api(sellerId, 'GET', '/room/list')).body.find((r) => r.roomUUID === room).muted, true);
+  assert.equal((await server.api(buyerId, 'GET', '/room/list')).body.find((r) => r.roomUUID === room).muted, false);
+
+  await seller.page.reload();
+  await seller.page.getByTestId('message-input').waitFor();
+  assert.equal(await toggle.getAttribute('aria-pressed'), 'true');
+  await item.getByTestId('room-muted').waitFor();
+
+  put = settings();
+  await toggle.click();
+  assert.deepEqual((await put).request().postDataJSON(), { muted: false });
+  await seller.page.locator('[data-testid="mute-toggle"][aria-pressed="false"]').waitFor();
+  await item.getByTestId('room-muted').waitFor({ state: 'detached' });
+  await other.page.locator('[data-testid="mute-toggle"][aria-pressed="false"]').waitFor();
+
+  assert.deepEqual(seller.errors, []);
+  assert.deepEqual(other.errors, []);
+  await seller.context.close();
+  await other.context.close();
+});
+
+/** The notifications the origin's service worker shows now (as the page's registration lists them). */
+function shownNotifications(page) {
+  return page.evaluate(async () => {
+    const reg = await navigator.serviceWorker.ready;
+    return (await reg.getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag, data: n.data }));
+  });
+}
+
+const pushSubscriptions = (srv, method) => (r) => r.url() === `${srv.base}/push/subscriptions` && r.request().method() === method;
+
+test('notifications: the page registers /sw.js and subscribes; the server pushes (VAPID, aes128gcm) while the seller is away; the worker shows it and a click opens the room', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'reuse-chat-vapid-'));
+  const vapid = vapidKeyFile(dir);
+  const receiver = await new PushReceiver().start();
+  const srv = await new Server(['--vapid-private-key', vapid.file, '--push-allow-http-loopback']).start();
+  try {
+    await notifications(srv, receiver, vapid);
+  } finally {
+    await srv.dispose();
+    await receiver.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+async function notifications(srv, receiver, vapid) {
+  const buyerId = `buyer-${uniq()}`;
+  const sellerId = `seller-${uniq()}`;
+  const room = await srv.openRoom(buyerId, sellerId, '아이폰 15 프로 256GB');
+  assert.deepEqual(await srv.api(sellerId, 'GET', '/push/config'), { status: 200, body: { webPush: true, vapidPublicKey: vapid.publicKey } });
+
+  // The seller allowed notifications before: signing in subscribes and tells the server.
+  // (The browser's push service is the stand-in of webpush.mjs; see there why.)
+  const sellerKeys = subscriberKeys();
+  const seller = await person(browser, srv, DESKTOP);
+  await seller.context.grantPermissions(['notifications'], { origin: srv.base });
+  await seller.context.addInitScript(pushServiceStandIn, { endpoint: receiver.endpoint('seller'), p256dh: sellerKeys.p256dh, auth: sellerKeys.auth });
+  const posted = seller.page.waitForResponse(pushSubscriptions(srv, 'POST'));
+  await signIn(seller, sellerId);
+  const post = await posted;
+  assert.equal(post.status(), 201);
+  assert.deepEqual(post.request().postDataJSON(), {
+    endpoint: receiver.endpoint('seller'),
+    expirationTime: null,
+    keys: { p256dh: sellerKeys.p256dh, auth: sellerKeys.auth },
+  });
+  // The real worker: /sw.js, for the whole origin, active; and the subscription the page holds.
+  const registered = await seller.page.evaluate(async () => {
+    const reg = await navigator.serviceWorker.ready;
+    const sub = await reg.pushManager.getSubscription();
+    return { script: reg.active?.scriptURL, scope: reg.scope, endpoint: sub?.endpoint, permission: Notification.permission };
+  });
+  assert.deepEqual(registered, { script: `${srv.base}/sw.js`, scope: `${srv.base}/`, endpoint: receiver.endpoint('seller'), permission: 'granted' });
+  assert.equal(await seller.page.getByTestId('notify-enable').count(), 0, 'allowed already: nothing to ask');
+
+  // The buyer was never asked: "알림 받기" asks (the browser's prompt, answered yes) and subscribes.
+  const buyerKeys = subscriberKeys();
+  const buyer = await person(browser, srv, PHONE);
+  await buyer.context.addInitScript(pushServiceStandIn, { endpoint: receiver.endpoint('buyer'), p256dh: buyerKeys.p256dh, auth: buyerKeys.auth });
+  await signIn(buyer, buyerId, `/?room=${room}`);
+  const ask = buyer.page.getByTestId('notify-enable');
+  await ask.waitFor();
+  assert.equal((await ask.textContent()).trim(), '알림 받기');
+  await buyer.context.grantPermissions(['notifications'], { origin: srv.base });
+  const buyerPosted = buyer.page.waitForResponse(pushSubscriptions(srv, 'POST'));
+  await ask.click();
+  assert.equal((await buyerPosted).status(), 201);
+  await ask.waitFor({ state: 'detached' });
+  await buyer.page.locator('[data-testid="presence-dot"][data-online="true"]').waitFor();
+
+  // The seller's tab closes (the browser stays, with its worker and subscription): away.
+  await seller.page.close();
+  await buyer.page.locator('[data-testid="presence-dot"][data-online="false"]').waitFor();
+  const text = '오늘 저녁에 직거래 가능할까요?';
+  await buyer.page.getByTestId('message-input').fill(text);
+  await buyer.page.getByTestId('message-input').press('Enter');
+  await bubble(buyer.page, text).and(buyer.page.locator('[data-status="sent"]')).waitFor();
+
+  // The server's push, as the push service gets it: VAPID-signed for the endpoint's origin,
+  // encrypted for the subscription's keys.
+  const push = await receiver.next('seller', 30_000);
+  assert.equal(push.method, 'POST');
+  assert.equal(push.headers['content-encoding'], 'aes128gcm');
+  assert.match(push.headers.ttl ?? '', /^\d+$/);
+  const claims = vapidClaims(push.headers.authorization, vapid);
+  assert.equal(claims.aud, receiver.origin);
+  assert.match(claims.sub, /^(mailto|https):/);
+  assert.ok(claims.exp * 1000 > Date.now() && claims.exp * 1000 <= Date.now() + 24 * 3600_000 + 60_000, `exp ${claims.exp}`);
+  const payloadText = decryptPush(push.body, sellerKeys);
+  const payload = JSON.parse(payloadText);
+  assert.equal(payload.type, 'MESSAGE');
+  assert.equal(payload.roomUUID, room);
+  assert.equal(payload.url, `/?room=${room}`);
+  assert.equal(payload.tag, `room-${room}`);
+  assert.ok(typeof payload.title === 'string' && payload.title && typeof payload.body === 'string' && payload.body, payloadText);
+  assert.ok(payload.count >= 1, payloadText);
+  assert.equal(receiver.pushes.filter((p) => p.id === 'buyer').length, 0, 'the buyer, online, gets none');
+
+  // Delivered to the seller's browser (what its push service would do): the worker shows it.
+  const page = await seller.context.newPage();
+  const pageErrors = recordErrors(page);
+  await page.goto(`${srv.base}/`);
+  await page.getByTestId('room-item').waitFor();
+  await deliverPush(seller.context, page, srv.base, payloadText);
+  let shown = [];
+  for (let i = 0; i < 100 && shown.length === 0; i++) {
+    await sleep(50);
+    shown = await shownNotifications(page);
+  }
+  assert.deepEqual(shown, [{ title: payload.title, body: payload.body, tag: payload.tag, data: { url: payload.url, roomUUID: room } }]);
+  // One per room: the next burst's replaces it.
+  await deliverPush(seller.context, page, srv.base, JSON.stringify({ ...payload, body: '두 번째', count: 2 }));
+  await page.waitForFunction(async () => {
+    const all = await (await navigator.serviceWorker.ready).getNotifications();
+    return all.length === 1 && all[0].body === '두 번째';
+  });
+
+  // The click. Headless Chromium has no way to click a notification, and a notificationclick made
+  // by a script may not waitUntil; so the worker's click handler's own function runs in the worker.
+  const worker = seller.context.serviceWorkers().find((w) => w.url() === `${srv.base}/sw.js`);
+  assert.ok(worker, 'the service worker runs');
+  await worker.evaluate(async () => {
+    const [n] = await self.registration.getNotifications();
+    n.close();
+    await openNotification(n.data);
+  });
+  // The open page shows the room at once (its own router: no reload, still connected).
+  await bubble(page, text).waitFor();
+  assert.equal(new URL(page.url()).searchParams.get('room'), room);
+  assert.deepEqual(await shownNotifications(page), []);
+
+  // Signing out: the server forgets the subscription, and the browser drops it.
+  const deleted = page.waitForResponse(pushSubscriptions(srv, 'DELETE'));
+  await page.getByTestId('logout-button').click();
+  const del = await deleted;
+  assert.equal(del.status(), 204);
+  assert.deepEqual(del.request().postDataJSON(), { endpoint: receiver.endpoint('seller') });
+  await page.waitForFunction(() => window.__pushStandIn.unsubscribe === 1);
+
+  assert.deepEqual(seller.errors, []);
+  assert.deepEqual(pageErrors, []);
+  assert.deepEqual(buyer.errors, []);
+  await buyer.context.close();
+  await seller.context.close();
+}

@@ -16,7 +16,7 @@ export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 export const SHOTS = process.env.SCREENSHOT_DIR ?? join(import.meta.dirname, '../../target/browser-screenshots');
 /**
  * Opt-in, for working on the page without rebuilding the server: the page's own files (`/`,
- * `/assets/…`) come from this directory (e.g. `web/dist` after `npm run build`) instead of the
+ * `/sw.js`, `/assets/…`) come from this directory (e.g. `web/dist` after `npm run build`) instead of the
  * bundle embedded in the binary, with the server's headers (its CSP among them). Unset, the tests
  * run the page exactly as the binary serves it.
  */
@@ -83,15 +83,27 @@ export class Server {
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 
-  /** A REST call as `user`, answering `{status, body}`. */
-  async api(user, method, path) {
-    const r = await fetch(`${this.base}${path}`, { method, headers: { 'X-Auth-User': user } });
+  /** A REST call as `user` (with a JSON body when `json` is given), answering `{status, body}`. */
+  async api(user, method, path, json) {
+    return this.call(method, path, { 'X-Auth-User': user }, json);
+  }
+
+  /** A REST call with these headers (a service token, say), answering `{status, body}`. */
+  async call(method, path, headers, json) {
+    const init = { method, headers: { ...headers } };
+    if (json !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(json);
+    }
+    const r = await fetch(`${this.base}${path}`, init);
     const text = await r.text();
     return { status: r.status, body: text ? JSON.parse(text) : null };
   }
 
-  async openRoom(buyer, seller, name) {
-    const { status, body } = await this.api(buyer, 'POST', `/room/create?user=${encodeURIComponent(seller)}&name=${encodeURIComponent(name)}`);
+  /** `buyer` opens a room with `seller` about a product (`productId` when the marketplace has one). */
+  async openRoom(buyer, seller, name, productId) {
+    const product = productId ? `&productId=${encodeURIComponent(productId)}` : '';
+    const { status, body } = await this.api(buyer, 'POST', `/room/create?user=${encodeURIComponent(seller)}&name=${encodeURIComponent(name)}${product}`);
     if (status !== 201 && status !== 200) throw new Error(`room not opened: ${status} ${JSON.stringify(body)}`);
     return body.roomUUID;
   }
@@ -188,12 +200,16 @@ export async function person(browser, server, viewport = PHONE) {
   const context = await browser.newContext({ viewport, locale: 'ko-KR', timezoneId: 'Asia/Seoul' });
   if (WEB_DIST) await pageFromDisk(context, server.base, WEB_DIST);
   const page = await context.newPage();
-  const errors = [];
+  return { context, page, errors: recordErrors(page), base: server.base };
+}
+
+/** Every console error and warning and every uncaught exception of `page`, as they come. */
+export function recordErrors(page, errors = []) {
   page.on('console', (m) => {
     if (m.type() === 'error' || m.type() === 'warning') errors.push(`${m.type()}: ${m.text()}`);
   });
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  return { context, page, errors, base: server.base };
+  return errors;
 }
 
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml' };
@@ -201,7 +217,9 @@ const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '
 /** REUSE_WEB_DIST: the page's files from `dir`, with the headers the server gives its own page. */
 async function pageFromDisk(context, base, dir) {
   const origin = new URL(base).origin;
-  const own = (url) => url.origin === origin && (url.pathname === '/' || url.pathname === '/index.html' || url.pathname.startsWith('/assets/'));
+  const own = (url) =>
+    url.origin === origin &&
+    (url.pathname === '/' || url.pathname === '/index.html' || url.pathname === '/sw.js' || url.pathname.startsWith('/assets/'));
   await context.route(own, async (route) => {
     const { pathname } = new URL(route.request().url());
     const file = join(dir, pathname === '/' ? 'index.html' : pathname);

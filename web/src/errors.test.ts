@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { errorCodeOf, errorText, rateLimitedText, sendFailureNote } from './errors';
+import { errorCodeOf, errorText, knownError, rateLimitedText, sendFailureNote } from './errors';
+import { ApiError, apiErrorText } from './net/api';
 
 describe('errorText', () => {
   it('words the safety codes in Korean', () => {
@@ -44,5 +45,22 @@ describe('errorCodeOf', () => {
     expect(errorCodeOf('blocked')).toBeNull();
     expect(errorCodeOf({ error: 3 })).toBeNull();
     expect(errorCodeOf({ code: '' })).toBeNull();
+  });
+});
+
+describe('the listing and notification codes', () => {
+  it('words them in Korean', () => {
+    for (const c of ['invalid_time', 'missing_time', 'missing_place', 'place_too_long', 'invalid_place', 'push_disabled', 'push_failed']) {
+      expect(errorText(c)).toMatch(/[가-힣]/);
+      expect(knownError(c)).toBe(true);
+    }
+    expect(knownError('something_new')).toBe(false);
+    expect(knownError(null)).toBe(false);
+  });
+  it("adds the server's own message to a code the page has no sentence for", () => {
+    expect(apiErrorText(new ApiError(400, 'something_new', "'at' is odd"))).toBe(`${errorText('something_new')} ('at' is odd)`);
+    expect(apiErrorText(new ApiError(400, 'invalid_time', "'at' is in the past"))).toBe(errorText('invalid_time'));
+    expect(apiErrorText(new ApiError(500, 'http_500'))).toBe(errorText('http_500'));
+    expect(apiErrorText(new Error('offline'))).toBe(errorText('network'));
   });
 });

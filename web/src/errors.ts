@@ -34,6 +34,14 @@ const MESSAGES: Record<string, string> = {
   detail_too_long: '자세한 내용은 1,000자까지 쓸 수 있어요.',
   field_too_long: '입력한 내용이 너무 길어요.',
   invalid_body: '요청을 처리할 수 없어요.',
+  // the listing and notifications (v2)
+  invalid_time: '약속 시간은 지금 이후, 1년 안으로 정해 주세요.',
+  missing_time: '약속 시간을 골라 주세요.',
+  missing_place: '약속 장소를 입력해 주세요.',
+  place_too_long: '약속 장소는 100자까지 쓸 수 있어요.',
+  invalid_place: '약속 장소는 1~100자로 입력해 주세요.',
+  push_disabled: '이 서버는 알림을 보내지 않아요.',
+  push_failed: '이 브라우저에서 알림을 켤 수 없어요.',
 };
 
 /** Send refusals worth a visible line under the failed message (the rest say "전송 실패" only). */
@@ -50,6 +58,11 @@ const SEND_FAILURE_NOTES: ReadonlySet<string> = new Set([
 /** The Korean sentence for an error code; a generic one for codes this page does not know. */
 export function errorText(code: string | null | undefined): string {
   return (code && MESSAGES[code]) || '문제가 발생했습니다. 잠시 후 다시 시도해 주세요.';
+}
+
+/** Whether the page has its own sentence for the code. */
+export function knownError(code: string | null | undefined): boolean {
+  return !!code && code in MESSAGES;
 }
 
 /** A rate-limited request the page did not wait out by itself: when to try again. */

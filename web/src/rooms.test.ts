@@ -9,6 +9,7 @@ import {
   markOf,
   markRoomRead,
   mergeRoomList,
+  patchRoom,
   peerOf,
   removeRoom,
   sortRooms,
@@ -193,6 +194,40 @@ describe('ROOM_UPDATED', () => {
   it('removes a room I left, and a left room that is not listed is no change', () => {
     expect(applyRoomUpdated(base, base[0]!, true, 'me').map((r) => r.roomUUID)).toEqual(['b']);
     expect(applyRoomUpdated(base, room('zzz'), true, 'me').map((r) => r.roomUUID)).toEqual(['a', 'b']);
+  });
+});
+
+describe('the listing and my mute on the list', () => {
+  const t = (id: number) => `2026-12-06T00:00:${String(id).padStart(2, '0')}.000Z`;
+  const last = (id: number) => msg(id, { roomUUID: 'a', createdAt: t(id) });
+  const appointment = { at: '2026-12-24T10:00:00Z', place: '강남역', setBy: 'bob' };
+  const base = [room('a', { lastMessage: last(10), unreadCount: 0, readUpTo: { me: 10, bob: 10 }, productStatus: 'ON_SALE', muted: false })];
+
+  it('takes the trade status, the appointment and the mute of each ROOM_UPDATED', () => {
+    // the status notice brings a new last message
+    const sold = applyRoomUpdated(base, { ...base[0]!, lastMessage: last(11), productStatus: 'SOLD', appointment }, false, 'me');
+    expect(sold[0]).toMatchObject({ productStatus: 'SOLD', appointment });
+    // a mute changes no message
+    const muted = applyRoomUpdated(sold, { ...sold[0]!, muted: true, mutedUntil: null }, false, 'me');
+    expect(muted[0]).toMatchObject({ muted: true, productStatus: 'SOLD', appointment });
+    // also when my mark on its way is higher than the event's
+    const read = markRoomRead(sold, 'a', 'me', 11);
+    const stale = applyRoomUpdated(read, { ...sold[0]!, readUpTo: { me: 10, bob: 11 }, unreadCount: 1, muted: true }, false, 'me');
+    expect(stale[0]).toMatchObject({ muted: true, unreadCount: 0 });
+  });
+
+  it('keeps them from a fresh list', () => {
+    const fetched = mergeRoomList(base, [{ ...base[0]!, productStatus: 'RESERVED', appointment: null, muted: true }], 'me');
+    expect(fetched[0]).toMatchObject({ productStatus: 'RESERVED', appointment: null, muted: true });
+  });
+
+  it('shows my own change at once (patchRoom), a new array only when something changes', () => {
+    const next = patchRoom(base, 'a', { muted: true, mutedUntil: null });
+    expect(next[0]).toMatchObject({ muted: true, mutedUntil: null, productStatus: 'ON_SALE' });
+    expect(base[0]!.muted).toBe(false); // input not mutated
+    expect(patchRoom(next, 'a', { muted: true, mutedUntil: null })).toBe(next);
+    expect(patchRoom(base, 'zzz', { muted: true })).toBe(base);
+    expect(patchRoom(base, 'a', { appointment })[0]!.appointment).toEqual(appointment);
   });
 });
 

@@ -166,6 +166,21 @@ export function applyRoomEvents(rooms: Room[], events: readonly RoomEvent[], me:
   return out;
 }
 
+/**
+ * The list with fields of one room changed as I just changed them (my mute, the appointment I
+ * set): shown at once, before the server's `ROOM_UPDATED` brings the same. Same array when the
+ * room is not listed or nothing changes.
+ */
+export function patchRoom(rooms: Room[], roomUUID: string, patch: Partial<Room>): Room[] {
+  const i = rooms.findIndex((r) => r.roomUUID === roomUUID);
+  if (i < 0) return rooms;
+  const room = rooms[i]!;
+  if ((Object.keys(patch) as (keyof Room)[]).every((k) => room[k] === patch[k])) return rooms;
+  const next = rooms.slice();
+  next[i] = { ...room, ...patch };
+  return next;
+}
+
 export function removeRoom(rooms: readonly Room[], roomUUID: string): Room[] {
   return rooms.filter((r) => r.roomUUID !== roomUUID);
 }

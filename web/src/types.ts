@@ -34,6 +34,16 @@ export interface ChatMessage {
   warnings?: string[];
 }
 
+/** The listing's trade status as the marketplace reported it (v2; a newer server may add more). */
+export type ProductStatus = 'ON_SALE' | 'RESERVED' | 'SOLD' | (string & {});
+
+/** A meeting the members agreed on (약속, v2): when (RFC 3339), where, and who set it. */
+export interface Appointment {
+  at: string;
+  place: string;
+  setBy: string;
+}
+
 export interface Room {
   roomUUID: string;
   name: string;
@@ -47,6 +57,14 @@ export interface Room {
   unreadCount?: number;
   /** Each current member's read mark, a message id (v2). */
   readUpTo?: Record<string, number>;
+  /** The listing's trade status; null until the marketplace sets one (v2). */
+  productStatus?: ProductStatus | null;
+  /** The room's appointment, or null (v2). */
+  appointment?: Appointment | null;
+  /** Whether I muted the room's notifications (v2; false again once `mutedUntil` passed). */
+  muted?: boolean;
+  /** When my mute ends; null while muted for good or not muted (v2). */
+  mutedUntil?: string | null;
 }
 
 export interface Presence {
@@ -84,6 +102,12 @@ export interface ClientConfig {
     /** Photos per message (v2; default 10). */
     attachmentsPerMessage: number;
   };
+}
+
+/** `GET /push/config` (v2): whether the server sends Web Push, and its VAPID key (base64url, an uncompressed P-256 point). */
+export interface PushConfig {
+  webPush: boolean;
+  vapidPublicKey: string | null;
 }
 
 /** Who the page speaks as: the user id (header mode) or a JWT whose `sub` is the user id. */

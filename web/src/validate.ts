@@ -1,4 +1,5 @@
 // Input rules of the page: user ids, a JWT's subject, and what the composer may send.
+import { base64UrlToBytes } from './push';
 
 const USER_ID = /^[A-Za-z0-9\-_.@:]{1,128}$/;
 
@@ -26,11 +27,7 @@ export function checkContent(content: string, limit: number): ContentCheck {
 }
 
 function base64UrlDecode(s: string): string {
-  const b64 = s.replace(/-/g, '+').replace(/_/g, '/');
-  const padded = b64 + '='.repeat((4 - (b64.length % 4)) % 4);
-  const bin = atob(padded);
-  const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
-  return new TextDecoder().decode(bytes);
+  return new TextDecoder().decode(base64UrlToBytes(s));
 }
 
 /**

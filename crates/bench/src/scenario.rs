@@ -249,19 +249,28 @@ impl Bench {
     /// Marketplace: `rooms` 1:1 rooms with both members connected; each member sends
     /// `rate` messages/s with receipts, scheduled by the clock (open loop); latencies are
     /// measured from the intended send time, so a stalled server cannot hide its stalls.
+    /// With `away_share` > 0, that share of the rooms has its buyer away (no session): only
+    /// the seller sends there, and every one of those messages is for someone away (issue 16:
+    /// each then goes through the server's offline notifications).
     pub async fn marketplace(
         &self,
         rooms_n: usize,
         rate: f64,
         secs: Duration,
         warmup: Duration,
+        away_share: f64,
     ) -> Result<Report, BenchError> {
+        let away_rooms = ((rooms_n as f64) * away_share.clamp(0.0, 1.0)).round() as usize;
+        // A room is away when its index is below `away_rooms`; its buyer (member 0) never
+        // connects.
+        let away = move |room: usize| room < away_rooms;
         let n = rooms_n * 2;
+        let senders = n - away_rooms;
         let mut report = self.report(
             "marketplace",
             format!(
-                "rooms={rooms_n} rate={rate}/s/sender offered={:.0}/s secs={} warmup={}",
-                rate * n as f64,
+                "rooms={rooms_n} rate={rate}/s/sender offered={:.0}/s secs={} warmup={} away_rooms={away_rooms}",
+                rate * senders as f64,
                 secs.as_secs(),
                 warmup.as_secs()
             ),
@@ -286,6 +295,14 @@ impl Bench {
             );
             let (lat, rlat, counts, t0) = (lat.clone(), rlat.clone(), counts.clone(), t0.clone());
             set.spawn(async move {
+                if away(i / 2) && i % 2 == 0 {
+                    // The away buyer: no session at all.
+                    let _ = ready.send(Ok(())).await;
+                    return Ok(());
+                }
+                // Who receives this session's messages: both members' subscriptions, or the
+                // sender's own alone where the buyer is away.
+                let copies = if away(i / 2) { 1 } else { 2 };
                 let room = &rooms[i / 2];
                 let mut conn = match bench.open(&permits, i, &room.users[i % 2], Some(&room.subscribe)).await {
                     Ok(c) => c,
@@ -321,6 +338,7 @@ impl Bench {
                             conn.send(&sender.frame(ts)).await.map_err(|e| e.to_string())?;
                             if ts >= measure_from {
                                 counts.sent.fetch_add(1, Ordering::Relaxed);
+                                counts.expected.fetch_add(copies, Ordering::Relaxed);
                             }
                             k += 1;
                             next = start + phase + k * interval.as_micros() as u64;
@@ -366,10 +384,15 @@ impl Bench {
         let s1 = Snapshot::take(self.server_pid);
         join_all(&mut set, &mut report).await;
         report.costs(&s0, &s1);
-        report.sessions = up;
+        // Away buyers count as up: they were meant to have no session.
+        report.sessions = up.saturating_sub(away_rooms as u64);
         counts.fill(&mut report);
-        // Both members subscribe, so every message is delivered twice.
-        report.missing = (report.sent * 2).saturating_sub(report.delivered);
+        // Both members subscribe, so every message is delivered twice (once where the buyer
+        // is away).
+        report.missing = counts
+            .expected
+            .load(Ordering::Relaxed)
+            .saturating_sub(report.delivered);
         report.rate = report.sent as f64 / secs.as_secs_f64();
         // Per message sent in the window (reuse-chat: stored and delivered twice).
         report.per_item(report.sent);
@@ -695,6 +718,8 @@ struct Counts {
     sent: AtomicU64,
     delivered: AtomicU64,
     receipts: AtomicU64,
+    /// Deliveries the sends in the window should make (marketplace).
+    expected: AtomicU64,
 }
 
 impl Counts {

@@ -45,7 +45,7 @@ async fn every_scenario(b: &Bench) {
     assert!(idle.rss_per_session.is_some() && idle.server_rss_after.is_some());
 
     let m = b
-        .marketplace(3, 40.0, SEC, Duration::ZERO)
+        .marketplace(3, 40.0, SEC, Duration::ZERO, 0.0)
         .await
         .expect("marketplace runs");
     clean(&m);
@@ -62,6 +62,17 @@ async fn every_scenario(b: &Bench) {
         .receipt_latency
         .as_ref()
         .is_some_and(|p| p.count == m.receipts));
+
+    // Two of four rooms with their buyer away: their messages reach the seller's session only.
+    let away = b
+        .marketplace(4, 40.0, SEC, Duration::ZERO, 0.5)
+        .await
+        .expect("marketplace with away buyers runs");
+    clean(&away);
+    assert_eq!(away.sessions, 6, "{}", away.summary());
+    assert_eq!(away.missing, 0, "{}", away.summary());
+    assert!(away.delivered < away.sent * 2, "{}", away.summary());
+    assert_eq!(away.receipts, away.sent, "{}", away.summary());
 
     let f = b
         .fanout(6, 3, SEC, Duration::ZERO, 4)

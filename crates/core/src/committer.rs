@@ -8,6 +8,7 @@ use tokio::time::Instant;
 
 use crate::error::ChatError;
 use crate::model::{AppendOutcome, Millis, NewMessage, RoomEvent};
+use crate::notify::NotifyQueue;
 use crate::ports::{Bus, ChatStore};
 
 /// Counter: chat messages stored (duplicates excluded).
@@ -46,11 +47,12 @@ impl Committer {
     pub(crate) fn spawn(
         store: Arc<dyn ChatStore>,
         bus: Arc<dyn Bus>,
+        notify: Option<NotifyQueue>,
         queue: usize,
         batch: usize,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(queue.max(1));
-        let handle = tokio::spawn(run(rx, store, bus, batch.max(1)));
+        let handle = tokio::spawn(run(rx, store, bus, notify, batch.max(1)));
         (Committer { tx }, handle)
     }
 
@@ -72,6 +74,7 @@ async fn run(
     mut rx: mpsc::Receiver<CommitRequest>,
     store: Arc<dyn ChatStore>,
     bus: Arc<dyn Bus>,
+    notify: Option<NotifyQueue>,
     max_batch: usize,
 ) {
     let mut batch: Vec<CommitRequest> = Vec::with_capacity(max_batch);
@@ -105,6 +108,9 @@ async fn run(
                         AppendOutcome::Stored(s) => {
                             stored += 1;
                             let id = s.message.id;
+                            if let Some(notify) = &notify {
+                                notify.offer(&s);
+                            }
                             if let Err(e) = bus.publish(RoomEvent::Message(s)).await {
                                 // Stored is stored: the receipt stands, and subscribers that
                                 // missed the live copy find it in history.

@@ -60,6 +60,10 @@ struct Wire<'a> {
     cmid: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     notice: Option<Cow<'a, str>>,
+    /// The notice's details (JSON, `Notice::details_json`); unknown to older nodes, which show
+    /// the notice's sentence only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nd: Option<String>,
     /// An `IMAGE` message's photos, with their links (unknown to older nodes, which show the
     /// caption only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -108,6 +112,15 @@ struct WireRoom<'a> {
     /// The newest message, when the snapshot carries it (not for a message's own snapshot).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     last: Option<WireMessage<'a>>,
+    /// The listing's status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ps: Option<crate::listing::ProductStatus>,
+    /// The appointment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    appt: Option<crate::listing::Appointment>,
+    /// The buyer's and the seller's mutes (until, ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mutes: Option<(Option<i64>, Option<i64>)>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -122,6 +135,8 @@ struct WireMessage<'a> {
     cmid: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     notice: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nd: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     att: Option<Cow<'a, [Attachment]>>,
     /// The warnings' stored bits; absent when none.
@@ -150,6 +165,7 @@ fn wire_message(m: &ChatMessage) -> WireMessage<'_> {
         at: m.created_at.0,
         cmid: m.client_message_id.as_ref().map(|c| c.as_str().into()),
         notice: m.notice.as_ref().map(|n| n.as_str().into()),
+        nd: m.notice.as_ref().and_then(Notice::details_json),
         att: wire_attachments(&m.attachments),
         warn: wire_warnings(m.warnings),
     }
@@ -173,6 +189,14 @@ fn wire_room(r: &Room) -> WireRoom<'_> {
             (r.seller_read.up_to, r.seller_read.count),
         ],
         last: r.last_message.as_ref().map(wire_message),
+        ps: r.trade.product_status,
+        appt: r.trade.appointment.clone(),
+        mutes: (r.mutes != Default::default()).then(|| {
+            (
+                r.mutes.buyer_until.map(|m| m.0),
+                r.mutes.seller_until.map(|m| m.0),
+            )
+        }),
     }
 }
 
@@ -191,6 +215,7 @@ pub fn encode(node: &str, event: &RoomEvent, published_us: Option<i64>) -> Vec<u
         at: None,
         cmid: None,
         notice: None,
+        nd: None,
         att: None,
         warn: None,
         pub_us: published_us,
@@ -217,6 +242,7 @@ pub fn encode(node: &str, event: &RoomEvent, published_us: Option<i64>) -> Vec<u
             w.at = Some(m.created_at.0);
             w.cmid = m.client_message_id.as_ref().map(|c| c.as_str().into());
             w.notice = m.notice.as_ref().map(|n| n.as_str().into());
+            w.nd = m.notice.as_ref().and_then(Notice::details_json);
             w.att = wire_attachments(&m.attachments);
             w.warn = wire_warnings(m.warnings);
             w.snap = s.room.as_deref().map(wire_room);
@@ -283,7 +309,10 @@ fn message_of(room: RoomId, m: &WireMessage<'_>) -> Result<ChatMessage, Envelope
                 ClientMessageId::parse(c).map_err(|_| EnvelopeError::Field("snap.last.cmid"))?,
             ),
         },
-        notice: m.notice.as_deref().map(Notice::from_stored),
+        notice: m
+            .notice
+            .as_deref()
+            .map(|n| Notice::with_details(n, m.nd.as_deref())),
         attachments: attachments_of(&m.att)?,
         warnings: crate::safety::Warnings::from_bits(m.warn.unwrap_or(0)),
     })
@@ -332,6 +361,14 @@ fn room_of(id: RoomId, r: &WireRoom<'_>) -> Result<Arc<Room>, EnvelopeError> {
         message_count: r.count,
         buyer_read: mark(r.marks[0])?,
         seller_read: mark(r.marks[1])?,
+        trade: crate::listing::Trade {
+            product_status: r.ps,
+            appointment: r.appt.clone(),
+        },
+        mutes: crate::listing::Mutes {
+            buyer_until: r.mutes.and_then(|m| m.0).map(Millis),
+            seller_until: r.mutes.and_then(|m| m.1).map(Millis),
+        },
     }))
 }
 
@@ -382,7 +419,10 @@ pub fn decode(bytes: &[u8]) -> Result<Envelope, EnvelopeError> {
                     ),
                     created_at: Millis(w.at.ok_or(EnvelopeError::Field("at"))?),
                     client_message_id: cmid,
-                    notice: w.notice.as_deref().map(Notice::from_stored),
+                    notice: w
+                        .notice
+                        .as_deref()
+                        .map(|n| Notice::with_details(n, w.nd.as_deref())),
                     attachments: attachments_of(&w.att)?,
                     warnings: crate::safety::Warnings::from_bits(w.warn.unwrap_or(0)),
                 },
@@ -501,6 +541,8 @@ mod tests {
                 count: 7,
             },
             seller_read: ReadMark { up_to: 3, count: 1 },
+            trade: Default::default(),
+            mutes: Default::default(),
         })
     }
 

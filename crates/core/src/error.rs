@@ -47,6 +47,10 @@ pub enum ChatError {
     /// One of the two users blocks the other (API-v2 "Safety"): nothing passes between them.
     #[error("you cannot exchange messages with this user")]
     Blocked,
+    /// The request conflicts with how the server is set up (e.g. push subscriptions on a
+    /// server that sends no Web Push).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
     /// The caller went over a rate limit; may try again after `retry_after_secs`.
     #[error("too many requests, try again in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
@@ -77,7 +81,8 @@ impl ChatError {
             | ChatError::Unsupported { code, .. }
             | ChatError::TooMany { code, .. }
             | ChatError::NotFound { code, .. }
-            | ChatError::Forbidden { code, .. } => code,
+            | ChatError::Forbidden { code, .. }
+            | ChatError::Conflict { code, .. } => code,
             ChatError::RoomNotFound => "room_not_found",
             ChatError::NotMember => "not_a_member",
             ChatError::Unavailable => "backend_unavailable",

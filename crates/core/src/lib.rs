@@ -6,6 +6,7 @@
 //! plug in through the traits of [`ports`].
 
 pub mod attachment;
+pub mod backoff;
 #[cfg(feature = "testing")]
 pub mod blob_suite;
 pub mod committer;
@@ -20,8 +21,10 @@ pub mod janitor;
 pub mod limits;
 pub mod linking;
 pub mod links;
+pub mod listing;
 pub mod memory;
 pub mod model;
+pub mod notify;
 pub mod online;
 pub mod photos;
 pub mod ports;

@@ -33,6 +33,10 @@ pub struct DomainLimits {
     pub max_attachments_per_message: usize,
     /// Most users one user may block.
     pub max_blocks_per_user: u32,
+    /// How long before an appointment its reminder is posted (API-v2: an hour).
+    pub reminder_lead: std::time::Duration,
+    /// Most push subscriptions one user keeps (one per browser; the oldest goes).
+    pub max_push_subscriptions: u32,
 }
 
 impl Default for DomainLimits {
@@ -51,6 +55,8 @@ impl Default for DomainLimits {
             presence_grace: std::time::Duration::from_secs(3),
             max_attachments_per_message: 10,
             max_blocks_per_user: 1000,
+            reminder_lead: std::time::Duration::from_secs(3600),
+            max_push_subscriptions: 20,
         }
     }
 }

@@ -74,7 +74,12 @@ impl MessageKind {
 pub enum Notice {
     /// A member left the room; the message's `sender` is the member who left.
     MemberLeft,
-    /// A notice this node does not know (written by a newer node): shown, never acted upon.
+    /// The listing's trade status changed (API-v2 "The listing").
+    ProductStatus(crate::listing::ProductStatus),
+    /// An appointment was set or cancelled, or it is soon.
+    Appointment(Box<crate::listing::AppointmentNotice>),
+    /// A notice this node does not know (written by a newer node), or one whose details do not
+    /// read: shown, never acted upon.
     Other(String),
 }
 
@@ -83,22 +88,79 @@ impl Notice {
     pub fn as_str(&self) -> &str {
         match self {
             Notice::MemberLeft => "MEMBER_LEFT",
+            Notice::ProductStatus(_) => "PRODUCT_STATUS",
+            Notice::Appointment(_) => "APPOINTMENT",
             Notice::Other(s) => s,
         }
     }
 
-    /// Reads the stored spelling back, keeping unknown ones as they are.
+    /// Reads a stored notice that has no details.
     pub fn from_stored(s: &str) -> Self {
-        match s {
-            "MEMBER_LEFT" => Notice::MemberLeft,
-            other => Notice::Other(other.to_owned()),
+        Self::with_details(s, None)
+    }
+
+    /// Reads a stored notice and its details (JSON, [`Notice::details_json`]), keeping unknown
+    /// ones, and ones whose details do not read, as they are.
+    pub fn with_details(s: &str, details: Option<&str>) -> Self {
+        #[derive(serde::Deserialize)]
+        struct Status {
+            #[serde(rename = "productStatus")]
+            product_status: crate::listing::ProductStatus,
+        }
+        #[derive(serde::Deserialize)]
+        struct Meeting {
+            appointment: Option<crate::listing::Appointment>,
+            #[serde(default)]
+            reminder: bool,
+        }
+        match (s, details) {
+            ("MEMBER_LEFT", _) => Notice::MemberLeft,
+            ("PRODUCT_STATUS", Some(d)) => match serde_json::from_str::<Status>(d) {
+                Ok(v) => Notice::ProductStatus(v.product_status),
+                Err(_) => Notice::Other(s.to_owned()),
+            },
+            ("APPOINTMENT", Some(d)) => match serde_json::from_str::<Meeting>(d) {
+                Ok(v) => Notice::Appointment(Box::new(crate::listing::AppointmentNotice {
+                    appointment: v.appointment,
+                    reminder: v.reminder,
+                })),
+                Err(_) => Notice::Other(s.to_owned()),
+            },
+            (other, _) => Notice::Other(other.to_owned()),
+        }
+    }
+
+    /// The notice's details as stored beside it (and carried on the bus): the extra fields of
+    /// its message JSON; `None` for notices without any.
+    pub fn details_json(&self) -> Option<String> {
+        match self {
+            Notice::ProductStatus(status) => {
+                Some(serde_json::json!({ "productStatus": status.as_str() }).to_string())
+            }
+            Notice::Appointment(a) => serde_json::to_string(a).ok(),
+            Notice::MemberLeft | Notice::Other(_) => None,
         }
     }
 }
 
+/// A message's notice as its JSON shows it: `notice` and the notice's extra fields, beside the
+/// message's own (`#[serde(flatten)]`).
 impl Serialize for Notice {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("notice", self.as_str())?;
+        match self {
+            Notice::ProductStatus(status) => m.serialize_entry("productStatus", status)?,
+            Notice::Appointment(a) => {
+                m.serialize_entry("appointment", &a.appointment)?;
+                if a.reminder {
+                    m.serialize_entry("reminder", &true)?;
+                }
+            }
+            Notice::MemberLeft | Notice::Other(_) => {}
+        }
+        m.end()
     }
 }
 
@@ -123,8 +185,9 @@ pub struct ChatMessage {
     /// The sender's idempotency key, if it gave one.
     #[serde(rename = "clientMessageId")]
     pub client_message_id: Option<ClientMessageId>,
-    /// Why a `SYSTEM` message was written; absent on members' messages.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Why a `SYSTEM` message was written, with its details (`productStatus`,
+    /// `appointment`); absent on members' messages.
+    #[serde(flatten)]
     pub notice: Option<Notice>,
     /// The photos of an `IMAGE` message (with links once read through a
     /// [`crate::linking::LinkingStore`]); absent on other messages.
@@ -217,6 +280,10 @@ pub struct Room {
     pub buyer_read: ReadMark,
     /// How far the seller has read.
     pub seller_read: ReadMark,
+    /// The listing's status and the members' appointment (API-v2 "The listing").
+    pub trade: crate::listing::Trade,
+    /// Each member's mute (API-v2 "Notifications").
+    pub mutes: crate::listing::Mutes,
 }
 
 /// How far a member has read a room: the id of the newest message they have read and that
@@ -341,7 +408,7 @@ impl Serialize for ReadUpTo<'_> {
 impl Serialize for RoomView<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let r = self.room;
-        let mut st = s.serialize_struct("Room", 10)?;
+        let mut st = s.serialize_struct("Room", 14)?;
         st.serialize_field("roomUUID", &r.id)?;
         st.serialize_field("name", &r.name)?;
         st.serialize_field("productId", &r.product_id)?;
@@ -352,6 +419,11 @@ impl Serialize for RoomView<'_> {
         st.serialize_field("lastMessage", &self.last.or(r.last_message.as_ref()))?;
         st.serialize_field("unreadCount", &r.unread_for(self.viewer))?;
         st.serialize_field("readUpTo", &ReadUpTo(r))?;
+        st.serialize_field("productStatus", &r.trade.product_status)?;
+        st.serialize_field("appointment", &r.trade.appointment)?;
+        let mute = r.mutes.view(&r.buyer == self.viewer, Millis::now());
+        st.serialize_field("muted", &mute.muted)?;
+        st.serialize_field("mutedUntil", &mute.until)?;
         st.end()
     }
 }
@@ -430,7 +502,7 @@ pub enum LeaveOutcome {
     Left(Sequenced),
     /// The caller was the last member: the room and its messages are gone. This is the room
     /// as it stood just before (for the leaver's last `ROOM_UPDATED`).
-    Deleted(Room),
+    Deleted(Box<Room>),
 }
 
 /// An inquiry to the operators, validated and about to be stored.
@@ -588,6 +660,8 @@ mod tests {
             message_count: 0,
             buyer_read: ReadMark::default(),
             seller_read: ReadMark::default(),
+            trade: Default::default(),
+            mutes: Default::default(),
         };
         let v = serde_json::to_value(r.seen_by(&u("bob"))).unwrap();
         assert_eq!(v["members"], serde_json::json!(["bob"]));
@@ -621,6 +695,8 @@ mod tests {
                 up_to: 30,
                 count: 4,
             },
+            trade: Default::default(),
+            mutes: Default::default(),
         };
         assert_eq!(r.unread_for(&u("alice")), 0);
         assert_eq!(r.unread_for(&u("bob")), 3);

@@ -314,6 +314,12 @@ pub struct ServiceParts {
     /// This node's cache of blocks (told of changes by the bus through a
     /// [`crate::safety::blocks::BlockWatch`] in front of the sink).
     pub blocks: Arc<crate::safety::BlockList>,
+    /// The listing's status, appointments and mutes.
+    pub listing: Arc<dyn crate::listing::ListingStore>,
+    /// Push subscriptions and the notification outbox.
+    pub notifications: Arc<dyn crate::notify::NotificationStore>,
+    /// The notifier's queue, when offline notifications are on.
+    pub notify: Option<crate::notify::NotifyQueue>,
 }
 
 /// Who is online among a room's members, and who has it open.
@@ -350,6 +356,14 @@ pub struct ChatService {
     pub(crate) blocks: crate::safety::Blocks,
     /// Reads every member's message for scam and off-platform signs.
     detector: Arc<crate::safety::Detector>,
+    /// The listing's status, appointments and mutes (`crate::listing`).
+    pub(crate) listing: Arc<dyn crate::listing::ListingStore>,
+    /// Push subscriptions and the outbox (`crate::notify`).
+    pub(crate) notifications: Arc<dyn crate::notify::NotificationStore>,
+    /// The notifier's queue, when offline notifications are on.
+    pub(crate) notify: Option<crate::notify::NotifyQueue>,
+    /// Which push endpoints are taken; `None`: this server sends no Web Push.
+    pub(crate) push_policy: Option<crate::notify::EndpointPolicy>,
 }
 
 /// Presence is advisory (chat works without it): its failures are logged here, once, and
@@ -373,10 +387,14 @@ impl ChatService {
             photos,
             safety,
             blocks,
+            listing,
+            notifications,
+            notify,
         } = parts;
         let (committer, handle) = Committer::spawn(
             store.clone(),
             bus.clone(),
+            notify.clone(),
             limits.commit_queue,
             limits.commit_batch,
         );
@@ -403,6 +421,10 @@ impl ChatService {
             blocks: crate::safety::Blocks::new(safety.clone(), blocks, max_blocks),
             safety,
             detector: Arc::new(crate::safety::Detector::shipped()),
+            listing,
+            notifications,
+            notify,
+            push_policy: None,
         };
         (svc, handle)
     }
@@ -418,6 +440,12 @@ impl ChatService {
     /// rules alone.
     pub fn with_detector(mut self, detector: Arc<crate::safety::Detector>) -> Self {
         self.detector = detector;
+        self
+    }
+
+    /// Takes push subscriptions under `policy`: this server sends Web Push.
+    pub fn with_web_push(mut self, policy: crate::notify::EndpointPolicy) -> Self {
+        self.push_policy = Some(policy);
         self
     }
 
@@ -643,7 +671,7 @@ impl ChatService {
                 }
                 RoomEvent::RoomDeleted {
                     room: *room,
-                    last_member: Some((caller.clone(), Arc::new(last))),
+                    last_member: Some((caller.clone(), Arc::from(last))),
                 }
             }
         };

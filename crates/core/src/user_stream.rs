@@ -276,6 +276,8 @@ mod tests {
                 up_to: 10,
                 count: 1,
             },
+            trade: Default::default(),
+            mutes: Default::default(),
         }
     }
 

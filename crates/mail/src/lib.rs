@@ -10,8 +10,9 @@ mod message;
 mod sender;
 mod smtp;
 
+pub use chat_core::backoff::retry_delay;
 pub use message::compose;
-pub use sender::{retry_delay, spawn, MailHealth, MailStatus};
+pub use sender::{spawn, MailHealth, MailStatus};
 pub use smtp::{Mailer, SendError, SmtpUrl};
 
 use std::time::Duration;

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use chat_core::backoff::retry_delay;
 use chat_core::ports::InquiryOutbox;
 use chat_core::{Millis, QueuedInquiry};
 use tokio::sync::Notify;
@@ -70,17 +71,6 @@ impl MailHealth {
             _ => MailStatus::Unknown,
         }
     }
-}
-
-/// The delay before attempt `attempts + 1`, after `attempts` (at least 1) failures:
-/// `base · 2^(attempts-1)`, capped at `cap`, of which the upper half is scaled by `jitter`
-/// (in `[0, 1]`), so that nodes and inquiries that failed together do not retry in lockstep,
-/// yet never sooner than half the nominal delay.
-pub fn retry_delay(attempts: u32, base: Duration, cap: Duration, jitter: f64) -> Duration {
-    let doublings = attempts.saturating_sub(1).min(30);
-    let nominal = base.saturating_mul(1u32 << doublings).min(cap);
-    let half = nominal / 2;
-    half + half.mul_f64(jitter.clamp(0.0, 1.0))
 }
 
 /// Starts the sender for `config`. `node` names this process in claims (unique per node);

@@ -64,6 +64,9 @@ pub enum AppError {
     /// The blob store could not be opened.
     #[error("blobs: {0}")]
     Blobs(String),
+    /// The notification sender could not start.
+    #[error("push: {0}")]
+    Push(String),
     /// The safety rules could not be loaded.
     #[error("safety rules: {0}")]
     Safety(String),
@@ -91,6 +94,12 @@ pub struct App {
     /// The photo janitor, stopped at shutdown (whatever it did not finish, the next start or
     /// another node does).
     janitor: JoinHandle<()>,
+    /// The appointment reminder loop, stopped at shutdown (reminders are rows: the next start
+    /// or another node posts what is due).
+    reminders: JoinHandle<()>,
+    /// The notifier (ends once the committer and the service are gone) and the notification
+    /// sender (stops at shutdown once its deliveries in flight are recorded).
+    notifications: Option<(JoinHandle<()>, JoinHandle<()>)>,
 }
 
 /// How long shutdown waits, beyond a send's own timeout, for the mailer to record it.
@@ -130,6 +139,12 @@ impl Drop for AbortOnDrop {
         self.0.abort();
     }
 }
+
+/// How often each node looks for appointment reminders that are due.
+const REMINDER_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Stored messages waiting for the notifier before their notifications are dropped (counted).
+const NOTIFIER_QUEUE: usize = 16_384;
 
 /// How often the photo janitor looks for photos to delete when nothing wakes it.
 const JANITOR_INTERVAL: Duration = Duration::from_secs(60);
@@ -224,8 +239,20 @@ impl App {
             max_content_chars: settings.max_content_chars,
             history_max: settings.history_max,
             history_default: 50.min(settings.history_max),
+            reminder_lead: settings.notify.reminder_lead,
             ..DomainLimits::default()
         };
+        // Offline notifications: queued by the notifier beside delivery, sent from the outbox.
+        let notify_wake = Arc::new(tokio::sync::Notify::new());
+        let notifier = settings.notify.push.enabled().then(|| {
+            chat_core::notify::notifier::spawn(
+                store.clone(),
+                presence.clone(),
+                settings.notify.coalescing,
+                notify_wake.clone(),
+                NOTIFIER_QUEUE,
+            )
+        });
         let parts = ServiceParts {
             store: linked,
             bus,
@@ -235,6 +262,9 @@ impl App {
             photos: Some(photos.clone()),
             safety: store.clone(),
             blocks: block_list,
+            listing: store.clone(),
+            notifications: store.clone(),
+            notify: notifier.as_ref().map(|(queue, _)| queue.clone()),
         };
         let safety = &settings.safety;
         let extra_rules: Vec<&str> = safety.extra_rules.iter().map(String::as_str).collect();
@@ -242,6 +272,10 @@ impl App {
             .map_err(|e| AppError::Safety(e.to_string()))?;
         let (service, committer) = ChatService::new(parts, limits);
         let service = service.with_detector(Arc::new(detector));
+        let service = match &settings.notify.push.web_push {
+            Some(_) => service.with_web_push(settings.notify.endpoints),
+            None => service,
+        };
         let rate_limits = RateLimits::new(&safety.limits);
         let rate_limits = Arc::new(match shared_buckets {
             Some(shared) => rate_limits.with_shared(shared),
@@ -317,8 +351,31 @@ impl App {
             )),
             limits: rate_limits,
             admin_token: settings.safety.admin_token.as_deref().map(Arc::from),
+            service_token: settings.notify.service_token.as_deref().map(Arc::from),
+            vapid_public_key: settings
+                .notify
+                .push
+                .web_push
+                .as_ref()
+                .map(|w| Arc::from(w.key.public_key())),
         };
         let janitor = chat_core::janitor::spawn(photos, JANITOR_INTERVAL);
+        let reminders =
+            chat_core::listing::reminders::spawn(Arc::downgrade(&state.service), REMINDER_INTERVAL);
+        let notifications = match notifier {
+            Some((_, notifier_task)) => {
+                let sender = chat_push::spawn(
+                    store.clone(),
+                    &settings.notify.push,
+                    &mail_node,
+                    notify_wake,
+                    shutdown.clone(),
+                )
+                .map_err(|e| AppError::Push(e.to_string()))?;
+                Some((notifier_task, sender))
+            }
+            None => None,
+        };
         let listener = crate::serve::bind(settings.listen).map_err(|source| AppError::Bind {
             addr: settings.listen,
             source,
@@ -360,6 +417,8 @@ impl App {
             bus_stop,
             bus_task,
             janitor,
+            reminders,
+            notifications,
         })
     }
 
@@ -397,8 +456,11 @@ impl App {
             bus_stop,
             bus_task,
             janitor,
+            reminders,
+            notifications,
         } = self;
         let _janitor = AbortOnDrop(janitor);
+        let _reminders = AbortOnDrop(reminders);
         tracing::info!(addr = ?listener.local_addr().ok(), "serving");
         serve(listener, router, conn_limits, shutdown.clone()).await;
         shutdown.cancel();
@@ -415,6 +477,19 @@ impl App {
             .is_err()
         {
             tracing::warn!("the committer did not finish within the shutdown grace period");
+        }
+        // The notifier queues what the last commits left it; the sender has stopped claiming
+        // and records what it delivered.
+        if let Some((notifier, sender)) = notifications {
+            if tokio::time::timeout(SHUTDOWN_GRACE, notifier)
+                .await
+                .is_err()
+            {
+                tracing::warn!("the notifier did not finish within the shutdown grace period");
+            }
+            if tokio::time::timeout(SHUTDOWN_GRACE, sender).await.is_err() {
+                tracing::warn!("the notification sender did not stop within its grace period");
+            }
         }
         // Every event is published; give the ones still buffered a moment to reach the broker.
         if let Some(kafka) = kafka {

@@ -164,6 +164,39 @@ pub struct RawSettings {
     /// turns one off).
     #[arg(long, env = "REUSE_CHAT_RATE_LIMITS")]
     pub rate_limits: Option<String>,
+    /// Bearer token of the marketplace backend's calls (`PUT /product/{id}/status`), at least
+    /// 16 bytes [default: none: those calls are refused].
+    #[arg(long, env = "REUSE_CHAT_SERVICE_TOKEN", hide_env_values = true)]
+    pub service_token: Option<String>,
+    /// PEM file of the P-256 private key that signs Web Push (VAPID, RFC 8292); turns Web Push
+    /// on [default: none].
+    #[arg(long, env = "REUSE_CHAT_VAPID_PRIVATE_KEY")]
+    pub vapid_private_key: Option<PathBuf>,
+    /// The contact push services see in the VAPID JWT (`mailto:` or `https:`)
+    /// [default: mailto:ops@localhost].
+    #[arg(long, env = "REUSE_CHAT_VAPID_SUBJECT")]
+    pub vapid_subject: Option<String>,
+    /// The marketplace's own push service: offline notifications are posted there as signed
+    /// JSON [default: none].
+    #[arg(long, env = "REUSE_CHAT_PUSH_WEBHOOK")]
+    pub push_webhook: Option<String>,
+    /// The HMAC-SHA256 key of the webhook's `X-Reuse-Signature`, at least 16 bytes.
+    #[arg(long, env = "REUSE_CHAT_PUSH_WEBHOOK_SECRET", hide_env_values = true)]
+    pub push_webhook_secret: Option<String>,
+    /// Also take push endpoints at `http://127.0.0.1:…` (for tests; never in production).
+    #[arg(long, env = "REUSE_CHAT_PUSH_ALLOW_HTTP_LOOPBACK", num_args = 0..=1, default_missing_value = "true")]
+    pub push_allow_http_loopback: Option<bool>,
+    /// How long before an appointment its reminder is posted, in seconds [default: 3600].
+    #[arg(long, env = "REUSE_CHAT_REMINDER_LEAD_SECS")]
+    pub reminder_lead_secs: Option<u64>,
+    /// How long a new offline notification waits for the messages right after it to join it,
+    /// in milliseconds [default: 2000].
+    #[arg(long, env = "REUSE_CHAT_NOTIFY_GATHER_MS")]
+    pub notify_gather_ms: Option<u64>,
+    /// Quiet time that ends a burst: a message later than this after the previous one (or
+    /// after the member read the room) notifies again, in seconds [default: 300].
+    #[arg(long, env = "REUSE_CHAT_NOTIFY_BURST_GAP_SECS")]
+    pub notify_burst_gap_secs: Option<u64>,
 }
 
 /// A setting that cannot be used; the message names it so the operator knows what to fix.
@@ -329,6 +362,8 @@ pub struct Settings {
     pub photos: crate::photo_config::PhotoSettings,
     /// Safety: the operators' token, the warning rules, rate limits.
     pub safety: crate::safety_config::SafetySettings,
+    /// The listing and notifications: the service token, push channels, reminders.
+    pub notify: crate::notify_config::NotifySettings,
 }
 
 /// How log lines are written.
@@ -494,6 +529,7 @@ impl Settings {
         }
         let photos = crate::photo_config::PhotoSettings::resolve(&photo_raw, &data_dir, &auth)?;
         let safety = crate::safety_config::SafetySettings::resolve(&photo_raw)?;
+        let notify = crate::notify_config::NotifySettings::resolve(&photo_raw)?;
         let presence = presence_setting(raw.presence, raw.presence_prefix)?;
         let bus = bus_setting(raw.bus)?;
         let mail = mail_setting(raw.smtp, raw.inquiry_to, raw.inquiry_from)?;
@@ -544,6 +580,7 @@ impl Settings {
             log_format,
             photos,
             safety,
+            notify,
         })
     }
 }
@@ -591,6 +628,17 @@ impl RawSettings {
             safety_rules: self.safety_rules.or(other.safety_rules),
             safety_mask: self.safety_mask.or(other.safety_mask),
             rate_limits: self.rate_limits.or(other.rate_limits),
+            service_token: self.service_token.or(other.service_token),
+            vapid_private_key: self.vapid_private_key.or(other.vapid_private_key),
+            vapid_subject: self.vapid_subject.or(other.vapid_subject),
+            push_webhook: self.push_webhook.or(other.push_webhook),
+            push_webhook_secret: self.push_webhook_secret.or(other.push_webhook_secret),
+            push_allow_http_loopback: self
+                .push_allow_http_loopback
+                .or(other.push_allow_http_loopback),
+            reminder_lead_secs: self.reminder_lead_secs.or(other.reminder_lead_secs),
+            notify_gather_ms: self.notify_gather_ms.or(other.notify_gather_ms),
+            notify_burst_gap_secs: self.notify_burst_gap_secs.or(other.notify_burst_gap_secs),
         }
     }
 }

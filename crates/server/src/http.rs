@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use bytes::Bytes;
 use chat_core::{ChatError, ChatService, HistoryCursor, OpenRoomRequest, RoomId, UserId};
@@ -64,6 +64,10 @@ pub struct AppState {
     pub limits: Arc<crate::rate_limits::RateLimits>,
     /// The operators' token (`--admin-token`); `None`: the operators' API is off.
     pub admin_token: Option<Arc<str>>,
+    /// The marketplace backend's bearer token (`--service-token`); `None` refuses its calls.
+    pub service_token: Option<Arc<str>>,
+    /// The VAPID public key browsers subscribe with; `None`: no Web Push.
+    pub vapid_public_key: Option<Arc<str>>,
 }
 
 /// Every way a REST call can fail, mapped to a status and `{"error","message"}` in one place.
@@ -108,6 +112,7 @@ impl IntoResponse for ApiError {
                     ChatError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
                     ChatError::NotFound { .. } => StatusCode::NOT_FOUND,
                     ChatError::Forbidden { .. } => StatusCode::FORBIDDEN,
+                    ChatError::Conflict { .. } => StatusCode::CONFLICT,
                     ChatError::RoomNotFound => StatusCode::NOT_FOUND,
                     ChatError::NotMember | ChatError::Blocked => StatusCode::FORBIDDEN,
                     ChatError::RateLimited { retry_after_secs } => {
@@ -371,6 +376,21 @@ pub fn router(state: AppState, max_body: usize) -> Router {
         .route("/user/blocks/{user}", delete(crate::http_safety::unblock))
         .route("/report", post(crate::http_safety::report))
         .route("/admin/reports", get(crate::http_safety::admin_reports))
+        .route(
+            "/product/{product}/status",
+            put(crate::http_listing::product_status),
+        )
+        .route(
+            "/room/{room}/appointment",
+            put(crate::http_listing::set_appointment)
+                .delete(crate::http_listing::cancel_appointment),
+        )
+        .route("/room/{room}/settings", put(crate::http_listing::settings))
+        .route("/push/config", get(crate::http_listing::push_config))
+        .route(
+            "/push/subscriptions",
+            post(crate::http_listing::subscribe).delete(crate::http_listing::unsubscribe),
+        )
         .route("/health", get(health))
         .route("/client/config", get(client_config))
         .route("/ready", get(ready))
@@ -654,6 +674,10 @@ pub(crate) async fn metrics_page(State(st): State<AppState>) -> Result<Response,
     match st.service.outbox_depth().await {
         Ok(n) => metrics::gauge!(telemetry::OUTBOX_DEPTH).set(n as f64),
         Err(e) => tracing::debug!(error = %e, "outbox depth unavailable for /metrics"),
+    }
+    match st.service.notifications_pending().await {
+        Ok(n) => metrics::gauge!(telemetry::NOTIFICATIONS_PENDING).set(n as f64),
+        Err(e) => tracing::debug!(error = %e, "notifications pending unavailable for /metrics"),
     }
     Ok((
         [(

@@ -174,25 +174,36 @@ pub(crate) async fn admin_reports(
     Ok(Json(page).into_response())
 }
 
-/// The operators' token check: the digests are compared, so the time taken tells nothing of
-/// the token.
+/// The operators' token check.
 fn check_admin(st: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    check_bearer(
+        st.admin_token.as_deref(),
+        headers,
+        "the operators' API is off: start the server with --admin-token",
+    )
+}
+
+/// A bearer token check against `expected` (`None`: the API it guards is off, and says so
+/// with `off`). The digests are compared, so the time taken tells nothing of the token.
+pub(crate) fn check_bearer(
+    expected: Option<&str>,
+    headers: &HeaderMap,
+    off: &'static str,
+) -> Result<(), ApiError> {
     let given = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    match (&st.admin_token, given) {
-        (None, _) => Err(ApiError::AdminUnauthorized(
-            "the operators' API is off: start the server with --admin-token",
-        )),
+    match (expected, given) {
+        (None, _) => Err(ApiError::AdminUnauthorized(off)),
         (Some(_), None) => Err(ApiError::AdminUnauthorized(
-            "Authorization: Bearer <admin token> is required",
+            "Authorization: Bearer <token> is required",
         )),
         (Some(token), Some(given)) => {
             if Sha256::digest(token.as_bytes()) == Sha256::digest(given.as_bytes()) {
                 Ok(())
             } else {
-                Err(ApiError::AdminUnauthorized("wrong admin token"))
+                Err(ApiError::AdminUnauthorized("wrong token"))
             }
         }
     }

@@ -42,6 +42,13 @@ use crate::http;
         crate::http_safety::blocks,
         crate::http_safety::report,
         crate::http_safety::admin_reports,
+        crate::http_listing::product_status,
+        crate::http_listing::set_appointment,
+        crate::http_listing::cancel_appointment,
+        crate::http_listing::settings,
+        crate::http_listing::push_config,
+        crate::http_listing::subscribe,
+        crate::http_listing::unsubscribe,
         http::history,
         crate::http_photos::upload,
         crate::http_photos::photo,
@@ -73,6 +80,15 @@ use crate::http;
         ReportAccepted,
         StoredReportSchema,
         ReportsBody,
+        crate::openapi_listing::ProductStatusSchema,
+        crate::openapi_listing::StatusRequest,
+        crate::openapi_listing::AppointmentSchema,
+        crate::openapi_listing::AppointmentRequest,
+        crate::openapi_listing::SettingsRequest,
+        crate::openapi_listing::PushConfigBody,
+        crate::openapi_listing::PushSubscriptionRequest,
+        crate::openapi_listing::PushKeys,
+        crate::openapi_listing::PushEndpoint,
         HealthBody,
         ClientConfigBody,
         ClientLimits,
@@ -87,6 +103,8 @@ use crate::http;
         (name = "photos", description = "Photos: upload, and their signed addresses"),
         (name = "inquiry", description = "Inquiries to the operators"),
         (name = "safety", description = "Blocks, reports, and the operators' list of reports"),
+        (name = "listing", description = "The listing's trade status, appointments and mutes"),
+        (name = "push", description = "Web Push subscriptions for offline notifications"),
         (name = "service", description = "Liveness, readiness and this document"),
         (name = "websocket", description = "STOMP 1.0-1.2 over WebSocket (see API.md)"),
     )
@@ -138,6 +156,8 @@ pub const GATEWAY_USER: &str = "gatewayUser";
 pub const BEARER: &str = "bearer";
 /// The name of the security scheme of the operators' API.
 pub const ADMIN: &str = "admin";
+/// The name of the security scheme of the marketplace backend's calls.
+pub const SERVICE: &str = "service";
 
 /// Adds the security schemes and, to every operation, the answers of the request limits.
 pub struct Shared;
@@ -174,6 +194,15 @@ impl Modify for Shared {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some("The operators' token, `--admin-token`"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            SERVICE,
+            utoipa::openapi::security::SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The marketplace backend's token, `--service-token`"))
                     .build(),
             ),
         );
@@ -401,10 +430,20 @@ pub struct ChatMessageSchema {
     #[serde(rename = "clientMessageId")]
     #[schema(required = true)]
     pub client_message_id: Option<String>,
-    /// Why a `SYSTEM` message was written (`MEMBER_LEFT`; more kinds may come, and a reader
-    /// that does not know one shows `content`). Absent on members' messages.
+    /// Why a `SYSTEM` message was written (`MEMBER_LEFT`, `PRODUCT_STATUS`, `APPOINTMENT`;
+    /// more kinds may come, and a reader that does not know one shows `content`). Absent on
+    /// members' messages.
     #[schema(value_type = Option<String>, example = "MEMBER_LEFT")]
     pub notice: Option<String>,
+    /// A `PRODUCT_STATUS` notice's new status; absent on other messages.
+    #[serde(rename = "productStatus")]
+    pub product_status: Option<crate::openapi_listing::ProductStatusSchema>,
+    /// An `APPOINTMENT` notice's appointment as it stands after it (null: cancelled); absent
+    /// on other messages.
+    #[schema(nullable = true)]
+    pub appointment: Option<crate::openapi_listing::AppointmentSchema>,
+    /// `true` on the reminder before an appointment; absent otherwise.
+    pub reminder: Option<bool>,
     /// An `IMAGE` message's photos (1-10), with fresh signed addresses; absent on others.
     pub attachments: Option<Vec<AttachmentSchema>>,
     /// What the server's scam detector found in the text (API-v2 "Safety"); absent when
@@ -572,6 +611,19 @@ pub struct RoomSchema {
     #[serde(rename = "readUpTo")]
     #[schema(example = json!({"alice": 41, "bob": 40}))]
     pub read_up_to: std::collections::BTreeMap<String, i64>,
+    /// The listing's trade status as the marketplace set it, or null until it has.
+    #[serde(rename = "productStatus")]
+    #[schema(required = true, nullable = true)]
+    pub product_status: Option<crate::openapi_listing::ProductStatusSchema>,
+    /// The members' appointment, or null.
+    #[schema(required = true, nullable = true)]
+    pub appointment: Option<crate::openapi_listing::AppointmentSchema>,
+    /// Whether the caller has muted the room (false again once `mutedUntil` has passed).
+    pub muted: bool,
+    /// When the caller's mute ends; null while muted without an end, or not muted.
+    #[serde(rename = "mutedUntil")]
+    #[schema(required = true, format = DateTime)]
+    pub muted_until: Option<String>,
 }
 
 /// A read mark to set.
@@ -817,10 +869,32 @@ mod tests {
             message_count: 3,
             buyer_read: chat_core::ReadMark { up_to: 1, count: 3 },
             seller_read: chat_core::ReadMark::default(),
+            trade: Default::default(),
+            mutes: Default::default(),
         };
         // A member's text message has every field but `notice`, `attachments` and `warnings`.
         let (props, required) = shape(&doc, "ChatMessage");
-        assert_eq!(props, keys(&serde_json::to_value(&notice).unwrap()));
+        let status = ChatMessage {
+            notice: Some(chat_core::Notice::ProductStatus(
+                chat_core::listing::ProductStatus::Sold,
+            )),
+            ..notice.clone()
+        };
+        let reminder = ChatMessage {
+            notice: Some(chat_core::Notice::Appointment(Box::new(
+                chat_core::listing::AppointmentNotice {
+                    appointment: None,
+                    reminder: true,
+                },
+            ))),
+            ..notice.clone()
+        };
+        let mut all = keys(&serde_json::to_value(&notice).unwrap());
+        all.extend(keys(&serde_json::to_value(&status).unwrap()));
+        all.extend(keys(&serde_json::to_value(&reminder).unwrap()));
+        all.sort();
+        all.dedup();
+        assert_eq!(props, all);
         assert_eq!(required, keys(&serde_json::to_value(&message).unwrap()));
         let (props, required) = shape(&doc, "Room");
         let value = serde_json::to_value(room.seen_by(&room.seller)).unwrap();

@@ -25,6 +25,8 @@ pub const HTTP_REQUESTS: &str = "reuse_chat_http_requests_total";
 pub const HTTP_SECONDS: &str = "reuse_chat_http_request_duration_seconds";
 /// Gauge: inquiries stored and not yet mailed (read at scrape time).
 pub const OUTBOX_DEPTH: &str = "reuse_chat_outbox_depth";
+/// Gauge: offline notifications queued and not yet delivered (read at scrape time).
+pub const NOTIFICATIONS_PENDING: &str = "reuse_chat_notifications_pending";
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -88,6 +90,22 @@ fn describe() {
         "HTTP request duration, by route"
     );
     describe_gauge!(OUTBOX_DEPTH, "inquiries stored and not yet mailed");
+    describe_gauge!(
+        NOTIFICATIONS_PENDING,
+        "offline notifications queued and not yet delivered"
+    );
+    describe_counter!(
+        chat_core::notify::notifier::NOTIFICATIONS_QUEUED,
+        "offline notifications queued (one per burst)"
+    );
+    describe_counter!(
+        chat_core::notify::notifier::NOTIFIER_OVERFLOW,
+        "stored messages the notifier had no room for (no notification for them)"
+    );
+    describe_counter!(
+        chat_core::listing::reminders::REMINDERS_POSTED,
+        "appointment reminders this node posted"
+    );
     describe_counter!(
         chat_core::committer::MESSAGES_STORED,
         "chat messages stored (duplicates excluded)"

@@ -30,6 +30,24 @@ where
         .enable_brotli(true)
         .into_router()
         .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::from_fn(service_worker_fresh))
+}
+
+/// The service worker (`/sw.js`) keeps its name across releases, so no cache (a proxy's or a
+/// CDN's) may keep it: `no-cache`, like the page itself. Browsers' own update checks skip the
+/// HTTP cache for it anyway.
+async fn service_worker_fresh(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let worker = request.uri().path() == "/sw.js";
+    let mut response = next.run(request).await;
+    if worker {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    }
+    response
 }
 
 /// Adds the headers every response of the page carries.

@@ -115,6 +115,11 @@ async fn wait_for_port(port: u16, what: &str) {
     panic!("{what} did not listen on 127.0.0.1:{port}");
 }
 
+/// The marketplace backend's token on every node.
+const SERVICE_TOKEN: &str = "cluster-service-token-0123456789";
+/// The webhook's signing key on every node.
+const HOOK_SECRET: &str = "cluster-webhook-secret-0123";
+
 /// Every node signs photo addresses with this key, so any node serves what another signed.
 const PHOTO_KEY: &str = "cluster-photo-signing-key-0123456789";
 
@@ -150,6 +155,20 @@ impl Node {
                 &bus,
                 "--heartbeat-ms",
                 "0",
+                "--service-token",
+                SERVICE_TOKEN,
+                "--vapid-private-key",
+                concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/tests/fixtures/vapid-test-key.pem"
+                ),
+                "--push-webhook",
+                &format!("http://127.0.0.1:{}/hook", cluster.push.port),
+                "--push-webhook-secret",
+                HOOK_SECRET,
+                "--push-allow-http-loopback",
+                "--notify-gather-ms",
+                "300",
             ],
             &[
                 ("REUSE_CHAT_LOG", "info,librdkafka=warn"),
@@ -205,6 +224,8 @@ impl Drop for Node {
 struct Cluster {
     nodes: Vec<Node>,
     broker: Broker,
+    /// The push service and webhook receiver every node notifies.
+    push: common::push_receiver::PushReceiver,
     /// The photos' bucket, shared by every node.
     s3: S3Server,
     bucket: String,
@@ -221,7 +242,9 @@ impl Cluster {
         let broker = Broker::start(dir.path()).await;
         let s3 = S3Server::start();
         let bucket = s3.bucket();
+        let push = common::push_receiver::PushReceiver::start(HOOK_SECRET).await;
         let mut cluster = Cluster {
+            push,
             s3,
             bucket,
             storage: Storage::on(Backend::MySql).await,
@@ -848,4 +871,114 @@ async fn a_block_made_on_one_node_stops_the_others_at_once() {
         1,
         "the refused message never arrived"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_status_change_on_one_node_reaches_rooms_served_by_another() {
+    let cluster = Cluster::start(3).await;
+    let within = Duration::from_secs(20);
+    let mut rooms = Vec::new();
+    for (buyer, node) in [("alice", 1), ("bob", 2)] {
+        let (status, room) = cluster.nodes[node]
+            .api(buyer)
+            .post("/room/create?user=sam&name=bike&productId=p-cluster")
+            .await;
+        assert!(status == 201 || status == 200, "{status} {room}");
+        rooms.push(room["roomUUID"].as_str().unwrap().to_owned());
+    }
+    let alice = Reader::start(&cluster.nodes[1], "alice", &rooms[0]).await;
+    let bob = Reader::start(&cluster.nodes[2], "bob", &rooms[1]).await;
+    let (status, v) = cluster.nodes[0]
+        .api("nobody")
+        .with_bearer(SERVICE_TOKEN)
+        .call(
+            "PUT",
+            "/product/p-cluster/status",
+            Some(
+                json!({"status": "SOLD", "buyer": "bob"})
+                    .to_string()
+                    .into_bytes(),
+            ),
+        )
+        .await;
+    assert_eq!(status, 204, "{v}");
+    let to_alice = alice
+        .wait_for("alice's notice", within, |m| {
+            m["notice"] == "PRODUCT_STATUS"
+        })
+        .await;
+    let to_bob = bob
+        .wait_for("bob's notice", within, |m| m["notice"] == "PRODUCT_STATUS")
+        .await;
+    assert_eq!(to_alice["productStatus"], "SOLD");
+    assert!(
+        to_alice["content"]
+            .as_str()
+            .unwrap()
+            .contains("다른 구매자"),
+        "{to_alice}"
+    );
+    assert!(
+        to_bob["content"].as_str().unwrap().contains("거래가 완료"),
+        "{to_bob}"
+    );
+    let (_, list) = cluster.nodes[2].api("bob").get("/room/list").await;
+    assert_eq!(list[0]["productStatus"], "SOLD", "{list}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_away_member_of_a_three_node_cluster_is_notified_once() {
+    let cluster = Cluster::start(3).await;
+    let push = &cluster.push;
+    let room = cluster.nodes[0].api("alice").open_room("sam", "lamp").await;
+    let (status, v) = cluster.nodes[0]
+        .api("alice")
+        .call(
+            "POST",
+            "/push/subscriptions",
+            Some(push.subscription("alice-phone").to_string().into_bytes()),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    // Sam writes from two nodes at once; alice has no session on any node. Every node runs a
+    // sender; the burst still arrives once on her phone and once at the webhook.
+    let mut sam1 = cluster.nodes[1].stomp("sam").await;
+    let mut sam2 = cluster.nodes[2].stomp("sam").await;
+    for i in 0..3 {
+        sam1.say(&room, "sam", &format!("one {i}"), &format!("a{i}"))
+            .await;
+        sam2.say(&room, "sam", &format!("two {i}"), &format!("b{i}"))
+            .await;
+    }
+    let got = push.wait_for(2, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let got_later = push.received();
+    assert_eq!(got_later.len(), 2, "once per target: {got_later:?}");
+    assert!(push.rejected().is_empty(), "{:?}", push.rejected());
+    let mut targets: Vec<_> = got.iter().map(|g| g.target.clone()).collect();
+    targets.sort();
+    assert_eq!(targets, ["push:alice-phone", "webhook"]);
+    assert_eq!(got[0].payload["id"], got[1].payload["id"]);
+    // Alice online on node 2 (after reading): a message from node 0 notifies nobody.
+    let _alice = cluster.nodes[2].stomp("alice").await;
+    let last = cluster.nodes[2]
+        .api("alice")
+        .history(&room, "")
+        .await
+        .last()
+        .unwrap()["id"]
+        .clone();
+    let (status, _) = cluster.nodes[2]
+        .api("alice")
+        .call(
+            "POST",
+            &format!("/room/{room}/read"),
+            Some(json!({"upTo": last}).to_string().into_bytes()),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let mut sam0 = cluster.nodes[0].stomp("sam").await;
+    sam0.say(&room, "sam", "are you there?", "c").await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(push.received().len(), 2, "{:?}", push.received());
 }

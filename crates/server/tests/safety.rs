@@ -62,15 +62,6 @@ async fn next_event(c: &mut Stomp, kind: &str) -> Value {
     }
 }
 
-async fn follow_events(s: &TestServer, user: &str) -> Stomp {
-    let mut c = s.stomp(user).await;
-    c.send_raw("SUBSCRIBE\nid:ev\ndestination:/user/queue/events\nreceipt:ev\n\n\0")
-        .await;
-    let f = c.recv().await;
-    assert_eq!(f.command, "RECEIPT", "{f:?}");
-    c
-}
-
 #[tokio::test]
 async fn a_block_stops_messages_rooms_and_typing_both_ways_until_it_is_lifted() {
     let s = TestServer::start().await;
@@ -78,7 +69,7 @@ async fn a_block_stops_messages_rooms_and_typing_both_ways_until_it_is_lifted() 
     say(&mut alice, &room, "alice", "아직 파시나요?", "r0").await;
     bob.message().await;
 
-    let alice_events = follow_events(&s, "alice").await;
+    let alice_events = s.follow_events("alice").await;
     let mut alice_events = alice_events;
     assert_eq!(block(&s, "bob", "alice").await, (204, Value::Null));
     // Presence stops: alice sees bob away at once (no time, as for anyone offline).
@@ -124,7 +115,7 @@ async fn a_block_stops_messages_rooms_and_typing_both_ways_until_it_is_lifted() 
     }
 
     // Typing stops: bob's event stream hears nothing of alice's typing.
-    let mut bob_events = follow_events(&s, "bob").await;
+    let mut bob_events = s.follow_events("bob").await;
     let mut alice_again = s.stomp("alice").await;
     alice_again
         .send_raw(format!(

@@ -56,6 +56,15 @@ async fn the_page_is_served_at_the_root_uncached_with_a_strict_policy() {
         assert!(!html.contains("<style"), "{html}");
         assert!(!html.contains("style="), "{html}");
     }
+    // The service worker keeps its name across releases: never cached, served as script.
+    let r = get(s.port, "/sw.js", &[]).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "cache-control"), "no-cache");
+    assert!(
+        header(&r, "content-type").contains("javascript"),
+        "{}",
+        header(&r, "content-type")
+    );
     s.stop().await;
 }
 

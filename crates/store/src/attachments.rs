@@ -10,7 +10,7 @@ use chat_core::attachment::{
 use chat_core::ports::{AttachmentStore, ClaimRefused, ExpiredUpload};
 use chat_core::{Millis, RoomId, StoreError, UserId};
 
-use crate::inquiries::marks;
+use crate::outbox::marks;
 use crate::rows::SqlRow;
 use crate::{classify, on_pool, Pools, SqlStore};
 

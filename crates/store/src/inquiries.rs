@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use chat_core::ports::InquiryOutbox;
 use chat_core::{Millis, NewInquiry, QueuedInquiry, StoreError, UserId};
 
+use crate::outbox::{self, marks};
 use crate::rows::SqlRow;
 use crate::{classify, on_pool, Backend, Pools, SqlStore};
 
@@ -55,11 +56,6 @@ fn queued_from_row(row: &impl SqlRow) -> Result<QueuedInquiry, StoreError> {
     })
 }
 
-/// `?, ?, …` for an `IN` list of `n` values.
-pub(crate) fn marks(n: usize) -> String {
-    vec!["?"; n].join(", ")
-}
-
 #[async_trait]
 impl InquiryOutbox for SqlStore {
     async fn claim_due(
@@ -72,64 +68,22 @@ impl InquiryOutbox for SqlStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let backend = self.backend;
-        // Pick under row locks (skipping rows another claimer holds), then claim with a
-        // conditional UPDATE that re-checks the lease, all in one transaction: two claimers
-        // can never both take a row. SQLite gets the same from `BEGIN IMMEDIATE`.
-        let pick = self.sql(&format!(
-            "SELECT id FROM inquiries WHERE sent_at IS NULL AND next_attempt_at <= ? \
-             AND (claimed_until IS NULL OR claimed_until < ?) \
-             ORDER BY next_attempt_at, id LIMIT ?{}",
-            backend.skip_locked()
+        let ids = outbox::claim_ids(self, "inquiries", claimer, now, lease_until, limit).await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let read = self.sql(&format!(
+            "SELECT {QUEUED_COLS} FROM inquiries WHERE id IN ({}) AND claimed_by = ? \
+             AND sent_at IS NULL ORDER BY next_attempt_at, id",
+            marks(ids.len())
         ));
         on_pool!(self, write, |pool| {
-            let mut tx = pool.begin_with(backend.begin()).await.map_err(classify)?;
-            let picked = sqlx::query(&pick)
-                .bind(now.0)
-                .bind(now.0)
-                .bind(i64::from(limit))
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(classify)?;
-            let ids = picked
-                .iter()
-                .map(|r| r.int("id"))
-                .collect::<Result<Vec<i64>, _>>()?;
-            if ids.is_empty() {
-                tx.commit().await.map_err(classify)?;
-                return Ok(Vec::new());
-            }
-            let claim = self.sql(&format!(
-                "UPDATE inquiries SET claimed_by = ?, claimed_until = ? \
-                 WHERE id IN ({}) AND sent_at IS NULL \
-                 AND (claimed_until IS NULL OR claimed_until < ?)",
-                marks(ids.len())
-            ));
-            let mut q = sqlx::query(&claim).bind(claimer).bind(lease_until.0);
-            for id in &ids {
-                q = q.bind(*id);
-            }
-            q.bind(now.0).execute(&mut *tx).await.map_err(classify)?;
-            let read = self.sql(&format!(
-                "SELECT {QUEUED_COLS} FROM inquiries WHERE id IN ({}) AND claimed_by = ? \
-                 AND sent_at IS NULL ORDER BY next_attempt_at, id",
-                marks(ids.len())
-            ));
             let mut q = sqlx::query(&read);
             for id in &ids {
                 q = q.bind(*id);
             }
-            let rows = q
-                .bind(claimer)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(classify)?;
-            let claimed = rows
-                .iter()
-                .map(queued_from_row)
-                .collect::<Result<Vec<_>, _>>()?;
-            tx.commit().await.map_err(classify)?;
-            Ok(claimed)
+            let rows = q.bind(claimer).fetch_all(pool).await.map_err(classify)?;
+            rows.iter().map(queued_from_row).collect()
         })
     }
 
@@ -176,17 +130,6 @@ impl InquiryOutbox for SqlStore {
     }
 
     async fn release(&self, claimer: &str) -> Result<u64, StoreError> {
-        let sql = self.sql(
-            "UPDATE inquiries SET claimed_by = NULL, claimed_until = NULL \
-             WHERE claimed_by = ? AND sent_at IS NULL",
-        );
-        on_pool!(self, write, |pool| {
-            let done = sqlx::query(&sql)
-                .bind(claimer)
-                .execute(pool)
-                .await
-                .map_err(classify)?;
-            Ok(done.rows_affected())
-        })
+        outbox::release(self, "inquiries", claimer).await
     }
 }

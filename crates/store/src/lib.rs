@@ -12,6 +12,9 @@ mod append;
 mod attachments;
 mod error;
 pub mod inquiries;
+mod listing;
+mod notifications;
+mod outbox;
 mod people;
 mod plan;
 mod rows;
@@ -128,7 +131,7 @@ const TX_ATTEMPTS: usize = 3;
 
 /// Runs a transaction again, up to [`TX_ATTEMPTS`] times in all, while it fails with an error
 /// worth retrying at once (a deadlock or serialization failure).
-async fn retried<T, F, Fut>(mut transaction: F) -> Result<T, StoreError>
+pub(crate) async fn retried<T, F, Fut>(mut transaction: F) -> Result<T, StoreError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, StoreError>>,
@@ -147,15 +150,17 @@ where
 pub(crate) const MESSAGE_COLS: &str =
     "id AS m_id, room_uuid AS m_room, sender AS m_sender, content AS m_content, kind AS m_kind, \
      created_at AS m_created_at, client_message_id AS m_cmid, notice AS m_notice, \
-     attachments AS m_att, warnings AS m_warn";
+     attachments AS m_att, warnings AS m_warn, notice_data AS m_nd";
 
 /// A room with its newest message, as [`room_from_row`] reads it.
 const ROOM_SELECT: &str = "SELECT r.uuid, r.name, r.product_id, r.buyer, r.seller, \
      r.buyer_active, r.seller_active, r.created_at, r.message_count, r.buyer_read_id, \
-     r.buyer_read_count, r.seller_read_id, r.seller_read_count, m.id AS m_id, m.room_uuid AS m_room, \
+     r.buyer_read_count, r.seller_read_id, r.seller_read_count, r.product_status, \
+     r.appointment_at, r.appointment_place, r.appointment_by, r.buyer_muted_until, \
+     r.seller_muted_until, m.id AS m_id, m.room_uuid AS m_room, \
      m.sender AS m_sender, m.content AS m_content, m.kind AS m_kind, \
      m.created_at AS m_created_at, m.client_message_id AS m_cmid, m.notice AS m_notice, \
-     m.attachments AS m_att, m.warnings AS m_warn \
+     m.attachments AS m_att, m.warnings AS m_warn, m.notice_data AS m_nd \
      FROM rooms r LEFT JOIN messages m ON m.id = r.last_message_id";
 
 /// The SQL implementation of [`ChatStore`].
@@ -349,11 +354,7 @@ impl SqlStore {
         let backend = self.backend;
         let uuid = room.to_text();
         let lock_room = self.lock_room_sql();
-        let insert = self.sql(
-            "INSERT INTO messages \
-             (room_uuid, sender, content, kind, created_at, client_message_id, notice, seq) \
-             VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
-        );
+        let insert = self.sql(listing::INSERT_NOTICE);
         let leave_buyer = self.sql(
             "UPDATE rooms SET buyer_active = 0, last_message_id = ?, last_activity_at = ?, \
              message_count = ? WHERE uuid = ?",
@@ -410,17 +411,19 @@ impl SqlStore {
                     .await
                     .map_err(classify)?;
                 tx.commit().await.map_err(classify)?;
-                return Ok(LeaveOutcome::Deleted(locked.snapshot(*room)));
+                return Ok(LeaveOutcome::Deleted(Box::new(locked.snapshot(*room))));
             }
-            let kind = MessageKind::System;
-            let id = insert_id!(backend, tx, &insert, |q| q
-                .bind(&uuid)
-                .bind(user_s)
-                .bind(notice)
-                .bind(kind.as_str())
-                .bind(at.0)
-                .bind(Notice::MemberLeft.as_str())
-                .bind(seq));
+            let id = listing::insert_notice!(
+                backend,
+                tx,
+                &insert,
+                &uuid,
+                user_s,
+                notice,
+                at.0,
+                &Notice::MemberLeft,
+                seq
+            );
             let update = if is_buyer {
                 &leave_buyer
             } else {
@@ -458,7 +461,7 @@ impl SqlStore {
                     room: *room,
                     sender: user.clone(),
                     content: notice.to_owned(),
-                    kind,
+                    kind: MessageKind::System,
                     created_at: at,
                     client_message_id: None,
                     notice: Some(Notice::MemberLeft),
@@ -556,8 +559,9 @@ impl SqlStore {
     async fn insert_room(&self, new: &NewRoom) -> Result<bool, StoreError> {
         let sql = self.sql(
             "INSERT INTO rooms (uuid, pair_key, name, product_id, buyer, seller, buyer_active, \
-             seller_active, created_at, last_activity_at, last_message_id) \
-             VALUES (?, ?, ?, ?, ?, ?, 1, 1, ?, ?, NULL)",
+             seller_active, created_at, last_activity_at, last_message_id, product_status) \
+             VALUES (?, ?, ?, ?, ?, ?, 1, 1, ?, ?, NULL, \
+             (SELECT status FROM products WHERE product_id = ?))",
         );
         on_pool!(self, write, |pool| {
             let result = sqlx::query(&sql)
@@ -569,6 +573,7 @@ impl SqlStore {
                 .bind(new.seller.as_str())
                 .bind(new.created_at.0)
                 .bind(new.created_at.0)
+                .bind(new.product_id.as_deref())
                 .execute(pool)
                 .await;
             match result {
@@ -623,21 +628,10 @@ impl ChatStore for SqlStore {
                 continue;
             }
             if self.insert_room(new).await? {
-                let room = Room {
-                    id: new.id,
-                    name: new.name.clone(),
-                    product_id: new.product_id.clone(),
-                    buyer: new.buyer.clone(),
-                    seller: new.seller.clone(),
-                    buyer_active: true,
-                    seller_active: true,
-                    created_at: new.created_at,
-                    last_message: None,
-                    message_count: 0,
-                    buyer_read: ReadMark::default(),
-                    seller_read: ReadMark::default(),
-                };
-                return Ok((room, true));
+                // Read back: the room starts with the listing's recorded status.
+                if let Some(room) = self.room_where("uuid", &new.id.to_text()).await? {
+                    return Ok((room, true));
+                }
             }
         }
         Err(StoreError::internal(
@@ -781,13 +775,7 @@ impl ChatStore for SqlStore {
     }
 
     async fn unsent_inquiries(&self) -> Result<u64, StoreError> {
-        on_pool!(self, read, |pool| {
-            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inquiries WHERE sent_at IS NULL")
-                .fetch_one(pool)
-                .await
-                .map_err(classify)?;
-            Ok(n.max(0) as u64)
-        })
+        outbox::pending(self, "inquiries").await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

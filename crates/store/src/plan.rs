@@ -340,6 +340,8 @@ mod tests {
                     product_id: None,
                     created_at: Millis(0),
                     blocked: false,
+                    trade: Default::default(),
+                    mutes: Default::default(),
                 };
                 (r.to_text(), room)
             })

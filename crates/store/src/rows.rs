@@ -1,6 +1,7 @@
 //! Reading rows back into domain values, the same way for every backend.
 
 use chat_core::attachment::Attachment;
+use chat_core::listing::{Appointment, Mutes, ProductStatus, Trade};
 use chat_core::safety::Warnings;
 use chat_core::{
     ChatMessage, ClientMessageId, MessageKind, Millis, Notice, ReadMark, Room, RoomId, StoreError,
@@ -31,7 +32,7 @@ pub(crate) trait SqlRow {
     }
 }
 
-fn corrupt(col: &str, what: impl std::fmt::Display) -> StoreError {
+pub(crate) fn corrupt(col: &str, what: impl std::fmt::Display) -> StoreError {
     StoreError::new(StoreErrorKind::Corrupt, format!("column {col}: {what}"))
 }
 
@@ -79,10 +80,10 @@ pub(crate) fn message_from_row(row: &impl SqlRow) -> Result<ChatMessage, StoreEr
             Some(c) => Some(ClientMessageId::parse(&c).map_err(|e| corrupt("m_cmid", e))?),
             None => None,
         },
-        notice: row
-            .opt_text("m_notice")?
-            .as_deref()
-            .map(Notice::from_stored),
+        notice: match row.opt_text("m_notice")? {
+            Some(n) => Some(Notice::with_details(&n, row.opt_text("m_nd")?.as_deref())),
+            None => None,
+        },
         attachments: match row.opt_text("m_att")? {
             Some(text) => serde_json::from_str(&text).map_err(|e| corrupt("m_att", e))?,
             None => Vec::new(),
@@ -119,6 +120,40 @@ pub(crate) fn room_from_row(row: &impl SqlRow) -> Result<Room, StoreError> {
         message_count: row.int("message_count")?,
         buyer_read: mark(row, "buyer_read_id", "buyer_read_count")?,
         seller_read: mark(row, "seller_read_id", "seller_read_count")?,
+        trade: trade(row)?,
+        mutes: mutes(row)?,
+    })
+}
+
+/// The listing's columns of a room.
+pub(crate) fn trade(row: &impl SqlRow) -> Result<Trade, StoreError> {
+    let product_status = match row.opt_text("product_status")? {
+        Some(s) => Some(ProductStatus::parse(&s).ok_or_else(|| corrupt("product_status", s))?),
+        None => None,
+    };
+    let appointment = match (
+        row.opt_int("appointment_at")?,
+        row.opt_text("appointment_place")?,
+        row.opt_text("appointment_by")?,
+    ) {
+        (Some(at), Some(place), Some(by)) => Some(Appointment {
+            at: Millis(at),
+            place,
+            set_by: UserId::parse(&by).map_err(|e| corrupt("appointment_by", e))?,
+        }),
+        _ => None,
+    };
+    Ok(Trade {
+        product_status,
+        appointment,
+    })
+}
+
+/// The members' mutes of a room.
+pub(crate) fn mutes(row: &impl SqlRow) -> Result<Mutes, StoreError> {
+    Ok(Mutes {
+        buyer_until: row.opt_int("buyer_muted_until")?.map(Millis),
+        seller_until: row.opt_int("seller_muted_until")?.map(Millis),
     })
 }
 
@@ -134,7 +169,8 @@ fn mark(row: &impl SqlRow, id: &str, count: &str) -> Result<ReadMark, StoreError
 /// reads them.
 pub(crate) const LOCKED_ROOM_COLS: &str = "buyer, seller, buyer_active, seller_active, \
      last_message_id, message_count, buyer_read_id, buyer_read_count, seller_read_id, \
-     seller_read_count, name, product_id, created_at, \
+     seller_read_count, name, product_id, created_at, product_status, appointment_at, \
+     appointment_place, appointment_by, buyer_muted_until, seller_muted_until, \
      (SELECT COUNT(*) FROM blocks b WHERE (b.blocker = rooms.buyer AND b.blocked = rooms.seller) \
      OR (b.blocker = rooms.seller AND b.blocked = rooms.buyer)) AS blocks";
 
@@ -153,6 +189,10 @@ pub(crate) struct LockedRoom {
     /// One member blocks the other (read in the same statement as the lock): nothing may be
     /// written between them.
     pub blocked: bool,
+    /// The listing's status and the appointment.
+    pub trade: Trade,
+    /// The members' mutes.
+    pub mutes: Mutes,
 }
 
 impl LockedRoom {
@@ -168,6 +208,8 @@ impl LockedRoom {
             product_id: row.opt_text("product_id")?,
             created_at: Millis(row.int("created_at")?),
             blocked: row.int("blocks")? > 0,
+            trade: trade(row)?,
+            mutes: mutes(row)?,
         })
     }
 
@@ -188,6 +230,8 @@ impl LockedRoom {
             message_count: self.count,
             buyer_read: self.buyer_read,
             seller_read: self.seller_read,
+            trade: self.trade.clone(),
+            mutes: self.mutes,
         }
     }
 

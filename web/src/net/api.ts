@@ -1,10 +1,12 @@
 // REST calls to the reuse-chat server (same origin), with the identity header and errors as ApiError codes.
 import { DEFAULT_ATTACHMENT_BYTES, DEFAULT_ATTACHMENTS_PER_MESSAGE } from '../attachments';
 import { parseBlockList } from '../blocks';
-import { errorCodeOf, errorText, rateLimitedText } from '../errors';
+import { errorCodeOf, errorText, knownError, rateLimitedText } from '../errors';
 import { retryAfterMs, shouldRetryAfter, waitSeconds } from '../ratelimit';
+import type { AppointmentBody } from '../listing';
+import { parsePushConfig, type SubscriptionBody } from '../push';
 import type { ReportBody } from '../report';
-import type { ChatMessage, ClientConfig, Identity, Presence, Room } from '../types';
+import type { ChatMessage, ClientConfig, Identity, Presence, PushConfig, Room } from '../types';
 
 export class ApiError extends Error {
   readonly status: number;
@@ -25,12 +27,17 @@ export function errorCode(e: unknown): string {
   return 'network';
 }
 
-/** What to tell the person about a failed call, in Korean (a long rate limit says when to try again). */
+/**
+ * What to tell the person about a failed call, in Korean (a long rate limit says when to try
+ * again); for a code the page has no sentence for, the server's own `message` after the general one.
+ */
 export function apiErrorText(e: unknown): string {
   if (e instanceof ApiError && e.code === 'rate_limited') {
     return rateLimitedText(e.retryAfterMs === null ? null : waitSeconds(e.retryAfterMs));
   }
-  return errorText(errorCode(e));
+  const code = errorCode(e);
+  if (e instanceof ApiError && !knownError(code) && e.message && e.message !== code) return `${errorText(code)} (${e.message})`;
+  return errorText(code);
 }
 
 /** The code a failed response stands for: its JSON body's, else one derived from the status. */
@@ -82,7 +89,9 @@ async function request<T>(method: string, path: string, headers: Record<string, 
   }
   if (res.status === 204) return undefined as T;
   try {
-    return (await res.json()) as T;
+    // An empty body (a 201 that says nothing more) is no answer, not a broken one.
+    const text = await res.text();
+    return (text ? JSON.parse(text) : undefined) as T;
   } catch {
     throw new ApiError(res.status, 'invalid_response');
   }
@@ -170,6 +179,38 @@ export class Api {
   /** DELETE /user/blocks/{user} (204). */
   unblock(user: string): Promise<void> {
     return request<void>('DELETE', `/user/blocks/${encodeURIComponent(user)}`, this.headers);
+  }
+
+  /** PUT /room/{id}/appointment (204): sets or moves the room's appointment. */
+  setAppointment(roomUUID: string, body: AppointmentBody): Promise<void> {
+    return request<void>('PUT', `/room/${encodeURIComponent(roomUUID)}/appointment`, this.headers, body);
+  }
+
+  /** DELETE /room/{id}/appointment (204). */
+  cancelAppointment(roomUUID: string): Promise<void> {
+    return request<void>('DELETE', `/room/${encodeURIComponent(roomUUID)}/appointment`, this.headers);
+  }
+
+  /** PUT /room/{id}/settings (204): my mute of the room. */
+  roomSettings(roomUUID: string, settings: { muted: boolean; mutedUntil?: string }): Promise<void> {
+    return request<void>('PUT', `/room/${encodeURIComponent(roomUUID)}/settings`, this.headers, settings);
+  }
+
+  /** GET /push/config: whether the server sends Web Push, and its key. */
+  async pushConfig(): Promise<PushConfig> {
+    const c = parsePushConfig(await request<unknown>('GET', '/push/config', this.headers));
+    if (!c) throw new ApiError(200, 'invalid_response');
+    return c;
+  }
+
+  /** POST /push/subscriptions (201): this browser's subscription, for me. */
+  addPushSubscription(body: SubscriptionBody): Promise<unknown> {
+    return request<unknown>('POST', '/push/subscriptions', this.headers, body);
+  }
+
+  /** DELETE /push/subscriptions (204). */
+  removePushSubscription(endpoint: string): Promise<void> {
+    return request<void>('DELETE', '/push/subscriptions', this.headers, { endpoint });
   }
 
   /** POST /report (202 with the report's id). */

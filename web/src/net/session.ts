@@ -9,10 +9,12 @@ import { PresenceBook, type UserPresence } from '../presence';
 import { SendPause } from '../ratelimit';
 import type { ReportBody } from '../report';
 import { resumeRoom } from '../resume';
-import { applyMessage, applyRoomEvents, applyRoomUpdated, markOf, markRoomRead, mergeRoomList, peerOf, removeRoom, totalUnread } from '../rooms';
+import type { AppointmentBody } from '../listing';
+import { applyMessage, applyRoomEvents, applyRoomUpdated, markOf, markRoomRead, mergeRoomList, patchRoom, peerOf, removeRoom, totalUnread } from '../rooms';
 import { TypingSender, TypingWatch } from '../typing';
 import type { Attachment, ChatMessage, ClientConfig, Identity, Room, RoomEvent } from '../types';
 import { Api, authHeaders, errorCode } from './api';
+import { PushClient } from './push';
 import { uploadAttachment, type Upload } from './upload';
 
 export type ConnState = 'connecting' | 'connected' | 'reconnecting';
@@ -49,6 +51,8 @@ export class ChatSession {
   readonly me: string;
   readonly api: Api;
   readonly config: ClientConfig;
+  /** Web Push for this browser: subscribed after signing in, taken back at sign-out. */
+  readonly push: PushClient;
   private readonly identity: Identity;
 
   rooms: Room[] = [];
@@ -99,6 +103,7 @@ export class ChatSession {
     this.me = identity.userId;
     this.config = config;
     this.api = new Api(identity);
+    this.push = new PushClient(this.api, () => this.emit());
     const connectHeaders: Record<string, string> =
       identity.mode === 'header' ? { 'X-Auth-User': identity.userId } : { Authorization: `Bearer ${identity.token}` };
     this.client = new Client({
@@ -129,6 +134,7 @@ export class ChatSession {
       void this.refreshRooms();
     }
     void this.refreshBlocks();
+    void this.push.start();
     this.client.activate();
     this.timer = setInterval(() => this.expireSends(), 1000);
   }
@@ -707,6 +713,45 @@ export class ChatSession {
     if (expired.length === 0) return;
     for (const e of expired) this.stores.get(e.roomUUID)?.markFailed(e.clientMessageId, 'timeout');
     this.emit();
+  }
+
+  // ---- the listing and mute ---------------------------------------------------------------
+
+  /**
+   * Sets (or moves) the room's appointment: `PUT /room/{id}/appointment`. Shown at once after the
+   * 204; the `APPOINTMENT` notice and its `ROOM_UPDATED` bring the same to both members.
+   */
+  async setAppointment(roomUUID: string, body: AppointmentBody): Promise<void> {
+    await this.api.setAppointment(roomUUID, body);
+    this.rooms = patchRoom(this.rooms, roomUUID, { appointment: { ...body, setBy: this.me } });
+    this.emit();
+  }
+
+  /** Cancels the room's appointment: `DELETE /room/{id}/appointment`. */
+  async cancelAppointment(roomUUID: string): Promise<void> {
+    await this.api.cancelAppointment(roomUUID);
+    this.rooms = patchRoom(this.rooms, roomUUID, { appointment: null });
+    this.emit();
+  }
+
+  /**
+   * Mutes (or unmutes) the room's notifications for me, for good: shown at once, then `PUT
+   * /room/{id}/settings`; a refusal puts back what was shown (unless an event changed it since).
+   */
+  async setMuted(roomUUID: string, muted: boolean): Promise<void> {
+    const before = this.room(roomUUID);
+    if (!before) return;
+    this.rooms = patchRoom(this.rooms, roomUUID, { muted, mutedUntil: null });
+    this.emit();
+    try {
+      await this.api.roomSettings(roomUUID, { muted });
+    } catch (e) {
+      if (this.room(roomUUID)?.muted === muted) {
+        this.rooms = patchRoom(this.rooms, roomUUID, { muted: before.muted ?? false, mutedUntil: before.mutedUntil ?? null });
+        this.emit();
+      }
+      throw e;
+    }
   }
 
   // ---- blocks and reports ----------------------------------------------------------------

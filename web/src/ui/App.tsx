@@ -1,9 +1,10 @@
-// The page's top level: load /client/config, sign in (or restore the remembered identity), run the chat session.
+// The page's top level: load /client/config, sign in (or restore the remembered identity), run the chat session; a clicked notification's room opened.
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { errorText } from '../errors';
 import { Api, errorCode, fetchConfig } from '../net/api';
+import { onOpenRoomMessage } from '../net/push';
 import { ChatSession } from '../net/session';
-import { brokerUrl } from '../route';
+import { brokerUrl, roomFromSearch, searchWithRoom } from '../route';
 import type { ClientConfig, Identity, Room } from '../types';
 import { isValidUserId, jwtSubject } from '../validate';
 import { ChatApp } from './ChatApp';
@@ -45,6 +46,18 @@ function rememberedIdentity(config: ClientConfig): Identity | null {
   return t && sub ? { mode: 'jwt', token: t, userId: sub } : null;
 }
 
+/**
+ * A notification clicked while the page is open (the service worker's message): the room goes in
+ * the address as if opened from the list, and the chat follows the address (`popstate`); on the
+ * sign-in form, the room opens once signed in.
+ */
+function openFromNotification(roomUUID: string): void {
+  if (roomFromSearch(window.location.search) === roomUUID) return;
+  const url = `${window.location.pathname}${searchWithRoom(window.location.search, roomUUID)}`;
+  window.history.pushState({ room: roomUUID, fromList: true }, '', url);
+  window.dispatchEvent(new PopStateEvent('popstate', { state: window.history.state }));
+}
+
 function forget(): void {
   storageSet(() => localStorage, USER_KEY, null);
   storageSet(() => sessionStorage, TOKEN_KEY, null);
@@ -75,6 +88,7 @@ export function App() {
     const session = new ChatSession(identity, config, brokerUrl(window.location));
     session.onAuthLost = (code) => {
       forget();
+      void session.push.signOut();
       void session.stop();
       setPhase({ kind: 'login', config, error: errorText(code), busy: false });
     };
@@ -100,8 +114,11 @@ export function App() {
     void loadConfig();
   }, [loadConfig]);
 
+  useEffect(() => onOpenRoomMessage(openFromNotification), []);
+
   const logout = useCallback(() => {
     if (phase.kind !== 'chat') return;
+    void phase.session.push.signOut();
     void phase.session.stop();
     forget();
     setPhase({ kind: 'login', config: phase.config, error: null, busy: false });

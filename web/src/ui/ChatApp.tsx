@@ -1,10 +1,12 @@
-// The signed-in page: header, connection banner, room list and the open room; `?room=` in history (back/forward).
+// The signed-in page: header (with "알림 받기" while notifications can be turned on), connection banner, room list and the open room; `?room=` in history (back/forward).
 import { useCallback, useEffect, useState } from 'preact/hooks';
+import { errorText } from '../errors';
 import type { ChatSession } from '../net/session';
 import { roomFromSearch, searchWithRoom } from '../route';
 import { ChatRoom } from './ChatRoom';
 import { ConnectionBanner } from './ConnectionBanner';
 import { useMediaQuery, useNow, useSession, useWhileVisible } from './hooks';
+import { BellIcon } from './icons';
 import { RoomList } from './RoomList';
 
 interface Props {
@@ -76,10 +78,16 @@ export function ChatApp({ session, onLogout }: Props) {
           <span class="sr-only">로그인: </span>
           {session.me}
         </span>
+        <NotifyButton session={session} />
         <button type="button" class="button ghost small" data-testid="logout-button" onClick={onLogout}>
           로그아웃
         </button>
       </header>
+      {session.push.failedOnAsk && session.push.state === 'failed' && (
+        <p class="inline-error" role="alert" data-testid="notify-error">
+          {errorText('push_failed')}
+        </p>
+      )}
       <ConnectionBanner state={session.conn} />
       <div class="panes">
         {/* On a phone one pane is on top; the other is inert (no focus, hidden from screen readers). */}
@@ -104,5 +112,23 @@ export function ChatApp({ session, onLogout }: Props) {
         </section>
       </div>
     </div>
+  );
+}
+
+/** "알림 받기": asks the browser's permission (from the click, as browsers require), then subscribes. */
+function NotifyButton({ session }: { session: ChatSession }) {
+  const push = session.push;
+  if (push.state !== 'ask' && push.state !== 'failed') return null;
+  return (
+    <button
+      type="button"
+      class="button ghost small notify-enable"
+      data-testid="notify-enable"
+      title="새 메시지 알림 받기"
+      onClick={() => void push.enable()}
+    >
+      <BellIcon />
+      <span class="action-text">알림 받기</span>
+    </button>
   );
 }

@@ -1,14 +1,18 @@
-// The open room: header (back, product, peer, online dot or last seen, report, block, leave), its messages, the typing line, the blocked banner and the composer; photos dropped anywhere on it are attached.
+// The open room: header (back, product and its trade status, peer, online dot or last seen, appointment, mute, report, block, leave), the appointment card, its messages, the typing line, the blocked banner and the composer; photos dropped anywhere on it are attached.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { errorText } from '../errors';
+import { appointmentOf, productStatusLabel } from '../listing';
+import { isMuted, muteLabel } from '../mute';
 import { apiErrorText, errorCode } from '../net/api';
 import type { ChatSession } from '../net/session';
 import { lastSeenText } from '../presence';
 import { peerOf } from '../rooms';
+import { AppointmentCard, AppointmentDialog } from './Appointment';
 import { BlockDialog } from './BlockDialog';
 import { Composer } from './Composer';
 import { LeaveDialog } from './LeaveDialog';
 import { MessageList } from './MessageList';
+import { BellIcon, BellOffIcon, CalendarIcon } from './icons';
 import { ReportDialog } from './ReportDialog';
 import { useUploads } from './useUploads';
 
@@ -38,6 +42,14 @@ export function ChatRoom({ session, roomUUID, now, onBack, onLeft }: Props) {
   const online = presence ? presence.online : null;
   const lastSeen = lastSeenText(presence, now);
   const typing = session.typistIn(roomUUID) !== null;
+  const status = room?.productStatus ?? null;
+  const statusLabel = productStatusLabel(status);
+  const appointment = appointmentOf(room);
+  const muted = isMuted(room, now);
+  const [planning, setPlanning] = useState(false);
+  /** A mute or an appointment cancel on its way, and why the last one failed. */
+  const [actionBusy, setActionBusy] = useState(false);
+  const [actionError, setActionError] = useState<string | null>(null);
   const [leaving, setLeaving] = useState(false);
   const [leaveBusy, setLeaveBusy] = useState(false);
   const [leaveError, setLeaveError] = useState<string | null>(null);
@@ -102,6 +114,20 @@ export function ChatRoom({ session, roomUUID, now, onBack, onLeft }: Props) {
     }
   };
 
+  /** A room action's REST call: one at a time, its refusal shown under the header. */
+  const act = async (call: () => Promise<void>) => {
+    if (actionBusy) return;
+    setActionBusy(true);
+    setActionError(null);
+    try {
+      await call();
+    } catch (e) {
+      setActionError(apiErrorText(e));
+    } finally {
+      setActionBusy(false);
+    }
+  };
+
   const confirmLeave = async () => {
     setLeaveBusy(true);
     setLeaveError(null);
@@ -144,75 +170,126 @@ export function ChatRoom({ session, roomUUID, now, onBack, onLeft }: Props) {
         inputRef.current?.focus();
       }}
     >
-      <header class="chat-header">
-        <button type="button" class="button ghost back" data-testid="back-button" onClick={onBack} aria-label="대화 목록으로">
-          <span aria-hidden="true">‹</span>
-          <span class="back-text">목록</span>
-        </button>
-        <div class="chat-title">
-          <h2 class="chat-name" data-testid="chat-room-name">
-            {room?.name ?? (view.loading ? '불러오는 중…' : '채팅방')}
-          </h2>
-          {peer && (
-            <p class="chat-peer">
-              {online !== null && (
-                <>
-                  <span
-                    class={`presence-dot ${online ? 'online' : 'offline'}`}
-                    data-testid="presence-dot"
-                    data-online={String(online)}
-                    role="img"
-                    aria-label={online ? '온라인' : '오프라인'}
-                  />
-                </>
-              )}
-              <span data-testid="chat-peer">{peer}</span>
-              {online !== null && <span class="sr-only">{online ? ' (온라인)' : ' (오프라인)'}</span>}
-              {lastSeen && (
-                <span class="last-seen" data-testid="last-seen">
-                  {lastSeen}
-                </span>
-              )}
-            </p>
-          )}
+      <header class="chat-top">
+        <div class="chat-header">
+          <button type="button" class="button ghost back" data-testid="back-button" onClick={onBack} aria-label="대화 목록으로">
+            <span aria-hidden="true">‹</span>
+            <span class="back-text">목록</span>
+          </button>
+          <div class="chat-title">
+            <h2 class="chat-name" data-testid="chat-room-name">
+              {room?.name ?? (view.loading ? '불러오는 중…' : '채팅방')}
+            </h2>
+            {peer && (
+              <p class="chat-peer">
+                {online !== null && (
+                  <>
+                    <span
+                      class={`presence-dot ${online ? 'online' : 'offline'}`}
+                      data-testid="presence-dot"
+                      data-online={String(online)}
+                      role="img"
+                      aria-label={online ? '온라인' : '오프라인'}
+                    />
+                  </>
+                )}
+                <span data-testid="chat-peer">{peer}</span>
+                {online !== null && <span class="sr-only">{online ? ' (온라인)' : ' (오프라인)'}</span>}
+                {lastSeen && (
+                  <span class="last-seen" data-testid="last-seen">
+                    {lastSeen}
+                  </span>
+                )}
+              </p>
+            )}
+          </div>
+          <div class="chat-actions">
+            <button
+              type="button"
+              class="button ghost small"
+              data-testid="report-button"
+              onClick={() => {
+                setReportDone(false);
+                setReporting({ messageId: null, reason: '' });
+              }}
+              disabled={!room}
+            >
+              신고
+            </button>
+            <button
+              type="button"
+              class="button ghost small"
+              data-testid="block-button"
+              data-blocked={String(blocking)}
+              onClick={() => askBlock(blocking)}
+              disabled={!peer}
+            >
+              {blocking ? '차단 해제' : '차단하기'}
+            </button>
+            <button
+              type="button"
+              class="button ghost small danger-text"
+              data-testid="leave-button"
+              onClick={() => {
+                setLeaveError(null);
+                setLeaving(true);
+              }}
+              disabled={!room}
+            >
+              나가기
+            </button>
+          </div>
         </div>
-        <div class="chat-actions">
-          <button
-            type="button"
-            class="button ghost small"
-            data-testid="report-button"
-            onClick={() => {
-              setReportDone(false);
-              setReporting({ messageId: null, reason: '' });
-            }}
-            disabled={!room}
-          >
-            신고
-          </button>
-          <button
-            type="button"
-            class="button ghost small"
-            data-testid="block-button"
-            data-blocked={String(blocking)}
-            onClick={() => askBlock(blocking)}
-            disabled={!peer}
-          >
-            {blocking ? '차단 해제' : '차단하기'}
-          </button>
-          <button
-            type="button"
-            class="button ghost small danger-text"
-            data-testid="leave-button"
-            onClick={() => {
-              setLeaveError(null);
-              setLeaving(true);
-            }}
-            disabled={!room}
-          >
-            나가기
-          </button>
+        {/* The listing: its trade status, and the room's own settings (the appointment, my mute). */}
+        <div class="listing-bar">
+          {statusLabel ? (
+            <span class={`product-status status-${String(status).toLowerCase()}`} data-testid="product-status" data-status={status}>
+              {statusLabel}
+            </span>
+          ) : (
+            <span />
+          )}
+          <div class="listing-actions">
+            <button
+              type="button"
+              class="button ghost small icon-action"
+              data-testid="appointment-button"
+              onClick={() => setPlanning(true)}
+              disabled={!room}
+            >
+              <CalendarIcon />
+              <span>{appointment ? '약속 변경' : '약속 잡기'}</span>
+            </button>
+            <button
+              type="button"
+              class="button ghost small icon-action"
+              data-testid="mute-toggle"
+              aria-pressed={muted}
+              onClick={() => void act(() => session.setMuted(roomUUID, !muted))}
+              disabled={!room}
+            >
+              {muted ? <BellOffIcon /> : <BellIcon />}
+              <span>{muteLabel(muted)}</span>
+            </button>
+          </div>
         </div>
       </header>
+      {appointment && (
+        <AppointmentCard
+          appointment={appointment}
+          now={now}
+          busy={actionBusy}
+          onCancel={() => void act(() => session.cancelAppointment(roomUUID))}
+        />
+      )}
+      {actionError && (
+        <div class="inline-error" role="alert" data-testid="room-action-error">
+          <span>{actionError}</span>
+          <button type="button" class="button ghost small" onClick={() => setActionError(null)}>
+            닫기
+          </button>
+        </div>
+      )}
       {view.error && (
         <div class="inline-error" role="alert" data-testid="chat-error">
           <span>{errorText(view.error)}</span>
@@ -275,6 +352,14 @@ export function ChatRoom({ session, roomUUID, now, onBack, onLeft }: Props) {
         onConfirm={() => void confirmBlock()}
         onCancel={() => setBlockAsk(null)}
       />
+      {planning && (
+        <AppointmentDialog
+          current={appointment}
+          save={(body) => session.setAppointment(roomUUID, body)}
+          onDone={() => setPlanning(false)}
+          onCancel={() => setPlanning(false)}
+        />
+      )}
       {reporting && (
         <ReportDialog
           roomUUID={roomUUID}

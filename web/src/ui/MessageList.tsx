@@ -249,6 +249,8 @@ function MessageItem({
     'data-testid': 'message',
     'data-message-id': m.id === null ? undefined : String(m.id),
     'data-type': m.type,
+    // A SYSTEM message's kind (MEMBER_LEFT, PRODUCT_STATUS, APPOINTMENT, or a newer one): its content is what shows.
+    'data-notice': m.notice,
     'data-mine': String(m.mine),
     'data-status': m.mine ? m.status : undefined,
     'data-client-message-id': m.clientMessageId ?? undefined,

@@ -1,12 +1,15 @@
-// The room list (most recent activity first, live) and the "새 대화" form that starts a chat.
+// The room list (most recent activity first, live; each room's trade status and mute) and the "새 대화" form that starts a chat.
 import { useState } from 'preact/hooks';
 import { errorText } from '../errors';
+import { productStatusLabel } from '../listing';
+import { isMuted } from '../mute';
 import { errorCode } from '../net/api';
 import type { ChatSession } from '../net/session';
 import { activityTime, lastMessageText, peerOf, unreadOf } from '../rooms';
 import { relativeTime } from '../time';
 import type { Room } from '../types';
 import { isValidUserId } from '../validate';
+import { BellOffIcon } from './icons';
 
 interface Props {
   session: ChatSession;
@@ -53,6 +56,7 @@ function RoomItem({
 }) {
   const text = lastMessageText(room);
   const unread = unreadOf(room);
+  const status = productStatusLabel(room.productStatus);
   const at = new Date(activityTime(room));
   const href = `?room=${encodeURIComponent(room.roomUUID)}`;
   return (
@@ -73,6 +77,16 @@ function RoomItem({
           <span class="room-name" data-testid="room-name">
             {room.name}
           </span>
+          {status && (
+            <span class={`room-status status-${String(room.productStatus).toLowerCase()}`} data-testid="room-product-status">
+              {status}
+            </span>
+          )}
+          {isMuted(room, now) && (
+            <span class="room-muted" data-testid="room-muted" role="img" aria-label="알림 꺼짐" title="알림 꺼짐">
+              <BellOffIcon />
+            </span>
+          )}
           <time class="room-time" data-testid="room-time" dateTime={at.toISOString()}>
             {relativeTime(at, now)}
           </time>

@@ -72,6 +72,9 @@ enum Scenario {
         secs: u64,
         #[arg(long, default_value_t = 3)]
         warmup_secs: u64,
+        /// Share of the rooms whose buyer is away (no session; only the seller sends).
+        #[arg(long, default_value_t = 0.0)]
+        away_share: f64,
     },
     /// Rooms of --room-size subscribers, one publisher each, at saturation.
     Fanout {
@@ -304,12 +307,13 @@ fn main() -> anyhow::Result<()> {
                 rate,
                 secs: s,
                 warmup_secs,
+                away_share,
             } => {
                 if bench.label.is_empty() {
                     bench.label = format!("{}", (rate * rooms as f64 * 2.0).round());
                 }
                 bench
-                    .marketplace(rooms, rate, secs(s), secs(warmup_secs))
+                    .marketplace(rooms, rate, secs(s), secs(warmup_secs), away_share)
                     .await
             }
             Scenario::Fanout {

@@ -6,6 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod push_receiver;
+
 use chat_store::testing::TestDatabase;
 use chat_store::Backend;
 use futures::{SinkExt, StreamExt};
@@ -142,6 +144,16 @@ impl TestServer {
 
     pub async fn stomp(&self, user: &str) -> Stomp {
         Stomp::connect(self.port, user).await
+    }
+
+    /// A session of `user` following their event stream (`/user/queue/events`).
+    pub async fn follow_events(&self, user: &str) -> Stomp {
+        let mut c = self.stomp(user).await;
+        c.send_raw("SUBSCRIBE\nid:ev\ndestination:/user/queue/events\nreceipt:ev\n\n\0")
+            .await;
+        let f = c.recv().await;
+        assert_eq!(f.command, "RECEIPT", "{f:?}");
+        c
     }
 }
 

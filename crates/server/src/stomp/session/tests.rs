@@ -107,6 +107,7 @@ async fn fixture() -> Fixture {
     let hub = Arc::new(Hub::new());
     let (sequencer, _) = Sequencer::new(hub.clone(), store.clone(), SequencerOptions::default());
     let (store_for_safety, store_for_blocks) = (store.clone(), store.clone());
+    let (listing, notifications) = (store.clone(), store.clone());
     let parts = ServiceParts {
         store,
         bus: Arc::new(LocalBus::new(sequencer.clone())),
@@ -116,6 +117,9 @@ async fn fixture() -> Fixture {
         photos: None,
         safety: store_for_safety,
         blocks: Arc::new(chat_core::safety::BlockList::new(store_for_blocks)),
+        listing,
+        notifications,
+        notify: None,
     };
     let (service, _) = ChatService::new(parts, DomainLimits::default());
     let alice = UserId::parse("alice").expect("user id");
