@@ -11,7 +11,8 @@
 #
 #   scripts/bench.sh            # the table (about 15 minutes)
 #   BENCH_MODE=quick scripts/bench.sh   # smaller and shorter, to check the script itself
-#   BENCH_TARGETS="reuse-chat baseline" scripts/bench.sh   # a subset of the three targets
+#   BENCH_TARGETS="reuse-chat baseline" scripts/bench.sh   # a subset of the targets
+#   BENCH_TARGETS=search scripts/bench.sh   # search alone (issue 17), on the three databases
 #   BENCH_BARE_BATCH=256 scripts/bench.sh   # the bare loop's messages per transaction (default:
 #                                           # the mean batch of reuse-chat's run just before)
 #   BENCH_BARE_PER_ROOM=1 scripts/bench.sh  # and its messages per room in a row (27, as
@@ -21,7 +22,7 @@ cd "$(dirname "$0")/.."
 source scripts/services.sh
 
 MODE=${BENCH_MODE:-full}
-TARGETS=${BENCH_TARGETS:-"baseline reuse-chat rabbitmq"}
+TARGETS=${BENCH_TARGETS:-"baseline reuse-chat rabbitmq search"}
 mkdir -p target/bench
 OUT=${BENCH_OUT:-target/bench/results-$(date +%Y%m%d-%H%M%S).jsonl}
 WORK=$(mktemp -d /tmp/reuse-chat-bench.XXXXXX)
@@ -48,6 +49,7 @@ FDS=$(ulimit -n)
 if [ "$MODE" = quick ]; then
   IDLE=2000; ROOMS=1000; RATE=5; SECS=5; WARM=2; FAN_SUBS=2000; RECONNECT=2000; PUBLISHERS=16; HOLD=5; PAGES=50
   LIST_ROOMS=100; LIST_MSGS=100; EVENT_ROOMS=50; TYPING_ROOMS=100; PHOTO_CLIENTS=4; PHOTO_PARALLEL=10
+  SEARCH_ROOMS=2000; SEARCH_MSGS=20000
 else
   # 300k sessions need 300k descriptors in the server: the hard limit decides. RabbitMQ keeps
   # ~10% of its descriptors for files (17,910 sockets of 20,000), and every target gets the
@@ -59,6 +61,8 @@ else
   PHOTO_CLIENTS=8; PHOTO_PARALLEL=50
   # A busy seller: 1,000 rooms of 1,000 messages each (issue 13).
   LIST_ROOMS=1000; LIST_MSGS=1000
+  # Search (issue 17): 1,000,000 messages in 100,000 rooms, a seller with 500 of them.
+  SEARCH_ROOMS=100000; SEARCH_MSGS=1000000
 fi
 echo "== bench mode=$MODE open-files=$FDS idle=$IDLE results=$OUT"
 
@@ -123,7 +127,8 @@ start_reuse_chat() {
   # Every simulated client connects from loopback: no per-address cap. Simulated users send
   # far faster than people: the rate limits stay in the path (their cost is measured) with
   # limits no bench reaches.
-  local db=$1 args=(serve --listen 127.0.0.1:18070 --data-dir "$WORK/data-$RANDOM" --log warn
+  RC_DATA="$WORK/data-$RANDOM"
+  local db=$1 args=(serve --listen 127.0.0.1:18070 --data-dir "$RC_DATA" --log warn
     --max-connections-per-ip 0 --rate-limits "$BENCH_RATE_LIMITS")
   shift
   [ -n "$db" ] && args+=(--database "$db")
@@ -132,6 +137,25 @@ start_reuse_chat() {
   RC_PID=$!
   PIDS+=("$RC_PID")
   wait_http http://127.0.0.1:18070/health
+}
+
+# Search (issue 17) on backend $1 (sqlite, mysql, postgres), on a database of its own: the
+# history written through the store, then a seller with 500 rooms searches it.
+search_bench() {
+  local backend=$1 url="" name=bench_search_$RUN db_pid=""
+  case $backend in
+    mysql) mariadb -h127.0.0.1 -uroot -e "CREATE DATABASE \`$name\`"; DATABASES+=("mysql:$name")
+      url="mysql://root@127.0.0.1:3306/$name"; db_pid=$(pgrep -o -x mariadbd || pgrep -o -x mysqld || true) ;;
+    postgres) psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $name"; DATABASES+=("postgres:$name")
+      url="postgres://postgres@127.0.0.1:5432/$name"; db_pid=$(pgrep -o -x postgres || true) ;;
+  esac
+  echo "== reuse-chat search: $backend"
+  start_reuse_chat "$url"
+  [ "$backend" = sqlite ] && url="sqlite://$RC_DATA/reuse-chat.db"
+  run --target reuse-chat --addr 127.0.0.1:18070 --server-pid "$RC_PID" ${db_pid:+--db-pid "$db_pid"} \
+    --label "$backend" search --database "$url" --rooms "$SEARCH_ROOMS" --messages "$SEARCH_MSGS" \
+    --user-rooms 500 --requests 700
+  stop_pid "$RC_PID"
 }
 
 stop_pid() {
@@ -206,6 +230,13 @@ notifications() {
 
 for target in $TARGETS; do
   case $target in
+    search)
+      search_bench sqlite
+      ensure_mariadb
+      search_bench mysql
+      ensure_postgres
+      search_bench postgres
+      ;;
     baseline)
       echo "== baseline (bare tokio WebSocket broadcast)"
       "$BIN/bench-baseline" --listen 127.0.0.1:18090 &

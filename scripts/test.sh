@@ -73,7 +73,7 @@ cargo test -p reuse-chat-core --locked --test safety_corpus -- --nocapture
 # The API.md integration suite again, unchanged, on the two server databases.
 for backend in mysql postgres; do
   echo "== integration suite on $backend"
-  REUSE_CHAT_TEST_BACKEND=$backend cargo test -p reuse-chat --locked --test rest --test stomp --test jwt --test mail --test reads --test events --test photos --test safety --test listing --test notifications
+  REUSE_CHAT_TEST_BACKEND=$backend cargo test -p reuse-chat --locked --test rest --test stomp --test jwt --test mail --test reads --test events --test photos --test safety --test listing --test notifications --test search
 done
 
 echo "== schemathesis: every REST route against the server's own /openapi.json"

@@ -28,6 +28,7 @@ export default defineConfig({
       '/user/blocks': backend,
       '/report': backend,
       '/push': backend,
+      '/search': backend,
       '/ws-stomp': { target: backend, ws: true },
     },
   },

@@ -1328,6 +1328,175 @@ test("mute: the seller turns the room's notifications off; the toggle, the list 
   await other.context.close();
 });
 
+test('search: the buyer finds the seller\'s message by a word with a particle and by 초성, the matched words are highlighted, and a hit opens the room at that message', async () => {
+  // 70 messages seeded at once are over a person's message rate: a server of its own without
+  // that limit (the seeding is the fixture, not what is tested).
+  const server = await new Server(['--rate-limits', 'messages=off']).start();
+  try {
+    await search(server);
+  } finally {
+    await server.dispose();
+  }
+});
+
+/** Waits until the open room shows message `id` inside the message list's visible part. */
+function messageInView(page, id) {
+  return page.waitForFunction((id) => {
+    const el = document.querySelector(`[data-testid="message-list"] [data-testid="message"][data-message-id="${id}"]`);
+    const list = el?.closest('[data-testid="message-list"]');
+    if (!el || !list) return false;
+    const r = el.getBoundingClientRect();
+    const l = list.getBoundingClientRect();
+    return r.height > 0 && r.top >= l.top - 1 && r.bottom <= l.bottom + 1;
+  }, id);
+}
+
+/** Types a query in the search box and presses Enter. */
+async function searchFor(page, q) {
+  await page.getByTestId('search-input').fill(q);
+  await page.getByTestId('search-input').press('Enter');
+}
+
+async function search(server) {
+  const buyerId = `buyer-${uniq()}`;
+  const sellerId = `seller-${uniq()}`;
+  const outsiderId = `outsider-${uniq()}`;
+  const name = '삼천리 자전거 26인치';
+  const room = await server.openRoom(buyerId, sellerId, name);
+  const target = '자전거는 택배거래도 가능해요';
+  const markup = '<b>자전거</b> 헬멧도 <img src=x onerror="window.__xss=1">있어요';
+  const sellerDevice = await server.stomp(sellerId);
+  await sendAll(sellerDevice, room, [target]);
+  // Enough after it that it is far from the room's first page (50 messages).
+  const buyerDevice = await server.stomp(buyerId);
+  const fillers = Array.from({ length: 70 }, (_, i) => `메시지 ${i + 1}번`);
+  for (let i = 0; i < fillers.length; i += 35) await sendAll(buyerDevice, room, fillers.slice(i, i + 35));
+  await sendAll(sellerDevice, room, [markup]);
+  await sellerDevice.deactivate();
+  await buyerDevice.deactivate();
+  const history = await server.history(buyerId, room);
+  const targetId = history.find((m) => m.content === target).id;
+  const markupId = history.find((m) => m.content === markup).id;
+  assert.ok(history.length - history.findIndex((m) => m.id === targetId) > 60, 'the target is older than the first page');
+
+  const buyer = await person(browser, server, PHONE);
+  let searches = 0;
+  const historyBefore = [];
+  buyer.page.on('request', (r) => {
+    const url = new URL(r.url());
+    if (url.pathname === '/search') searches++;
+    if (url.pathname === `/chat/room/${room}` && url.searchParams.has('before')) historyBefore.push(url.searchParams.get('before'));
+  });
+  await signIn(buyer, buyerId);
+  const results = buyer.page.getByTestId('search-result');
+  // The buyer had the room open before: it holds the newest page only, without the target.
+  await buyer.page.getByTestId('room-item').first().click();
+  await bubble(buyer.page, '헬멧도').waitFor();
+  assert.equal(await bubble(buyer.page, target).count(), 0);
+  await buyer.page.getByTestId('back-button').click();
+  await buyer.page.getByTestId('room-list').waitFor();
+
+  // One character is no search: a hint, and nothing asked of the server.
+  await searchFor(buyer.page, '자');
+  await buyer.page.getByTestId('search-hint').filter({ hasText: '두 글자 이상 입력하세요' }).waitFor();
+  await searchFor(buyer.page, '   ');
+  await buyer.page.getByTestId('search-hint').waitFor();
+  assert.equal(searches, 0);
+  assert.ok(await buyer.page.getByTestId('room-list').isVisible(), 'the room list stays');
+
+  // A word with a particle after it: both of the seller's messages, newest first, the word marked.
+  await searchFor(buyer.page, '자전거');
+  await buyer.page.waitForFunction(() => document.querySelectorAll('[data-testid="search-result"]').length === 2);
+  assert.equal(searches, 1);
+  assert.deepEqual(await results.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-message-id')))), [markupId, targetId]);
+  assert.deepEqual(await results.evaluateAll((els) => els.map((e) => e.getAttribute('data-room-uuid'))), [room, room]);
+  const hit = results.nth(1);
+  assert.equal((await hit.getByTestId('search-result-room').textContent()).trim(), name);
+  assert.equal((await hit.getByTestId('search-result-sender').textContent()).trim(), sellerId);
+  assert.equal((await hit.getByTestId('search-result-time').textContent()).trim(), '방금');
+  assert.equal((await hit.getByTestId('search-result-text').textContent()).trim(), target);
+  assert.deepEqual(await hit.locator('mark').allTextContents(), ['자전거']);
+  // Markup in a hit is text: shown as typed, the word inside it marked, nothing run.
+  assert.equal((await results.nth(0).getByTestId('search-result-text').textContent()).trim(), markup);
+  assert.deepEqual(await results.nth(0).locator('mark').allTextContents(), ['자전거']);
+  assert.equal(await buyer.page.getByTestId('search-results').locator('b, img, script').count(), 0);
+  assert.equal(await buyer.page.evaluate(() => window.__xss), undefined);
+  assert.equal(await buyer.page.getByTestId('room-list').count(), 0, 'the results replace the list');
+
+  // Many hits come 20 at a time; "더 보기" asks for the older ones, each once, newest first.
+  await searchFor(buyer.page, '메시지');
+  await buyer.page.waitForFunction(() => document.querySelectorAll('[data-testid="search-result"]').length === 20);
+  for (const expected of [40, 60, 70]) {
+    await buyer.page.getByTestId('search-more').click();
+    await buyer.page.waitForFunction((n) => document.querySelectorAll('[data-testid="search-result"]').length === n, expected);
+  }
+  await buyer.page.getByTestId('search-more').waitFor({ state: 'detached' });
+  const fillerIds = history.filter((m) => m.content.startsWith('메시지 ')).map((m) => m.id).reverse();
+  assert.deepEqual(await results.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-message-id')))), fillerIds);
+
+  await searchFor(buyer.page, '없는단어입니다');
+  await buyer.page.getByTestId('search-empty').filter({ hasText: '검색 결과가 없습니다' }).waitFor();
+  assert.equal(await results.count(), 0);
+
+  // The hit opens the room at the message: older pages load until it is there, it is scrolled
+  // into view and flashes.
+  await searchFor(buyer.page, '자전거');
+  await buyer.page.waitForFunction(() => document.querySelectorAll('[data-testid="search-result"]').length === 2);
+  historyBefore.length = 0;
+  await results.nth(1).click();
+  await buyer.page.locator(`[data-testid="message"][data-message-id="${targetId}"][data-found="true"]`).waitFor();
+  await messageInView(buyer.page, targetId);
+  assert.equal(new URL(buyer.page.url()).searchParams.get('room'), room);
+  assert.ok(historyBefore.length > 0, 'older history was read to reach it');
+  assert.equal(await bubble(buyer.page, target).count(), 1);
+  const dir = screenshotDir();
+  await buyer.page.screenshot({ path: join(dir, 'search-found-phone.png') });
+  // Back on the list the results are still there; closing the search brings the room list back.
+  await buyer.page.getByTestId('back-button').click();
+  await results.nth(1).waitFor();
+  await buyer.page.screenshot({ path: join(dir, 'search-phone.png') });
+  await buyer.page.getByTestId('search-close').click();
+  await buyer.page.getByTestId('room-list').waitFor();
+  assert.equal(await buyer.page.getByTestId('search-input').inputValue(), '');
+  assert.equal(await results.count(), 0);
+
+  // 초성: the seller (on a desktop) finds 택배거래 by ㅌㅂ, the two syllables marked.
+  const seller = await person(browser, server, DESKTOP);
+  await signIn(seller, sellerId);
+  await searchFor(seller.page, 'ㅌㅂ');
+  const sellerResults = seller.page.getByTestId('search-result');
+  await sellerResults.first().waitFor();
+  assert.equal(await sellerResults.count(), 1);
+  assert.equal(await sellerResults.first().getAttribute('data-message-id'), String(targetId));
+  assert.deepEqual(await sellerResults.first().locator('mark').allTextContents(), ['택배']);
+  assert.equal((await sellerResults.first().getByTestId('search-result-sender').textContent()).trim(), '나');
+  await sellerResults.first().click();
+  await seller.page.locator(`[data-testid="message"][data-message-id="${targetId}"][data-found="true"]`).waitFor();
+  await messageInView(seller.page, targetId);
+  // Beside the chat the results stay, and another search works on.
+  await searchFor(seller.page, '택배거래');
+  await seller.page.waitForFunction((id) => {
+    const hits = document.querySelectorAll('[data-testid="search-result"]');
+    return hits.length === 1 && hits[0].getAttribute('data-message-id') === String(id);
+  }, targetId);
+
+  // Someone not in the room finds nothing of it.
+  const outsider = await person(browser, server, PHONE);
+  await signIn(outsider, outsiderId);
+  await searchFor(outsider.page, '자전거');
+  await outsider.page.getByTestId('search-empty').waitFor();
+  assert.equal(await outsider.page.getByTestId('search-result').count(), 0);
+  assert.deepEqual(await server.api(outsiderId, 'GET', `/search?q=${encodeURIComponent('ㅌㅂ')}`), { status: 200, body: { messages: [], next: null } });
+  assert.equal((await server.api(outsiderId, 'GET', `/search?q=${encodeURIComponent('자전거')}&roomUUID=${room}`)).status, 403);
+
+  assert.deepEqual(buyer.errors, []);
+  assert.deepEqual(seller.errors, []);
+  assert.deepEqual(outsider.errors, []);
+  await buyer.context.close();
+  await seller.context.close();
+  await outsider.context.close();
+}
+
 /** The notifications the origin's service worker shows now (as the page's registration lists them). */
 function shownNotifications(page) {
   return page.evaluate(async () => {

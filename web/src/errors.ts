@@ -42,6 +42,10 @@ const MESSAGES: Record<string, string> = {
   invalid_place: '약속 장소는 1~100자로 입력해 주세요.',
   push_disabled: '이 서버는 알림을 보내지 않아요.',
   push_failed: '이 브라우저에서 알림을 켤 수 없어요.',
+  // search (v2)
+  invalid_query: '검색어를 확인해 주세요. 두 글자 이상인 단어가 있어야 하고, 100자·8단어까지 검색할 수 있어요.',
+  invalid_cursor: '검색 결과를 더 불러올 수 없어요. 다시 검색해 주세요.',
+  invalid_limit: '검색 결과를 불러올 수 없어요. 다시 검색해 주세요.',
 };
 
 /** Send refusals worth a visible line under the failed message (the rest say "전송 실패" only). */

@@ -21,6 +21,7 @@ pub mod procstat;
 pub mod report;
 pub mod roomlist;
 pub mod scenario;
+pub mod search;
 pub mod table;
 pub mod target;
 

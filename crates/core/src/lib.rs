@@ -32,6 +32,7 @@ pub mod ports;
 pub mod presence_suite;
 pub mod reads;
 pub mod safety;
+pub mod search;
 pub mod sequencer;
 pub mod service;
 pub mod typing;

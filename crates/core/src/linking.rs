@@ -33,6 +33,15 @@ impl LinkingStore {
         }
     }
 
+    /// A page of messages (history, search hits) with every photo linked.
+    fn messages(&self, mut messages: Vec<ChatMessage>) -> Vec<ChatMessage> {
+        let now = Millis::now();
+        for m in &mut messages {
+            self.message(m, now);
+        }
+        messages
+    }
+
     fn room(&self, r: &mut Room, now: Millis) {
         if let Some(m) = &mut r.last_message {
             self.message(m, now);
@@ -97,12 +106,18 @@ impl ChatStore for LinkingStore {
         room: &RoomId,
         page: HistoryPage,
     ) -> Result<Vec<ChatMessage>, StoreError> {
-        let mut messages = self.inner.history(room, page).await?;
-        let now = Millis::now();
-        for m in &mut messages {
-            self.message(m, now);
-        }
-        Ok(messages)
+        Ok(self.messages(self.inner.history(room, page).await?))
+    }
+
+    async fn search(
+        &self,
+        user: &UserId,
+        query: &crate::search::SearchQuery,
+        room: Option<&RoomId>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        Ok(self.messages(self.inner.search(user, query, room, before, limit).await?))
     }
 
     async fn mark_read(

@@ -48,6 +48,18 @@ pub trait ChatStore: Send + Sync + 'static {
         page: HistoryPage,
     ) -> Result<Vec<ChatMessage>, StoreError>;
 
+    /// Up to `limit` of `user`'s messages that match `query` (every word a substring of the
+    /// message's [`crate::search::index_text`]), newest first: from the rooms `user` is a
+    /// current member of (only `room` when given), older than `before` when given.
+    async fn search(
+        &self,
+        user: &UserId,
+        query: &crate::search::SearchQuery,
+        room: Option<&RoomId>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<ChatMessage>, StoreError>;
+
     /// Moves `user`'s read mark in `room` forward to the newest message whose id is at most
     /// `up_to`; a mark never moves back. Costs an index lookup, never a scan.
     async fn mark_read(

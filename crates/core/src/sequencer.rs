@@ -512,6 +512,16 @@ mod tests {
                 .cloned()
                 .collect())
         }
+        async fn search(
+            &self,
+            _: &UserId,
+            _: &crate::search::SearchQuery,
+            _: Option<&RoomId>,
+            _: Option<i64>,
+            _: u32,
+        ) -> Result<Vec<ChatMessage>, StoreError> {
+            unimplemented!("not used by the sequencer")
+        }
         async fn mark_read(
             &self,
             _: &RoomId,

@@ -335,7 +335,7 @@ pub struct RoomPresence {
 
 /// The domain's entry point: adapters (REST, STOMP) call these methods and nothing else.
 pub struct ChatService {
-    store: Arc<dyn ChatStore>,
+    pub(crate) store: Arc<dyn ChatStore>,
     bus: Arc<dyn Bus>,
     presence: Arc<dyn Presence>,
     sequencer: Arc<Sequencer>,

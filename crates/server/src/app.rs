@@ -201,6 +201,22 @@ impl App {
         // First, so that every counter registered below reports to it.
         let metrics = crate::telemetry::install();
         let store = Arc::new(open_store(&settings).await?);
+        // Messages stored before search existed get their searchable form in the background;
+        // an interrupted backfill resumes at the next start (it skips what it wrote).
+        tokio::spawn({
+            let store = store.clone();
+            async move {
+                match store.backfill_search_text().await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(messages = n, "search: earlier messages made searchable")
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "search backfill stopped; the next start resumes it")
+                    }
+                }
+            }
+        });
         let hub = Arc::new(Hub::new());
         // Unique in the cluster: it prefixes session keys and names this node in presence
         // and on the bus.

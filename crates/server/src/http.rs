@@ -355,6 +355,7 @@ pub fn router(state: AppState, max_body: usize) -> Router {
         .route("/room/{room}/read", post(crate::http_reads::mark_read))
         .route("/room/unread", get(crate::http_reads::unread))
         .route("/chat/room/{room}", get(history))
+        .route("/search", get(crate::http_search::search))
         .route(
             "/room/{room}/attachments",
             post(crate::http_photos::upload)
@@ -556,7 +557,7 @@ pub(crate) async fn room_presence(
     )
 }
 
-fn parse_id(q: &HashMap<String, String>, key: &str) -> Result<Option<i64>, ApiError> {
+pub(crate) fn parse_id(q: &HashMap<String, String>, key: &str) -> Result<Option<i64>, ApiError> {
     q.get(key)
         .map(|v| {
             v.parse::<i64>().map_err(|_| {

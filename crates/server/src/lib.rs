@@ -9,6 +9,7 @@ pub mod http_listing;
 pub mod http_photos;
 pub mod http_reads;
 pub mod http_safety;
+pub mod http_search;
 pub mod notify_config;
 pub mod openapi;
 pub mod openapi_listing;

@@ -50,6 +50,7 @@ use crate::http;
         crate::http_listing::subscribe,
         crate::http_listing::unsubscribe,
         http::history,
+        crate::http_search::search,
         crate::http_photos::upload,
         crate::http_photos::photo,
         crate::http_photos::thumbnail,
@@ -64,6 +65,7 @@ use crate::http;
     components(schemas(
         ErrorBody,
         ChatMessageSchema,
+        crate::http_search::SearchBody,
         AttachmentSchema,
         UploadForm,
         RoomSchema,

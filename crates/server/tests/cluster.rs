@@ -874,7 +874,7 @@ async fn a_block_made_on_one_node_stops_the_others_at_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_status_change_on_one_node_reaches_rooms_served_by_another() {
+async fn a_status_change_on_one_node_reaches_rooms_served_by_another_and_is_found_there() {
     let cluster = Cluster::start(3).await;
     let within = Duration::from_secs(20);
     let mut rooms = Vec::new();
@@ -924,6 +924,32 @@ async fn a_status_change_on_one_node_reaches_rooms_served_by_another() {
     );
     let (_, list) = cluster.nodes[2].api("bob").get("/room/list").await;
     assert_eq!(list[0]["productStatus"], "SOLD", "{list}");
+
+    // Search (API-v2: findable within 5 s in a cluster): a message sent through node 1 and
+    // the notice written by node 0 are found on node 2, and only by the rooms' members.
+    send_many(
+        cluster.nodes[1].port,
+        "alice",
+        &rooms[0],
+        1,
+        "택배거래 가능한가요",
+    )
+    .await;
+    let search = |node: usize, user: &'static str, q: &'static str| {
+        let api = cluster.nodes[node].api(user);
+        async move {
+            let (status, page) = api.get(&format!("/search?q={}", common::enc(q))).await;
+            assert_eq!(status, 200, "{page}");
+            page["messages"].as_array().unwrap().clone()
+        }
+    };
+    let hits = search(2, "sam", "ㅌㅂ").await;
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0]["content"], "택배거래 가능한가요 0");
+    let notices = search(2, "alice", "다른 구매자").await;
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(notices[0]["notice"], "PRODUCT_STATUS");
+    assert!(search(0, "bob", "택배").await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 
+use chat_core::search::index_text;
 use chat_core::{AppendOutcome, ChatMessage, NewMessage, StoreError};
 
 use crate::plan::{key, keys_to_look_up, rooms_to_lock, BatchPlan, LockedRooms};
@@ -17,7 +18,7 @@ use crate::rows::{attachments_json, message_from_row, LockedRoom, SqlRow, LOCKED
 use crate::{classify, on_pool, Backend, Pools, SqlStore, MESSAGE_COLS};
 
 /// Rows (rooms, idempotency keys or messages) per statement. At most 15 placeholders per row
-/// (the rooms' update; 9 per message) keeps a statement below every backend's limit (SQLite
+/// (the rooms' update; 11 per message) keeps a statement below every backend's limit (SQLite
 /// 32,766, MySQL and PostgreSQL 65,535), and a committer batch fits in a few statements. Public so that
 /// tests can send a batch larger than one statement.
 pub const ROWS_PER_STATEMENT: usize = 500;
@@ -96,8 +97,8 @@ pub(crate) async fn append_once(
             let mut sql = format!(
                 "INSERT INTO messages \
                  (room_uuid, sender, content, kind, created_at, client_message_id, notice, seq, \
-                 attachments, warnings) VALUES {}",
-                repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", chunk.len(), ", ")
+                 attachments, warnings, search_text) VALUES {}",
+                repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", chunk.len(), ", ")
             );
             if backend != Backend::MySql {
                 sql.push_str(
@@ -118,7 +119,8 @@ pub(crate) async fn append_once(
                     .bind(m.notice.as_ref().map(|n| n.as_str()))
                     .bind(seq)
                     .bind(attachments_json(&m.attachments))
-                    .bind(m.warnings.bits());
+                    .bind(m.warnings.bits())
+                    .bind(index_text(&m.content));
             }
             start += chunk.len();
             if backend == Backend::MySql {

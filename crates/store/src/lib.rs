@@ -19,6 +19,7 @@ mod people;
 mod plan;
 mod rows;
 mod safety;
+mod search;
 mod sql;
 mod sqlite_writer;
 #[cfg(feature = "testing")]
@@ -725,6 +726,17 @@ impl ChatStore for SqlStore {
             }
             Ok(messages)
         })
+    }
+
+    async fn search(
+        &self,
+        user: &UserId,
+        query: &chat_core::search::SearchQuery,
+        room: Option<&RoomId>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        self.search_messages(user, query, room, before, limit).await
     }
 
     async fn mark_read(

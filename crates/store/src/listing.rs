@@ -15,8 +15,8 @@ use crate::{classify, on_pool, retried, Backend, Pools, SqlStore};
 
 /// Inserts a `SYSTEM` notice with its details.
 pub(crate) const INSERT_NOTICE: &str = "INSERT INTO messages \
-     (room_uuid, sender, content, kind, created_at, client_message_id, notice, seq, notice_data) \
-     VALUES (?, ?, ?, 'SYSTEM', ?, NULL, ?, ?, ?)";
+     (room_uuid, sender, content, kind, created_at, client_message_id, notice, seq, notice_data, \
+     search_text) VALUES (?, ?, ?, 'SYSTEM', ?, NULL, ?, ?, ?, ?)";
 
 /// Inserts a `SYSTEM` notice (`$notice`, a [`Notice`]) in the transaction `$tx` with
 /// [`INSERT_NOTICE`] (`$insert`, spelled for the backend) as the locked room's message number
@@ -24,14 +24,16 @@ pub(crate) const INSERT_NOTICE: &str = "INSERT INTO messages \
 macro_rules! insert_notice {
     ($backend:expr, $tx:ident, $insert:expr, $uuid:expr, $sender:expr, $text:expr, $at:expr, $notice:expr, $seq:expr) => {{
         let notice: &Notice = $notice;
+        let text: &str = $text;
         crate::insert_id!($backend, $tx, $insert, |q| q
             .bind($uuid)
             .bind($sender)
-            .bind($text)
+            .bind(text)
             .bind($at)
             .bind(notice.as_str())
             .bind($seq)
-            .bind(notice.details_json()))
+            .bind(notice.details_json())
+            .bind(chat_core::search::index_text(text)))
     }};
 }
 pub(crate) use insert_notice;

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
+use chat_core::search::index_text;
 use chat_core::{AppendOutcome, ChatMessage, NewMessage, StoreError, StoreErrorKind};
 use rusqlite::{params, Connection, ErrorCode, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
@@ -41,6 +42,9 @@ const WAL_BACKSTOP_PAGES: i64 = 16_000;
 /// One batch to store and where its outcomes go.
 struct Job {
     batch: Vec<NewMessage>,
+    /// Each message's `search_text`, made before the hand-off so the one writer thread does
+    /// not spend its time on it.
+    search_texts: Vec<String>,
     reply: oneshot::Sender<Result<Vec<AppendOutcome>, StoreError>>,
 }
 
@@ -106,6 +110,7 @@ impl SqliteWriter {
         let (reply, outcome) = oneshot::channel();
         let job = Job {
             batch: batch.to_vec(),
+            search_texts: batch.iter().map(|m| index_text(&m.content)).collect(),
             reply,
         };
         self.jobs.send(job).await.map_err(|_| stopped())?;
@@ -135,7 +140,7 @@ fn checkpoint(conn: Connection, stop: std::sync::mpsc::Receiver<()>) {
 
 fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Job>) {
     while let Some(job) = jobs.blocking_recv() {
-        let outcome = append(&mut conn, &job.batch);
+        let outcome = append(&mut conn, &job.batch, &job.search_texts);
         // The sender may have gone (its task was cancelled): the batch is stored regardless.
         let _ = job.reply.send(outcome);
     }
@@ -147,7 +152,7 @@ fn select_room() -> String {
 }
 const INSERT_MESSAGE: &str = "INSERT INTO messages \
      (room_uuid, sender, content, kind, created_at, client_message_id, notice, seq, attachments, \
-     warnings) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+     warnings, search_text) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 const TOUCH_ROOM: &str = "UPDATE rooms SET last_message_id = ?2, last_activity_at = ?3, \
      message_count = ?4, buyer_read_id = ?5, buyer_read_count = ?6, seller_read_id = ?7, \
      seller_read_count = ?8 WHERE uuid = ?1";
@@ -160,7 +165,11 @@ fn select_by_key() -> String {
 }
 
 /// One group commit: lock, look up, decide, insert, sequence, touch the rooms, commit.
-fn append(conn: &mut Connection, batch: &[NewMessage]) -> Result<Vec<AppendOutcome>, StoreError> {
+fn append(
+    conn: &mut Connection,
+    batch: &[NewMessage],
+    search_texts: &[String],
+) -> Result<Vec<AppendOutcome>, StoreError> {
     let room_texts: Vec<String> = batch.iter().map(|m| m.room.to_text()).collect();
     // IMMEDIATE takes the write lock up front, so the transaction never has to upgrade a read
     // lock (which SQLite refuses with BUSY at once, whatever the busy timeout).
@@ -214,6 +223,7 @@ fn append(conn: &mut Connection, batch: &[NewMessage]) -> Result<Vec<AppendOutco
                     seq,
                     attachments_json(&m.attachments),
                     m.warnings.bits(),
+                    search_texts[i],
                 ])
                 .map_err(classify)?;
             ids.push(tx.last_insert_rowid());

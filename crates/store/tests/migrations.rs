@@ -2,7 +2,8 @@
 //! stored message its ordinal, every room its count, and counts everything already stored as
 //! read, on each backend. The database is brought to the schema before 0003 with sqlx's own
 //! migrator (so it records the first two as applied), filled the way that schema was written,
-//! then opened by the store, which applies the rest.
+//! then opened by the store, which applies the rest. Search's backfill then makes those
+//! messages findable.
 
 use std::borrow::Cow;
 use std::str::FromStr;
@@ -72,6 +73,14 @@ macro_rules! old_database {
     }};
 }
 
+/// The contents of bob's hits for `q`.
+async fn bobs_hits(store: &chat_store::SqlStore, q: &str) -> Vec<String> {
+    let query = chat_core::search::SearchQuery::parse(q).unwrap();
+    let bob = UserId::parse("bob").unwrap();
+    let hits = store.search(&bob, &query, None, None, 10).await.unwrap();
+    hits.into_iter().map(|m| m.content).collect()
+}
+
 async fn upgrade_counts_what_is_stored_as_read(backend: Backend) {
     let db = TestDatabase::create(backend)
         .await
@@ -118,6 +127,12 @@ async fn upgrade_counts_what_is_stored_as_read(backend: Backend) {
         ),
         (1, 0)
     );
+    // Messages stored before search are found once the backfill has given them their
+    // searchable form; it writes each one once.
+    assert!(bobs_hits(&store, "M2").await.is_empty());
+    assert_eq!(store.backfill_search_text().await.unwrap(), 4);
+    assert_eq!(store.backfill_search_text().await.unwrap(), 0);
+    assert_eq!(bobs_hits(&store, "M2").await, ["m2"]);
     // The ordinals are right: a new message continues them, and a mark on the middle message
     // leaves exactly the ones after it unread.
     let bob = UserId::parse("bob").unwrap();

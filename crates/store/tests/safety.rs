@@ -6,7 +6,7 @@
 use chat_core::ports::{BlockOutcome, ChatStore, ReportOutcome, SafetyStore};
 use chat_core::safety::{NewReport, ReportReason, Warning};
 use chat_core::{AppendOutcome, LeaveOutcome, Millis, NewMessage, RoomId};
-use chat_store::{Backend, SqlStore};
+use chat_store::SqlStore;
 
 mod common;
 
@@ -222,34 +222,7 @@ async fn reports_keep_their_evidence_and_queue_their_mail(store: SqlStore) {
     assert!(store.reports(Some(first), 10).await.unwrap().is_empty());
 }
 
-macro_rules! suite {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() { super::run(super::Backend::Sqlite, super::$case).await })*
-        }
-        mod mysql {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() { super::run(super::Backend::MySql, super::$case).await })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() { super::run(super::Backend::Postgres, super::$case).await })*
-        }
-    };
-}
-
-async fn run<F, Fut>(backend: Backend, case: F)
-where
-    F: FnOnce(SqlStore) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    let (db, store) = chat_store::testing::fresh_store(backend).await;
-    case(store).await;
-    drop(db);
-}
-
-suite!(
+backend_suite!(
     blocks_stop_the_commit_both_ways,
     a_user_blocks_at_most_the_limit_and_unknown_users_are_unknown,
     warnings_are_stored_with_the_message,

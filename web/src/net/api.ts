@@ -6,6 +6,7 @@ import { retryAfterMs, shouldRetryAfter, waitSeconds } from '../ratelimit';
 import type { AppointmentBody } from '../listing';
 import { parsePushConfig, type SubscriptionBody } from '../push';
 import type { ReportBody } from '../report';
+import { parseSearchPage, type SearchPage } from '../search';
 import type { ChatMessage, ClientConfig, Identity, Presence, PushConfig, Room } from '../types';
 
 export class ApiError extends Error {
@@ -211,6 +212,20 @@ export class Api {
   /** DELETE /push/subscriptions (204). */
   removePushSubscription(endpoint: string): Promise<void> {
     return request<void>('DELETE', '/push/subscriptions', this.headers, { endpoint });
+  }
+
+  /**
+   * GET /search: a page of my messages that match `q`, newest first, from the rooms I am in (only
+   * `roomUUID`'s when given); `next` goes back as `before` for older hits.
+   */
+  async search(q: string, opts: { roomUUID?: string; before?: number; limit?: number } = {}): Promise<SearchPage> {
+    const p = new URLSearchParams({ q });
+    if (opts.roomUUID) p.set('roomUUID', opts.roomUUID);
+    if (opts.before !== undefined) p.set('before', String(opts.before));
+    if (opts.limit !== undefined) p.set('limit', String(opts.limit));
+    const page = parseSearchPage(await request<unknown>('GET', `/search?${p}`, this.headers));
+    if (!page) throw new ApiError(200, 'invalid_response');
+    return page;
   }
 
   /** POST /report (202 with the report's id). */

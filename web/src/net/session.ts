@@ -9,6 +9,7 @@ import { PresenceBook, type UserPresence } from '../presence';
 import { SendPause } from '../ratelimit';
 import type { ReportBody } from '../report';
 import { resumeRoom } from '../resume';
+import { revealStep } from '../search';
 import type { AppointmentBody } from '../listing';
 import { applyMessage, applyRoomEvents, applyRoomUpdated, markOf, markRoomRead, mergeRoomList, patchRoom, peerOf, removeRoom, totalUnread } from '../rooms';
 import { TypingSender, TypingWatch } from '../typing';
@@ -21,6 +22,8 @@ export type ConnState = 'connecting' | 'connected' | 'reconnecting';
 
 /** Page size when opening a room and scrolling up. */
 export const PAGE = 50;
+/** How many older pages (of `limits.historyPage`) a search hit's room reads back before giving up. */
+const REVEAL_PAGES = 50;
 
 const SUB_RECEIPT = 'sub-';
 /** The user's own events: every room's changes, marks, typing and presence, from every node. */
@@ -588,8 +591,8 @@ export class ChatSession {
     });
   }
 
-  /** Scrolled up: the page `before` the oldest id. Returns how many messages were added. */
-  async loadOlder(roomUUID: string): Promise<number> {
+  /** Scrolled up: the page (of `limit`) `before` the oldest id. Returns how many messages were added. */
+  async loadOlder(roomUUID: string, limit: number = PAGE): Promise<number> {
     const store = this.stores.get(roomUUID);
     const st = this.state(roomUUID);
     if (!store || !store.hasMoreOlder || st.loadingOlder) return 0;
@@ -598,8 +601,8 @@ export class ChatSession {
     st.loadingOlder = true;
     this.emit();
     try {
-      const page = await this.api.history(roomUUID, { before }, PAGE);
-      return store.applyOlderPage(page, PAGE);
+      const page = await this.api.history(roomUUID, { before }, limit);
+      return store.applyOlderPage(page, limit);
     } catch (e) {
       st.error = errorCode(e);
       return 0;
@@ -607,6 +610,44 @@ export class ChatSession {
       st.loadingOlder = false;
       this.emit();
     }
+  }
+
+  /**
+   * A search hit opened its room: reads older pages (the largest the server gives, so the history
+   * stays one contiguous run) until message `id` is held, while the room stays open. Resolves to
+   * whether it is.
+   */
+  async reveal(roomUUID: string, id: number): Promise<boolean> {
+    for (let i = 0; i <= REVEAL_PAGES && this.openRoom === roomUUID; i++) {
+      await this.settled(roomUUID);
+      const store = this.stores.get(roomUUID);
+      if (!store?.loaded) return false;
+      const step = revealStep(store, id);
+      if (step !== 'older') return step === 'found';
+      if (i === REVEAL_PAGES) break;
+      const added = await this.loadOlder(roomUUID, Math.max(PAGE, this.config.limits.historyPage));
+      // Nothing added and nothing on its way (a page scrolled up for meanwhile): failed or at the start.
+      if (added === 0 && !this.busy(roomUUID)) return store.has(id);
+    }
+    return this.stores.get(roomUUID)?.has(id) ?? false;
+  }
+
+  /** Whether the room has a load or an older page on its way. */
+  private busy(roomUUID: string): boolean {
+    const st = this.roomState.get(roomUUID);
+    return !!st && (st.loading || st.loadingOlder);
+  }
+
+  /** Resolves once the room has no load or older page on its way. */
+  private settled(roomUUID: string): Promise<void> {
+    if (!this.busy(roomUUID) || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const off = this.subscribe(() => {
+        if (this.busy(roomUUID) && !this.stopped) return;
+        off();
+        resolve();
+      });
+    });
   }
 
   // ---- sending ---------------------------------------------------------------------------

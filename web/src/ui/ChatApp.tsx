@@ -1,5 +1,5 @@
-// The signed-in page: header (with "알림 받기" while notifications can be turned on), connection banner, room list and the open room; `?room=` in history (back/forward).
-import { useCallback, useEffect, useState } from 'preact/hooks';
+// The signed-in page: header (with "알림 받기" while notifications can be turned on), connection banner, message search over the room list, and the open room (at a search hit's message); `?room=` in history (back/forward).
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { errorText } from '../errors';
 import type { ChatSession } from '../net/session';
 import { roomFromSearch, searchWithRoom } from '../route';
@@ -8,6 +8,7 @@ import { ConnectionBanner } from './ConnectionBanner';
 import { useMediaQuery, useNow, useSession, useWhileVisible } from './hooks';
 import { BellIcon } from './icons';
 import { RoomList } from './RoomList';
+import { SearchPanel } from './Search';
 
 interface Props {
   session: ChatSession;
@@ -24,6 +25,9 @@ export function ChatApp({ session, onLogout }: Props) {
   const now = useNow(TICK_MS);
   const twoPanes = useMediaQuery(TWO_PANES);
   const [open, setOpen] = useState<string | null>(() => roomFromSearch(window.location.search));
+  /** The search hit to show in its room (`seq` counts clicks: the same hit again scrolls again). */
+  const [focus, setFocus] = useState<{ roomUUID: string; id: number; seq: number } | null>(null);
+  const focusSeq = useRef(0);
 
   useEffect(() => {
     session.setOpenRoom(open);
@@ -51,6 +55,14 @@ export function ChatApp({ session, onLogout }: Props) {
     }
     setOpen(roomUUID);
   }, []);
+
+  const openAt = useCallback(
+    (roomUUID: string, id: number) => {
+      setFocus({ roomUUID, id, seq: ++focusSeq.current });
+      openRoom(roomUUID);
+    },
+    [openRoom],
+  );
 
   /** Back to the list: pop our own history entry when we pushed it, else replace the URL. */
   const backToList = useCallback((replace: boolean) => {
@@ -92,7 +104,9 @@ export function ChatApp({ session, onLogout }: Props) {
       <div class="panes">
         {/* On a phone one pane is on top; the other is inert (no focus, hidden from screen readers). */}
         <section class="pane list-pane" aria-label="대화 목록" inert={!twoPanes && !!open}>
-          <RoomList session={session} now={now} selected={open} onOpen={openRoom} />
+          <SearchPanel session={session} now={now} onOpenAt={openAt}>
+            <RoomList session={session} now={now} selected={open} onOpen={openRoom} />
+          </SearchPanel>
         </section>
         <section class="pane chat-pane" aria-label="대화" inert={!twoPanes && !open}>
           {open ? (
@@ -101,6 +115,7 @@ export function ChatApp({ session, onLogout }: Props) {
               session={session}
               roomUUID={open}
               now={now}
+              focus={focus && focus.roomUUID === open ? focus : null}
               onBack={() => backToList(false)}
               onLeft={() => backToList(true)}
             />

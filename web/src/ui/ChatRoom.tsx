@@ -27,11 +27,13 @@ interface Props {
   roomUUID: string;
   /** The clock for "마지막 접속 3분 전" (ticks in ChatApp). */
   now: number;
+  /** A search hit to scroll to and highlight. */
+  focus?: { id: number; seq: number } | null;
   onBack: () => void;
   onLeft: () => void;
 }
 
-export function ChatRoom({ session, roomUUID, now, onBack, onLeft }: Props) {
+export function ChatRoom({ session, roomUUID, now, focus = null, onBack, onLeft }: Props) {
   const room = session.room(roomUUID);
   const view = session.view(roomUUID);
   const peer = room ? peerOf(room, session.me) : null;
@@ -302,6 +304,7 @@ export function ChatRoom({ session, roomUUID, now, onBack, onLeft }: Props) {
         session={session}
         roomUUID={roomUUID}
         canRetry={!blocking}
+        focus={focus}
         onReport={(messageId) => {
           setReportDone(false);
           setReporting({ messageId, reason: 'SCAM' });

@@ -1,5 +1,5 @@
-// The open room's messages: date separators, bubbles (text or photos) with times and send status, the photo viewer, paging up without jumps, stick-to-bottom.
-import { useCallback, useLayoutEffect, useRef, useState } from 'preact/hooks';
+// The open room's messages: date separators, bubbles (text or photos) with times and send status, the photo viewer, paging up without jumps, stick-to-bottom, a search hit scrolled to and flashed.
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { errorText, sendFailureNote } from '../errors';
 import type { ViewMessage } from '../messages';
 import type { ChatSession } from '../net/session';
@@ -16,7 +16,12 @@ interface Props {
   canRetry: boolean;
   /** Report a stored message of the other member's (from under its warnings). */
   onReport: (messageId: number) => void;
+  /** A search hit to show: its message id (`seq` tells one click from the next on the same hit). */
+  focus?: { id: number; seq: number } | null;
 }
+
+/** How long a search hit stays highlighted once scrolled to. */
+const FOUND_MS = 2500;
 
 /** Within this many pixels of the bottom counts as "at the bottom". */
 const BOTTOM_SLACK = 48;
@@ -42,7 +47,7 @@ function withSeparators(messages: readonly ViewMessage[]): Item[] {
   return out;
 }
 
-export function MessageList({ session, roomUUID, canRetry, onReport }: Props) {
+export function MessageList({ session, roomUUID, canRetry, onReport, focus = null }: Props) {
   const view = session.view(roomUUID);
   const store = view.store;
   const messages = store ? store.list() : [];
@@ -58,6 +63,11 @@ export function MessageList({ session, roomUUID, canRetry, onReport }: Props) {
   const [viewer, setViewer] = useState<{ key: string; index: number } | null>(null);
   /** Stored messages whose photos were read again on their own once (a failure after that waits for the person). */
   const autoRefreshed = useRef(new Set<number>());
+  /** The search hit shown highlighted, the one still to scroll to, the last `focus.seq` handled, and a hit not found. */
+  const [found, setFound] = useState<{ id: number; seq: number } | null>(null);
+  const scrollTo = useRef<number | null>(null);
+  const handled = useRef(0);
+  const [missing, setMissing] = useState(false);
 
   const refreshPhotos = useCallback(
     (m: ViewMessage, asked: boolean) => {
@@ -84,6 +94,34 @@ export function MessageList({ session, roomUUID, canRetry, onReport }: Props) {
     if (atBottom.current) setPill(false);
     if (el.scrollTop <= TOP_TRIGGER) loadOlder();
   };
+
+  // A search hit: once the room is open and loaded (a room opened before is caught up first),
+  // older pages until the message is there, then to it.
+  const loaded = session.openRoom === roomUUID && !!store?.loaded && !view.loading;
+  useEffect(() => {
+    if (!focus || handled.current === focus.seq || !loaded) return;
+    handled.current = focus.seq;
+    const { id, seq } = focus;
+    setMissing(false);
+    void session.reveal(roomUUID, id).then((ok) => {
+      if (handled.current !== seq) return; // another hit was clicked meanwhile
+      if (!ok) {
+        setMissing(true);
+        return;
+      }
+      scrollTo.current = id;
+      setFound({ id, seq }); // a new object: the same hit clicked again scrolls again
+    });
+  }, [session, roomUUID, focus, loaded]);
+
+  useEffect(() => {
+    if (found === null && !missing) return;
+    const t = setTimeout(() => {
+      setFound(null);
+      setMissing(false);
+    }, FOUND_MS);
+    return () => clearTimeout(t);
+  }, [found, missing]);
 
   const first = messages[0]?.key ?? null;
   const last = messages[messages.length - 1] ?? null;
@@ -114,6 +152,17 @@ export function MessageList({ session, roomUUID, canRetry, onReport }: Props) {
         }
       } else if (atBottom.current) {
         el.scrollTop = el.scrollHeight;
+      }
+    }
+    if (scrollTo.current !== null) {
+      const target = el.querySelector<HTMLElement>(`[data-testid="message"][data-message-id="${scrollTo.current}"]`);
+      if (target) {
+        scrollTo.current = null;
+        // centred in the list (scrollIntoView would scroll the panes around it too)
+        const t = target.getBoundingClientRect();
+        const box = el.getBoundingClientRect();
+        el.scrollTop += t.top - box.top - Math.max(0, (el.clientHeight - t.height) / 2);
+        atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight <= BOTTOM_SLACK;
       }
     }
     prev.current = { height: el.scrollHeight, first, last: lastKey };
@@ -171,6 +220,7 @@ export function MessageList({ session, roomUUID, canRetry, onReport }: Props) {
                 key={it.key}
                 m={it.m}
                 unread={it.m.mine && it.m.id !== null && it.m.id > peerMark}
+                found={it.m.id !== null && it.m.id === found?.id}
                 onRetry={canRetry ? (cmid) => session.retry(roomUUID, cmid) : null}
                 onReport={onReport}
                 onOpenPhoto={(index) => setViewer({ key: it.m.key, index })}
@@ -194,6 +244,11 @@ export function MessageList({ session, roomUUID, canRetry, onReport }: Props) {
         >
           새 메시지 ↓
         </button>
+      )}
+      {missing && (
+        <p class="toast" role="status" data-testid="search-not-found">
+          메시지를 찾을 수 없어요
+        </p>
       )}
       {viewer && <Viewer messages={messages} viewer={viewer} setViewer={setViewer} refresh={refreshPhotos} />}
     </div>
@@ -228,6 +283,7 @@ function Viewer({
 function MessageItem({
   m,
   unread,
+  found,
   onRetry,
   onReport,
   onOpenPhoto,
@@ -235,6 +291,8 @@ function MessageItem({
 }: {
   m: ViewMessage;
   unread: boolean;
+  /** The search hit just opened: highlighted for a moment. */
+  found: boolean;
   onRetry: ((cmid: string) => void) | null;
   onReport: (messageId: number) => void;
   onOpenPhoto: (index: number) => void;
@@ -254,16 +312,18 @@ function MessageItem({
     'data-mine': String(m.mine),
     'data-status': m.mine ? m.status : undefined,
     'data-client-message-id': m.clientMessageId ?? undefined,
+    'data-found': found ? 'true' : undefined,
   };
+  const flash = found ? ' found' : '';
   if (system) {
     return (
-      <li class="msg system" {...common}>
+      <li class={`msg system${flash}`} {...common}>
         <p class="notice">{m.content}</p>
       </li>
     );
   }
   return (
-    <li class={`msg ${m.mine ? 'mine' : 'theirs'} ${m.status ?? ''}`} {...common}>
+    <li class={`msg ${m.mine ? 'mine' : 'theirs'} ${m.status ?? ''}${flash}`} {...common}>
       {!m.mine && <span class="sr-only">{m.sender}: </span>}
       {m.mine && <span class="sr-only">나: </span>}
       {photos ? (

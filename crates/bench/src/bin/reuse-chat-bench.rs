@@ -115,6 +115,24 @@ enum Scenario {
         #[arg(long, default_value_t = 200)]
         requests: usize,
     },
+    /// A seller with many rooms searches a large history (reuse-chat only): the history is
+    /// written straight into the server's database first, then searches are asked one after
+    /// the other; latency of each, and bytes of the searchable form per message.
+    Search {
+        /// The server's database (for SQLite, its file: `sqlite://DATA_DIR/reuse-chat.db`).
+        #[arg(long)]
+        database: String,
+        #[arg(long, default_value_t = 100_000)]
+        rooms: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        messages: usize,
+        /// Rooms of each seller (the searcher is one of them).
+        #[arg(long, default_value_t = 500)]
+        user_rooms: usize,
+        /// Searches asked, one after the other.
+        #[arg(long, default_value_t = 700)]
+        requests: usize,
+    },
     /// Both members of each room follow their event stream while the buyer sends (reuse-chat
     /// only): events delivered per second on /user/queue/events.
     UserEvents {
@@ -343,6 +361,17 @@ fn main() -> anyhow::Result<()> {
                 messages_each,
                 requests,
             } => bench.room_list(rooms, messages_each, requests).await,
+            Scenario::Search {
+                database,
+                rooms,
+                messages,
+                user_rooms,
+                requests,
+            } => {
+                bench
+                    .search(&database, rooms, messages, user_rooms, requests)
+                    .await
+            }
             Scenario::UserEvents {
                 rooms,
                 secs: s,

@@ -44,3 +44,34 @@ pub async fn open(store: &SqlStore, buyer: &str, seller: &str, name: &str) -> Ro
         .unwrap()
         .0
 }
+
+/// The cases `$case` (each an `async fn(SqlStore)`), one test per backend, each on a fresh
+/// database of its own.
+#[macro_export]
+macro_rules! backend_suite {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() { $crate::common::run(chat_store::Backend::Sqlite, super::$case).await })*
+        }
+        mod mysql {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() { $crate::common::run(chat_store::Backend::MySql, super::$case).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() { $crate::common::run(chat_store::Backend::Postgres, super::$case).await })*
+        }
+    };
+}
+
+/// Runs one case on a fresh database of `backend`, removed afterwards.
+pub async fn run<F, Fut>(backend: chat_store::Backend, case: F)
+where
+    F: FnOnce(SqlStore) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let (db, store) = chat_store::testing::fresh_store(backend).await;
+    case(store).await;
+    drop(db);
+}
