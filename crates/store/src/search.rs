@@ -91,12 +91,23 @@ impl SqlStore {
     }
 
     /// Writes `search_text` for messages stored without it (before search existed), oldest
-    /// first, in small transactions; returns how many it wrote. Safe to run on every node at
-    /// once: a row is only ever given the same value.
+    /// first, in small transactions; returns how many it wrote. It walks only the ids the
+    /// migration found (`search_backfill.up_to`: every later message is written with its
+    /// form) and deletes that mark when done, so a start after the first finds nothing to
+    /// scan. Safe to run on every node at once: a row is only ever given the same value.
     pub async fn backfill_search_text(&self) -> Result<u64, StoreError> {
+        let up_to: Option<i64> = on_pool!(self, read, |pool| {
+            sqlx::query_scalar("SELECT MAX(up_to) FROM search_backfill")
+                .fetch_one(pool)
+                .await
+                .map_err(classify)
+        })?;
+        let Some(up_to) = up_to else {
+            return Ok(0);
+        };
         let select = self.sql(
-            "SELECT id, content FROM messages WHERE id > ? AND search_text IS NULL \
-             ORDER BY id LIMIT ?",
+            "SELECT id, content FROM messages WHERE id > ? AND id <= ? \
+             AND search_text IS NULL ORDER BY id LIMIT ?",
         );
         let update = self.sql("UPDATE messages SET search_text = ? WHERE id = ?");
         let mut after = 0i64;
@@ -105,6 +116,7 @@ impl SqlStore {
             let batch: Vec<(i64, String)> = on_pool!(self, read, |pool| {
                 let rows = sqlx::query(&select)
                     .bind(after)
+                    .bind(up_to)
                     .bind(BACKFILL_BATCH)
                     .fetch_all(pool)
                     .await
@@ -114,6 +126,13 @@ impl SqlStore {
                     .collect::<Result<Vec<_>, StoreError>>()
             })?;
             let Some(&(last, _)) = batch.last() else {
+                on_pool!(self, write, |pool| {
+                    sqlx::query("DELETE FROM search_backfill")
+                        .execute(pool)
+                        .await
+                        .map(|_| ())
+                        .map_err(classify)
+                })?;
                 return Ok(written);
             };
             after = last;

@@ -151,6 +151,9 @@ async fn upgrade_counts_what_is_stored_as_read(backend: Backend) {
         .await
         .unwrap();
     assert!(matches!(out[0], chat_core::AppendOutcome::Stored(_)));
+    // A message stored after the migration is written with its form: found with no backfill.
+    assert_eq!(bobs_hits(&store, "M3").await, ["m3"]);
+    assert_eq!(store.backfill_search_text().await.unwrap(), 0);
     let one = store.room(&r1).await.unwrap().unwrap();
     assert_eq!((one.message_count, one.unread_for(&bob)), (4, 1));
     assert_eq!(
