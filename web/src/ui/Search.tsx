@@ -1,6 +1,6 @@
 // Message search at the top of the room list: the search box (Enter searches), the hint for a query the server would refuse, the hits (room, sender, time, text with the matched words marked), "더 보기", and a hit opening its room at the message.
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { previewText } from '../attachments';
 import { apiErrorText } from '../net/api';
 import type { ChatSession } from '../net/session';
@@ -79,9 +79,6 @@ export function SearchPanel({ session, now, onOpenAt, children }: Props) {
     inputRef.current?.focus();
   };
 
-  // The hint goes once the query changes.
-  useEffect(() => setHint(null), [input]);
-
   return (
     <div class="search-wrap">
       <form class="search-bar" role="search" onSubmit={submit} noValidate>
@@ -100,7 +97,12 @@ export function SearchPanel({ session, now, onOpenAt, children }: Props) {
           maxLength={200}
           value={input}
           aria-describedby={hint ? 'search-hint' : undefined}
-          onInput={(e) => setInput(e.currentTarget.value)}
+          onInput={(e) => {
+            // The hint goes once the query changes: here, not in an effect, which would run
+            // after the next paint and could take away the hint of an Enter pressed at once.
+            setInput(e.currentTarget.value);
+            setHint(null);
+          }}
           onKeyDown={(e) => {
             if (e.key === 'Escape' && (active || input)) {
               e.preventDefault();
