@@ -100,7 +100,7 @@ fn store_error(e: chat_core::StoreError) -> BenchError {
     BenchError::Protocol(format!("store: {e}"))
 }
 
-/// Average bytes of `search_text` and of `content` per message.
+/// Average bytes of `search_text` and of `content` per message (on PostgreSQL after `ANALYZE`).
 async fn bytes_per_message(url: &str) -> Result<(f64, f64), BenchError> {
     use sqlx::Row;
     let backend =
@@ -137,6 +137,12 @@ async fn bytes_per_message(url: &str) -> Result<(f64, f64), BenchError> {
         }
         Backend::Postgres => {
             let pool = sqlx::PgPool::connect(&url).await.map_err(db)?;
+            // What autovacuum does after a bulk load (it is off on some test machines): the
+            // plans PostgreSQL makes without statistics are no service's (docs/BENCHMARKS.md).
+            sqlx::query("ANALYZE rooms, messages")
+                .execute(&pool)
+                .await
+                .map_err(db)?;
             let r = sqlx::query(&sql).fetch_one(&pool).await.map_err(db)?;
             row_pair(r.try_get("i").map_err(db)?, r.try_get("c").map_err(db)?)
         }
