@@ -684,7 +684,12 @@ test('in jwt mode the page asks for a token, and a bad one is refused', async ()
     await p.page.getByTestId('new-room-submit').click();
     await p.page.getByTestId('message-input').fill('토큰으로 보낸 메시지');
     await p.page.getByTestId('message-input').press('Enter');
-    await bubble(p.page, '토큰으로 보낸 메시지').and(p.page.locator('[data-status="sent"]')).waitFor();
+    await bubble(p.page, '토큰으로 보낸 메시지').and(p.page.locator('[data-status="sent"]')).waitFor().catch(async (e) => {
+      // Seen once in CI and never again: say where the message stood, to find out why.
+      const status = await bubble(p.page, '토큰으로 보낸 메시지').getAttribute('data-status', { timeout: 1000 }).catch(() => 'not shown');
+      const banner = await p.page.getByTestId('connection-status').textContent({ timeout: 1000 }).catch(() => 'none');
+      throw new Error(`${e.message}\nthe message's status: ${status}; connection banner: ${banner}; page errors: ${JSON.stringify(p.errors)}`);
+    });
     // The refused token's 401 is the only thing the browser reported.
     assert.deepEqual(p.errors.filter((e) => !/401/.test(e)), []);
   } finally {
